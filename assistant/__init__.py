@@ -1,0 +1,3 @@
+"""A private, local-first personal assistant that remembers."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,30 @@
+"""Small helpers shared by the command modules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from assistant.config import Settings, load_settings
+
+
+def add_user_option(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS keeps a top-level `assistant --user U cmd` from being overwritten by the default.
+    parser.add_argument("--user", default=argparse.SUPPRESS, help="memory space (default: 'default')")
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def settings_for(args: argparse.Namespace, **overrides: Any) -> Settings:
+    user = getattr(args, "user", None)
+    return load_settings(user=user, **overrides)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, default=str))
+    sys.stdout.write("\n")
+    sys.stdout.flush()

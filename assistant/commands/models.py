@@ -1,0 +1,11 @@
+"""`assistant models`: placeholder registration; implemented in its own change."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subcommands: Any) -> None:
+    parser: argparse.ArgumentParser = subcommands.add_parser("models", help="models commands")
+    parser.set_defaults(handler=lambda args: parser.print_help())

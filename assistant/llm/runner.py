@@ -1,0 +1,310 @@
+"""ModelRunner: one lazily loaded GGUF model, one generation at a time.
+
+The runner owns the only lock on the model. The user's chat always comes first: a chat
+request preempts a background completion (extraction, summaries), which is cancelled at
+its next token and retried later by its job, so a reply never waits for housekeeping.
+
+Prompts are rendered with the model's own chat template (from the GGUF metadata) and sent
+as plain completions, so what we count is exactly what the model sees, and llama.cpp
+reuses the evaluated prefix shared with the previous prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from assistant.errors import ContextOverflowError, ModelError
+from assistant.llm.gguf import GGUFInfo, inspect_gguf
+from assistant.llm.native_log import route_native_stderr
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+Schema = TypeVar("Schema", bound=BaseModel)
+
+# Used when a GGUF file carries no chat template of its own.
+CHATML_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{{ message['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+class GenerationCancelled(Exception):
+    """A generation was stopped by its caller or preempted by the user's chat."""
+
+
+@dataclass
+class ChatMessage:
+    role: str
+    content: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    first_token_at: float | None = None
+    finished_at: float | None = None
+    stopped: bool = False
+
+    @property
+    def time_to_first_token(self) -> float | None:
+        return None if self.first_token_at is None else self.first_token_at - self.started
+
+    @property
+    def tokens_per_second(self) -> float:
+        if self.first_token_at is None or self.finished_at is None or self.completion_tokens < 2:
+            return 0.0
+        elapsed = self.finished_at - self.first_token_at
+        return (self.completion_tokens - 1) / elapsed if elapsed > 0 else 0.0
+
+
+class ModelRunner:
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        context_size: int = 4096,
+        threads: int = 2,
+        seed: int = -1,
+    ) -> None:
+        self.model_path = Path(model_path)
+        self.requested_context = context_size
+        self.threads = threads
+        self.seed = seed
+        self._llama: Llama | None = None
+        self._info: GGUFInfo | None = None
+        self._template: Any = None
+        self._stop_strings: list[str] = []
+        self._load_lock = threading.Lock()
+        self._model_lock = threading.Lock()
+        self._user_waiting = threading.Event()
+        self._background_cancel = threading.Event()
+        self.load_seconds: float | None = None
+
+    # -- loading -----------------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        return self._llama is not None
+
+    @property
+    def info(self) -> GGUFInfo:
+        if self._info is None:
+            self._info = inspect_gguf(self.model_path)
+        return self._info
+
+    @property
+    def context_size(self) -> int:
+        trained = self.info.context_length
+        return min(self.requested_context, trained) if trained else self.requested_context
+
+    def load(self) -> Llama:
+        """Load the model once; safe to call from any thread."""
+        if self._llama is not None:
+            return self._llama
+        with self._load_lock:
+            if self._llama is not None:
+                return self._llama
+            info = self.info  # validates the file before llama.cpp sees it
+            route_native_stderr()
+            started = time.perf_counter()
+            try:
+                from llama_cpp import Llama
+                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+                llama = Llama(
+                    model_path=str(self.model_path),
+                    n_ctx=self.context_size,
+                    n_threads=self.threads,
+                    n_threads_batch=self.threads,
+                    seed=self.seed if self.seed >= 0 else 0xFFFFFFFF,
+                    verbose=False,
+                )
+            except ImportError as error:
+                raise ModelError(f"llama-cpp-python is not installed correctly: {error}") from None
+            except (ValueError, RuntimeError, OSError) as error:
+                raise ModelError(f"cannot load model {self.model_path.name}: {error}") from None
+            eos_id, bos_id = llama.token_eos(), llama.token_bos()
+            eos = llama._model.token_get_text(eos_id) if eos_id != -1 else ""
+            bos = llama._model.token_get_text(bos_id) if bos_id != -1 else ""
+            self._template = Jinja2ChatFormatter(
+                template=info.chat_template or CHATML_TEMPLATE,
+                eos_token=eos,
+                bos_token=bos,
+                stop_token_ids=[eos_id] if eos_id != -1 else None,
+            )
+            self._stop_strings = [eos] if eos else []
+            if not info.chat_template:
+                self._stop_strings.append("<|im_end|>")
+            self.load_seconds = time.perf_counter() - started
+            self._llama = llama
+            return llama
+
+    # -- tokens ------------------------------------------------------------------------
+
+    def tokenize(self, text: str) -> list[int]:
+        llama = self.load()
+        return llama.tokenize(text.encode("utf-8", errors="replace"), add_bos=False, special=True)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def render(self, messages: Sequence[ChatMessage]) -> str:
+        """The exact prompt text the model sees for these messages."""
+        self.load()
+        response = self._template(messages=[m.as_dict() for m in messages])
+        return str(response.prompt)
+
+    def count_chat_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        return self.count_tokens(self.render(messages))
+
+    # -- the lock: user first ----------------------------------------------------------
+
+    @contextmanager
+    def _turn(self, *, background: bool) -> Iterator[threading.Event]:
+        """Hold the model. The user's turn preempts a running background turn."""
+        if background:
+            if self._user_waiting.is_set() or not self._model_lock.acquire(blocking=False):
+                raise GenerationCancelled("the model is busy with the user's chat")
+            self._background_cancel.clear()
+            try:
+                yield self._background_cancel
+            finally:
+                self._model_lock.release()
+            return
+        self._user_waiting.set()
+        self._background_cancel.set()
+        try:
+            self._model_lock.acquire()
+        finally:
+            self._user_waiting.clear()
+        try:
+            yield threading.Event()
+        finally:
+            self._model_lock.release()
+
+    @property
+    def busy(self) -> bool:
+        return self._model_lock.locked()
+
+    @property
+    def user_waiting(self) -> bool:
+        return self._user_waiting.is_set()
+
+    # -- generation --------------------------------------------------------------------
+
+    def _fit(self, prompt: str, max_tokens: int) -> tuple[list[int], int]:
+        tokens = self.load().tokenize(prompt.encode("utf-8", errors="replace"), add_bos=False, special=True)
+        room = self.context_size - len(tokens)
+        if room < 8:
+            raise ContextOverflowError(
+                f"the prompt is {len(tokens)} tokens but the model's context holds "
+                f"{self.context_size}; shorten it or raise context_size"
+            )
+        return tokens, min(max_tokens, room)
+
+    def stream_chat(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+        cancel: threading.Event | None = None,
+        stats: GenerationStats | None = None,
+        background: bool = False,
+    ) -> Iterator[str]:
+        """Yield the reply text piece by piece. Set `cancel` to stop after the next piece."""
+        stats = stats if stats is not None else GenerationStats()
+        prompt = self.render(messages)
+        with self._turn(background=background) as preempted:
+            tokens, room = self._fit(prompt, max_tokens)
+            stats.prompt_tokens = len(tokens)
+            stats.started = time.perf_counter()
+            llama = self.load()
+            try:
+                pieces = llama.create_completion(
+                    prompt=tokens,
+                    max_tokens=room,
+                    temperature=temperature,
+                    stop=self._stop_strings or None,
+                    stream=True,
+                    seed=self.seed if self.seed >= 0 else None,
+                )
+                for chunk in pieces:
+                    if (cancel is not None and cancel.is_set()) or (background and preempted.is_set()):
+                        stats.stopped = True
+                        pieces.close()  # type: ignore[union-attr]
+                        if background:
+                            raise GenerationCancelled("preempted by the user's chat")
+                        break
+                    text = chunk["choices"][0]["text"]  # type: ignore[index]
+                    if not text:
+                        continue
+                    if stats.first_token_at is None:
+                        stats.first_token_at = time.perf_counter()
+                    stats.completion_tokens += 1
+                    yield text
+            except ValueError as error:
+                if "exceed context window" in str(error):
+                    raise ContextOverflowError(str(error)) from None
+                raise ModelError(f"generation failed: {error}") from None
+            finally:
+                stats.finished_at = time.perf_counter()
+
+    def chat(self, messages: Sequence[ChatMessage], **options: Any) -> str:
+        return "".join(self.stream_chat(messages, **options))
+
+    def complete_json(
+        self,
+        messages: Sequence[ChatMessage],
+        schema: type[Schema],
+        *,
+        max_tokens: int = 384,
+        background: bool = True,
+    ) -> Schema:
+        """A completion constrained by `schema`'s JSON schema, validated into `schema`.
+
+        Raises ModelError when the model's output does not validate, and
+        GenerationCancelled when the user's chat preempted it; never anything else.
+        """
+        from llama_cpp import LlamaGrammar
+
+        try:
+            grammar = LlamaGrammar.from_json_schema(json.dumps(schema.model_json_schema()), verbose=False)
+        except Exception as error:  # llama.cpp's grammar converter raises plain Exceptions
+            raise ModelError(f"cannot build a grammar for {schema.__name__}: {error}") from None
+        prompt = self.render(messages)
+        with self._turn(background=background) as preempted:
+            tokens, room = self._fit(prompt, max_tokens)
+            llama = self.load()
+            pieces: list[str] = []
+            try:
+                for chunk in llama.create_completion(
+                    prompt=tokens, max_tokens=room, temperature=0.0, grammar=grammar, stream=True
+                ):
+                    if background and preempted.is_set():
+                        raise GenerationCancelled("preempted by the user's chat")
+                    pieces.append(chunk["choices"][0]["text"])  # type: ignore[index]
+            except ValueError as error:
+                raise ModelError(f"structured generation failed: {error}") from None
+        text = "".join(pieces)
+        try:
+            return schema.model_validate_json(text)
+        except ValidationError as error:
+            problem = error.errors()[0]["msg"] if error.errors() else str(error)
+            raise ModelError(f"the model's JSON did not match {schema.__name__}: {problem}") from None

@@ -1,0 +1,1 @@
+"""The memory engine: storage, embeddings, recall, extraction and maintenance (headless)."""
