@@ -52,6 +52,11 @@ def memory_dir() -> Path:
 
 def ensure_private_dir(path: Path) -> Path:
     """Create `path` (and parents) readable by the owner only; tighten it if it exists."""
+    data = data_dir()
+    if path != data and path.is_relative_to(data):
+        # mkdir(parents=True) gives missing parents the umask's mode, so the data dir
+        # itself would end up world-readable when a subfolder is created first.
+        ensure_private_dir(data)
     path.mkdir(parents=True, exist_ok=True, mode=_PRIVATE_DIR_MODE)
     if (path.stat().st_mode & 0o777) != _PRIVATE_DIR_MODE:
         path.chmod(_PRIVATE_DIR_MODE)
