@@ -1,0 +1,103 @@
+"""Messages the TUI's thread workers post back to the UI thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+
+class AssistantReady(Message):
+    """warm_up() finished: the model, embedder and store are open."""
+
+    def __init__(self, assistant: Any) -> None:
+        super().__init__()
+        self.assistant = assistant
+
+
+class AssistantUnavailable(Message):
+    """warm_up() failed with an expected error; `needs_model` means show the setup screen."""
+
+    def __init__(self, error: str, *, needs_model: bool) -> None:
+        super().__init__()
+        self.error = error
+        self.needs_model = needs_model
+
+
+class ReplyStarted(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class ReplyChunk(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class ReplyDone(Message):
+    """The stream ended; `turn` is the core's last_turn (None if the core gave none)."""
+
+    def __init__(self, turn: Any, *, stopped: bool) -> None:
+        super().__init__()
+        self.turn = turn
+        self.stopped = stopped
+
+
+class ReplyFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class Learned(Message):
+    """Background extraction after a reply finished (LearnReport)."""
+
+    def __init__(self, report: Any, notices: Any = None) -> None:
+        super().__init__()
+        self.report = report
+        self.notices = notices
+
+
+class MemoriesChanged(Message):
+    """Something added, edited or removed memories: refresh counts and views."""
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class JobProgress(Message):
+    """Background job progress for the status bar; `text` empty when the job ended."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, JobProgress)
+
+
+@dataclass
+class CoreCall:
+    """What to do on the UI thread with the result of a core call made in a worker."""
+
+    then: Callable[[Any], None] | None = None
+    what: str = ""
+
+
+class CoreResult(Message):
+    def __init__(self, call: CoreCall, value: Any) -> None:
+        super().__init__()
+        self.call = call
+        self.value = value
+
+
+class CoreFailed(Message):
+    def __init__(self, call: CoreCall, error: str) -> None:
+        super().__init__()
+        self.call = call
+        self.error = error

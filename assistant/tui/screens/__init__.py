@@ -1,0 +1,1 @@
+"""Screens pushed over the chat: memories, inspector, settings, first-run setup, dialogs."""

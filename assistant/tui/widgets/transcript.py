@@ -1,0 +1,113 @@
+"""The conversation as it scrolls by: user messages, Markdown replies and notices under them."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Label, Markdown, Static
+
+
+class UserMessage(Static):
+    DEFAULT_CSS = """
+    UserMessage {
+        margin: 1 0 0 8;
+        padding: 0 1;
+        background: $boost;
+        border-left: thick $accent;
+    }
+    UserMessage.-queued { color: $text-muted; }
+    """
+
+    def __init__(self, text: str, *, message_id: str | None = None, queued: bool = False) -> None:
+        super().__init__(text, markup=False, classes="-queued" if queued else "")
+        self.message_id = message_id
+
+
+class ReplyMarkdown(Markdown):
+    DEFAULT_CSS = """
+    ReplyMarkdown {
+        margin: 1 8 0 0;
+        padding: 0 1;
+        border-left: thick $primary;
+    }
+    ReplyMarkdown.-stopped { border-left: thick $warning; }
+    ReplyMarkdown.-failed { border-left: thick $error; }
+    """
+
+    def __init__(self, text: str = "", *, message_id: str | None = None) -> None:
+        super().__init__(text)
+        self.message_id = message_id
+
+
+class NoticeBar(Horizontal):
+    """Notices under a reply: what was learned (with undo) and how many memories were used."""
+
+    DEFAULT_CSS = """
+    NoticeBar {
+        height: auto;
+        margin: 0 8 0 0;
+        padding: 0 1;
+    }
+    NoticeBar Label { color: $text-muted; padding: 0 1 0 0; }
+    NoticeBar Button { min-width: 0; height: 1; border: none; margin: 0 1 0 0; }
+    """
+
+    class UndoLearned(Message):
+        def __init__(self, memory_ids: list[str], bar: NoticeBar) -> None:
+            super().__init__()
+            self.memory_ids = memory_ids
+            self.bar = bar
+
+    class InspectReply(Message):
+        def __init__(self, message_id: str) -> None:
+            super().__init__()
+            self.message_id = message_id
+
+    def __init__(self, *, reply_id: str | None) -> None:
+        super().__init__()
+        self.reply_id = reply_id
+        self.learned_ids: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        return iter(())
+
+    def add_text(self, text: str) -> None:
+        self.mount(Label(text, markup=False))
+
+    def add_used_memories(self, count: int) -> None:
+        noun = "memory" if count == 1 else "memories"
+        self.mount(Button(f"Used {count} {noun}", id="inspect", variant="default", compact=True))
+
+    def add_learned(self, texts: list[str], memory_ids: list[str]) -> None:
+        self.learned_ids = list(memory_ids)
+        shown = "; ".join(texts)
+        self.mount(Label(f"Saved to memory: {shown}", markup=False, classes="learned"))
+        self.mount(Button("Undo", id="undo", variant="warning", compact=True))
+
+    def mark_undone(self) -> None:
+        for button in self.query("#undo"):
+            button.remove()
+        for label in self.query(".learned"):
+            label.remove()
+        self.mount(Label("Removed from memory.", markup=False))
+        self.learned_ids = []
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "undo" and self.learned_ids:
+            self.post_message(self.UndoLearned(self.learned_ids, self))
+        elif event.button.id == "inspect" and self.reply_id:
+            self.post_message(self.InspectReply(self.reply_id))
+
+
+class Transcript(VerticalScroll):
+    DEFAULT_CSS = """
+    Transcript {
+        height: 1fr;
+        padding: 0 1 1 1;
+    }
+    """
+
+    def on_mount(self) -> None:
+        self.anchor()
