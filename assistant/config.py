@@ -134,7 +134,10 @@ def load_settings(**overrides: Any) -> Settings:
 
 def save_settings(changes: dict[str, Any]) -> Path:
     """Write `changes` into the config file, keeping the user's comments and layout."""
-    Settings(**{**load_settings().model_dump(), **changes})  # validate before touching the file
+    try:
+        Settings(**{**load_settings().model_dump(), **changes})  # validate before touching the file
+    except ValidationError as error:
+        raise ConfigError(_describe(error, "the new settings")) from None
     path = locations.config_file()
     document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
     for name, value in changes.items():

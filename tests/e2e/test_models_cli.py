@@ -109,7 +109,7 @@ def test_errors_are_one_line(cli, starter_model_path: Path, tmp_path: Path) -> N
     not_gguf = tmp_path / "notes.gguf"
     not_gguf.write_text("this is a shopping list, not a model\n" * 50)
     truncated = tmp_path / "cut.gguf"
-    truncated.write_bytes(starter_model_path.read_bytes()[: 5_000_000])
+    truncated.write_bytes(starter_model_path.read_bytes()[:5_000_000])
 
     assert "not a GGUF" in _one_line_error(cli("models", "add", str(not_gguf)))
     assert "truncated" in _one_line_error(cli("models", "add", str(truncated)))
@@ -119,9 +119,7 @@ def test_errors_are_one_line(cli, starter_model_path: Path, tmp_path: Path) -> N
     assert "truncated" in _one_line_error(cli("models", "use", str(truncated)))
     assert "cannot be removed" in _one_line_error(cli("models", "remove", STARTER))
     assert "no added or downloaded" in _one_line_error(cli("models", "remove", "no-such-model"))
-    assert "bundled model's name" in _one_line_error(
-        cli("models", "add", str(starter_model_path), "--name", STARTER)
-    )
+    assert "bundled model's name" in _one_line_error(cli("models", "add", str(starter_model_path), "--name", STARTER))
     assert "invalid model name" in _one_line_error(cli("models", "add", str(starter_model_path), "--name", "../x"))
     assert not (tmp_path / "config.toml").exists()
 
