@@ -340,6 +340,7 @@ class AssistantApp(App[int]):
 
     def on_memories_changed(self, message: MemoriesChanged) -> None:
         self.refresh_memory_count()
+        self.refresh_conversations()
 
     def on_job_progress(self, message: JobProgress) -> None:
         self.status.job = message.text
@@ -427,7 +428,7 @@ class AssistantApp(App[int]):
     def on_conversation_list_chosen(self, message: ConversationList.Chosen) -> None:
         self.open_conversation(message.conversation_id)
 
-    def open_conversation(self, conversation_id: str) -> None:
+    def open_conversation(self, conversation_id: str, *, focus_message: str | None = None) -> None:
         if self.assistant is None or self.replying:
             if self.replying:
                 self.notify("Wait for the reply to finish (Esc stops it).")
@@ -436,6 +437,9 @@ class AssistantApp(App[int]):
         def show(messages: list[Any]) -> None:
             self.conversation_id = conversation_id
             self._show_messages(messages)
+            self.query_one(ConversationList).select_conversation(conversation_id)
+            if focus_message is not None:
+                self.call_after_refresh(self.jump_to_message, focus_message)
 
         self.call_core(self.assistant.conversation_messages, conversation_id, then=show, what="opening the chat")
 

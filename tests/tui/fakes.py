@@ -7,15 +7,16 @@ tests in this folder drive the real core instead.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from assistant.config import Settings
 from assistant.context import ContextTrace, TraceMemory, TraceSection
 from assistant.errors import ModelError
-from assistant.memory.types import AuditEntry, Conversation, Kind, Memory, Message, Origin, Role, Status
+from assistant.memory.types import AuditEntry, Conversation, Kind, Memory, Message, Origin, RecallHit, Role, Status
 
 FIXED_NOW = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 
@@ -55,12 +56,23 @@ class Counter:
 
 
 class FakeEngine:
+    """The subset of assistant.memory.engine.MemoryEngine the TUI uses, with the same signatures."""
+
     def __init__(self, user: str, ids: Counter) -> None:
         self.user = user
         self.ids = ids
         self.memories: dict[str, Memory] = {}
-        self.audit: list[AuditEntry] = []
-        self.profile_text = "Name: Sam\nPrefers short answers."
+        self.audit_log: list[AuditEntry] = []
+        self.messages: dict[str, Message] = {}
+        self.profile_document: dict[str, Any] = {"name": "Sam", "answers": "short"}
+        self.exported_to: Path | None = None
+
+    def _audit(self, memory_id: str, action: str, reason: str) -> None:
+        self.audit_log.append(
+            AuditEntry(
+                user=self.user, memory_id=memory_id, action=action, reason=reason, id=self.ids.next("aud"), at=FIXED_NOW
+            )
+        )
 
     def add(
         self,
@@ -68,11 +80,14 @@ class FakeEngine:
         *,
         kind: Kind = Kind.SEMANTIC,
         key: str | None = None,
-        sources: list[str] | None = None,
-        origin: Origin = Origin.EXPLICIT,
+        importance: float = 0.5,
         pinned: bool = False,
-        when: datetime = FIXED_NOW,
+        origin: Origin = Origin.EXPLICIT,
+        sources: Sequence[str] = (),
+        reason: str = "added by the user",
+        valid_from: datetime | None = None,
     ) -> Memory:
+        when = valid_from or FIXED_NOW
         memory = Memory(
             user=self.user,
             kind=kind,
@@ -82,63 +97,101 @@ class FakeEngine:
             created_at=when,
             updated_at=when,
             origin=origin,
-            sources=list(sources or []),
+            sources=list(sources),
             pinned=pinned,
+            importance=importance,
         )
         self.memories[memory.id] = memory
-        self._audit(memory.id, "add", "remembered")
+        self._audit(memory.id, "add", reason)
         return memory
-
-    def _audit(self, memory_id: str, action: str, reason: str) -> None:
-        self.audit.append(
-            AuditEntry(
-                user=self.user, memory_id=memory_id, action=action, reason=reason, id=self.ids.next("aud"), at=FIXED_NOW
-            )
-        )
-
-    def list(self, *, kind: str | None = None, status: str | None = None) -> list[Memory]:
-        return [
-            m
-            for m in self.memories.values()
-            if (kind is None or m.kind == kind) and (status is None or m.status == status)
-        ]
-
-    def count(self) -> int:
-        return sum(1 for m in self.memories.values() if m.status == Status.ACTIVE)
-
-    def search(self, query: str, *, kind: str | None = None, status: str | None = None) -> list[tuple[Memory, float]]:
-        words = {w.lower() for w in query.split()}
-        hits = []
-        for memory in self.list(kind=kind, status=status):
-            overlap = len(words & {w.lower().strip(".,") for w in memory.text.split()})
-            if overlap:
-                hits.append((memory, overlap / len(words)))
-        return sorted(hits, key=lambda hit: -hit[1])
 
     def get(self, memory_id: str) -> Memory | None:
         return self.memories.get(memory_id)
 
-    def edit(self, memory_id: str, text: str) -> None:
-        self.memories[memory_id].text = text
-        self._audit(memory_id, "update", "edited by the user")
+    def list(
+        self, *, kinds: Iterable[Kind] | None = None, statuses: Iterable[Status] | None = None, limit: int | None = None
+    ) -> list[Memory]:
+        kinds = set(kinds) if kinds else None
+        statuses = set(statuses) if statuses else None
+        found = [
+            m
+            for m in self.memories.values()
+            if (kinds is None or m.kind in kinds) and (statuses is None or m.status in statuses)
+        ]
+        found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
+        return found[:limit] if limit is not None else found
 
-    def set_pinned(self, memory_id: str, pinned: bool) -> None:
-        self.memories[memory_id].pinned = pinned
-        self._audit(memory_id, "pin" if pinned else "unpin", "by the user")
+    def search(
+        self, query: str, *, k: int | None = None, filters: Any = None, reinforce: bool = True
+    ) -> list[RecallHit]:
+        words = {w.lower().strip(".,?") for w in query.split()}
+        kinds = filters.kinds if filters is not None else None
+        statuses = filters.statuses if filters is not None else (Status.ACTIVE,)
+        hits = []
+        for memory in self.list(kinds=kinds, statuses=statuses):
+            overlap = len(words & {w.lower().strip(".,") for w in memory.text.split()})
+            if overlap:
+                hits.append(RecallHit(memory, overlap / len(words)))
+        hits.sort(key=lambda hit: -hit.score)
+        return hits[: k or 8]
 
-    def set_status(self, memory_id: str, status: Status, action: str) -> None:
-        self.memories[memory_id].status = status
-        self._audit(memory_id, action, "by the user")
+    def sources_of(self, memory: Memory) -> list[Message]:
+        return [self.messages[i] for i in memory.sources if i in self.messages]
 
-    def forget(self, memory_id: str) -> None:
-        del self.memories[memory_id]
+    def audit(self, memory_id: str | None = None) -> list[AuditEntry]:
+        return [e for e in self.audit_log if memory_id is None or e.memory_id == memory_id]
 
-    def forget_all(self) -> None:
+    def _set(self, memory_id: str, action: str, reason: str, **values: Any) -> Memory:
+        memory = self.memories[memory_id]
+        for name, value in values.items():
+            setattr(memory, name, value)
+        self._audit(memory_id, action, reason)
+        return memory
+
+    def update(
+        self, memory_id: str, *, text: str | None = None, reason: str = "edited by the user", **_: Any
+    ) -> Memory:
+        return self._set(memory_id, "update", reason, text=text)
+
+    def archive(self, memory_id: str, *, reason: str = "archived by the user") -> Memory:
+        return self._set(memory_id, "archive", reason, status=Status.ARCHIVED)
+
+    def restore(self, memory_id: str, *, reason: str = "restored by the user") -> Memory:
+        return self._set(memory_id, "restore", reason, status=Status.ACTIVE)
+
+    def pin(self, memory_id: str, *, reason: str = "pinned by the user") -> Memory:
+        return self._set(memory_id, "pin", reason, pinned=True)
+
+    def unpin(self, memory_id: str, *, reason: str = "unpinned by the user") -> Memory:
+        return self._set(memory_id, "unpin", reason, pinned=False)
+
+    def forget(self, memory_ids: Sequence[str], *, reason: str = "forgotten") -> int:
+        for memory_id in memory_ids:
+            del self.memories[memory_id]
+        self.audit_log = [e for e in self.audit_log if e.memory_id not in memory_ids]
+        return len(memory_ids)
+
+    def forget_all(self, *, reason: str = "the user deleted everything") -> None:
         self.memories.clear()
-        self.audit.clear()
+        self.audit_log.clear()
+        self.messages.clear()
+        self.profile_document.clear()
 
-    def audit_for(self, memory_id: str) -> list[AuditEntry]:
-        return [entry for entry in self.audit if entry.memory_id == memory_id]
+    def profile(self) -> dict[str, Any]:
+        return dict(self.profile_document)
+
+    def update_profile(self, changes: dict[str, Any], *, reason: str = "profile updated") -> dict[str, Any]:
+        for name, value in changes.items():
+            if value is None:
+                self.profile_document.pop(name, None)
+            else:
+                self.profile_document[name] = value
+        return dict(self.profile_document)
+
+    def export(self, path: Path) -> dict[str, int]:
+        path.write_text("\n".join(m.text for m in self.memories.values()), encoding="utf-8")
+        self.exported_to = path
+        return {"memories": len(self.memories)}
 
 
 class FakeAssistant:
@@ -245,11 +298,12 @@ class FakeAssistant:
             created_at=FIXED_NOW,
         )
         self.messages[conversation_id].extend([user_message, reply_message])
+        self.engine.messages.update({user_message.id: user_message, reply_message.id: reply_message})
         used = [m for m in self.engine.list(status=Status.ACTIVE)][:3]
         trace = ContextTrace(
             sections=[
                 TraceSection("system", "You are a helpful, private assistant.", 9),
-                TraceSection("profile & rules", self.engine.profile_text, 8),
+                TraceSection("profile & rules", "name: Sam", 8),
                 TraceSection("relevant facts", "\n".join(m.text for m in used), 5 * len(used)),
                 TraceSection("user message", text, len(text.split())),
             ],
@@ -272,11 +326,7 @@ class FakeAssistant:
 
     def undo_learned(self, memory_ids: list[str]) -> None:
         for memory_id in memory_ids:
-            self.engine.forget(memory_id)
-
-    def export_to(self, path: Path) -> Path:
-        path.write_text("\n".join(m.text for m in self.engine.memories.values()), encoding="utf-8")
-        return path
+            self.engine.forget([memory_id])
 
 
 def seeded_assistant(settings: Settings | None = None) -> FakeAssistant:
@@ -302,10 +352,11 @@ def seeded_assistant(settings: Settings | None = None) -> FakeAssistant:
         created_at=FIXED_NOW - timedelta(days=3),
     )
     assistant.messages[conversation.id] = [first, answer]
+    engine.messages.update({first.id: first, answer.id: answer})
     engine.add("User lives in Lisbon", key="user.home", sources=[first.id], origin=Origin.EXTRACTED)
     engine.add("User is allergic to shellfish", key="user.allergy.shellfish", sources=[first.id], pinned=True)
     engine.add("User prefers short answers", kind=Kind.PREFERENCE, key="user.preference.length")
     engine.add("Always ask before booking anything", kind=Kind.PROCEDURAL)
-    old = engine.add("User lives in Porto", key="user.home", when=FIXED_NOW - timedelta(days=400))
-    engine.set_status(old.id, Status.SUPERSEDED, "supersede")
+    old = engine.add("User lives in Porto", key="user.home", valid_from=FIXED_NOW - timedelta(days=400))
+    engine._set(old.id, "supersede", "a newer fact replaced it", status=Status.SUPERSEDED)
     return assistant

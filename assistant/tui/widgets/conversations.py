@@ -44,6 +44,12 @@ class ConversationList(ListView):
         else:
             self.index = None
 
+    def select_conversation(self, conversation_id: str | None) -> None:
+        for index, item in enumerate(self.children):
+            if isinstance(item, ConversationItem) and item.conversation.id == conversation_id:
+                self.index = index
+                return
+
     def on_list_view_selected(self, event: ListView.Selected) -> None:
         if isinstance(event.item, ConversationItem):
             event.stop()
