@@ -299,7 +299,7 @@ class FakeAssistant:
         )
         self.messages[conversation_id].extend([user_message, reply_message])
         self.engine.messages.update({user_message.id: user_message, reply_message.id: reply_message})
-        used = [m for m in self.engine.list(status=Status.ACTIVE)][:3]
+        used = [m for m in self.engine.list(statuses=[Status.ACTIVE])][:3]
         trace = ContextTrace(
             sections=[
                 TraceSection("system", "You are a helpful, private assistant.", 9),
