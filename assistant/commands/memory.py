@@ -1,11 +1,426 @@
-"""`assistant memory`: placeholder registration; implemented in its own change."""
+"""`assistant memory`: see, search, change, forget, export and import what the assistant remembers."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+from assistant.commands.common import add_json_option, add_user_option, print_json, settings_for
+from assistant.errors import AssistantError, StoreError
+
+KINDS = ("episodic", "semantic", "preference", "procedural", "summary")
+STATUSES = ("active", "superseded", "archived")
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from assistant.memory.engine import MemoryEngine
+
+    return MemoryEngine.open(settings_for(args))
+
+
+def _time(value: str) -> datetime:
+    from assistant.memory.engine import parse_time
+
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {value!r}") from None
+
+
+def _importance(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError("importance must be between 0 and 1")
+    return number
+
+
+def _common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    add_user_option(parser)
+    add_json_option(parser)
+    return parser
 
 
 def register(subcommands: Any) -> None:
-    parser: argparse.ArgumentParser = subcommands.add_parser("memory", help="memory commands")
+    parser: argparse.ArgumentParser = subcommands.add_parser(
+        "memory", help="see, search, edit and forget what the assistant remembers"
+    )
+    add_user_option(parser)
     parser.set_defaults(handler=lambda args: parser.print_help())
+    actions = parser.add_subparsers(dest="memory_command", metavar="ACTION")
+
+    add = _common(actions.add_parser("add", help="remember something"))
+    add.add_argument("text")
+    add.add_argument("--kind", choices=KINDS, default="semantic")
+    add.add_argument("--key", help="fact key; a new fact with the same key supersedes the old one")
+    add.add_argument("--importance", type=_importance, default=0.5)
+    add.add_argument("--pin", action="store_true", help="pin it: never decays, always preferred")
+    add.add_argument("--reason", default="added by the user from the command line")
+    add.set_defaults(handler=_add)
+
+    search = _common(actions.add_parser("search", help="recall memories for a query (or one query per stdin line)"))
+    search.add_argument("query", nargs="?", help="the query; without it, read one query per line from stdin")
+    search.add_argument("--k", type=int, default=None, help="how many results (default: the recall_k setting)")
+    search.add_argument("--kind", choices=KINDS, action="append", help="only these kinds (repeatable)")
+    search.add_argument("--status", choices=STATUSES, action="append", help="only these statuses (default: active)")
+    search.add_argument("--since", type=_time, help="only memories created at or after this time")
+    search.add_argument("--until", type=_time, help="only memories created at or before this time")
+    search.set_defaults(handler=_search)
+
+    listing = _common(actions.add_parser("list", help="list memories, newest first"))
+    listing.add_argument("--kind", choices=KINDS, action="append")
+    listing.add_argument("--status", choices=STATUSES, action="append", help="default: every status")
+    listing.add_argument("--limit", type=int, default=None)
+    listing.set_defaults(handler=_list)
+
+    show = _common(actions.add_parser("show", help="a memory with its sources and history"))
+    show.add_argument("id")
+    show.set_defaults(handler=_show)
+
+    edit = _common(actions.add_parser("edit", help="change a memory's text, key, kind or importance"))
+    edit.add_argument("id")
+    edit.add_argument("text", nargs="?")
+    edit.add_argument("--key")
+    edit.add_argument("--kind", choices=KINDS)
+    edit.add_argument("--importance", type=_importance)
+    edit.add_argument("--reason", default="edited by the user from the command line")
+    edit.set_defaults(handler=_edit)
+
+    for name, help_text in (
+        ("pin", "pin memories"),
+        ("unpin", "unpin memories"),
+        ("archive", "archive memories (kept, not recalled)"),
+        ("restore", "make archived or superseded memories active again"),
+    ):
+        action = _common(actions.add_parser(name, help=help_text))
+        action.add_argument("ids", nargs="+", metavar="ID")
+        action.add_argument("--reason", default=f"{name} from the command line")
+        action.set_defaults(handler=_change, change=name)
+
+    forget = _common(actions.add_parser("forget", help="delete memories for good (from every file on disk)"))
+    forget.add_argument("ids", nargs="*", metavar="ID")
+    forget.add_argument("--all", action="store_true", help="delete the whole memory space of this user")
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation with --all")
+    forget.add_argument("--with-sources", action="store_true", help="also delete the messages they came from")
+    forget.add_argument("--reason", default="forgotten at the user's request")
+    forget.set_defaults(handler=_forget)
+
+    export = _common(actions.add_parser("export", help="write the whole memory space to a file"))
+    export.add_argument("file", type=Path)
+    export.set_defaults(handler=_export)
+
+    importing = _common(actions.add_parser("import", help="import JSON Lines messages or an export file"))
+    importing.add_argument("file", type=Path)
+    importing.set_defaults(handler=_import)
+
+    stats = _common(actions.add_parser("stats", help="counts and sizes of this memory space"))
+    stats.set_defaults(handler=_stats)
+
+
+def _add(args: argparse.Namespace) -> int:
+    from assistant.memory.types import Kind
+
+    with _engine(args) as engine:
+        memory = engine.add(
+            args.text,
+            kind=Kind(args.kind),
+            key=args.key,
+            importance=args.importance,
+            pinned=args.pin,
+            reason=args.reason,
+        )
+        _print_memory(args, memory)
+    return 0
+
+
+def _filters(args: argparse.Namespace) -> Any:
+    from assistant.memory.recall import RecallFilter
+    from assistant.memory.types import Kind, Status
+
+    return RecallFilter(
+        kinds=tuple(Kind(kind) for kind in args.kind) if args.kind else None,
+        statuses=tuple(Status(status) for status in args.status) if args.status else (Status.ACTIVE,),
+        since=args.since,
+        until=args.until,
+    )
+
+
+def _search(args: argparse.Namespace) -> int:
+    from assistant.memory.engine import memory_json
+
+    if args.k is not None and args.k < 1:
+        raise AssistantError("--k must be at least 1")
+    filters = _filters(args)
+    with _engine(args) as engine:
+        if args.query is not None:
+            _print_hits(args, engine.search(args.query, k=args.k, filters=filters), memory_json)
+            return 0
+        # Batch mode: read every query, embed them together, answer in order, one line each.
+        queries = [line.rstrip("\r\n") for line in sys.stdin]
+        for start in range(0, len(queries), 256):
+            chunk = queries[start : start + 256]
+            for hits in engine.search_many(chunk, k=args.k, filters=filters):
+                if args.json:
+                    print_json([memory_json(hit.memory, hit.score) for hit in hits])
+                else:
+                    _print_hits(args, hits, memory_json)
+                    print()
+    return 0
+
+
+def _print_hits(args: argparse.Namespace, hits: list[Any], to_json: Any) -> None:
+    if args.json:
+        print_json([to_json(hit.memory, hit.score) for hit in hits])
+        return
+    if not hits:
+        print("no memories found")
+    for hit in hits:
+        print(f"{hit.score:.3f}  {hit.memory.id}  [{hit.memory.kind}]  {_one_line(hit.memory)}")
+
+
+def _one_line(memory: Any) -> str:
+    from assistant.memory.engine import display_text
+
+    text = " ".join(display_text(memory).split())
+    return text if len(text) <= 100 else text[:99] + "…"
+
+
+def _list(args: argparse.Namespace) -> int:
+    from assistant.memory.engine import memory_list_json
+    from assistant.memory.types import Kind, Status
+
+    with _engine(args) as engine:
+        memories = engine.list(
+            kinds=[Kind(kind) for kind in args.kind] if args.kind else None,
+            statuses=[Status(status) for status in args.status] if args.status else None,
+            limit=args.limit,
+        )
+    if args.json:
+        print_json([memory_list_json(memory) for memory in memories])
+        return 0
+    if not memories:
+        print("no memories yet")
+    for memory in memories:
+        flags = ("📌 " if memory.pinned else "") + ("" if memory.status == "active" else f"({memory.status}) ")
+        print(f"{memory.id}  [{memory.kind}]  {flags}{_one_line(memory)}")
+    return 0
+
+
+def _print_memory(args: argparse.Namespace, memory: Any) -> None:
+    from assistant.memory.engine import memory_list_json
+
+    if args.json:
+        print_json(memory_list_json(memory))
+    else:
+        print(
+            f"{memory.id}  [{memory.kind}, {memory.status}{', pinned' if memory.pinned else ''}]  {_one_line(memory)}"
+        )
+
+
+def _show(args: argparse.Namespace) -> int:
+    from assistant.memory.engine import iso, memory_list_json
+
+    with _engine(args) as engine:
+        memory = engine.require(args.id)
+        sources = engine.sources_of(memory)
+        history = engine.audit(memory.id)
+    if args.json:
+        print_json(
+            {
+                **memory_list_json(memory),
+                "importance": memory.importance,
+                "access_count": memory.access_count,
+                "last_accessed": iso(memory.last_accessed),
+                "updated_at": iso(memory.updated_at),
+                "valid_from": iso(memory.valid_from),
+                "valid_to": iso(memory.valid_to),
+                "origin": str(memory.origin),
+                "superseded_by": memory.superseded_by,
+                "speaker": memory.speaker,
+                "context": memory.context,
+                "source_messages": [
+                    {
+                        "id": m.id,
+                        "role": str(m.role),
+                        "speaker": m.speaker,
+                        "content": m.content,
+                        "timestamp": iso(m.created_at),
+                        "session_id": m.conversation_id,
+                    }
+                    for m in sources
+                ],
+                "audit": [
+                    {"action": a.action, "reason": a.reason, "at": iso(a.at), "detail": a.detail} for a in history
+                ],
+            }
+        )
+        return 0
+    print(f"{memory.id}  [{memory.kind}, {memory.status}{', pinned' if memory.pinned else ''}]")
+    print(memory.text)
+    print(
+        f"key: {memory.key or '-'}   importance: {memory.importance:.2f}   strength: {memory.strength:.2f}   "
+        f"used: {memory.access_count}x   origin: {memory.origin}"
+    )
+    print(f"created: {iso(memory.created_at)}   last used: {iso(memory.last_accessed) or 'never'}")
+    if memory.context:
+        print(f"in reply to: {memory.context}")
+    if memory.superseded_by:
+        print(f"superseded by: {memory.superseded_by}")
+    print("sources:" if memory.sources else "sources: none (added directly)")
+    for message in sources:
+        print(f"  {message.id}  {iso(message.created_at)}  {message.speaker or message.role}: {message.content}")
+    missing = set(memory.sources) - {message.id for message in sources}
+    for source in sorted(missing):
+        print(f"  {source}  (message no longer stored)")
+    print("history:")
+    for entry in history:
+        print(f"  {iso(entry.at)}  {entry.action}: {entry.reason}" + (f" ({entry.detail})" if entry.detail else ""))
+    return 0
+
+
+def _edit(args: argparse.Namespace) -> int:
+    from assistant.memory.types import Kind
+
+    if args.text is None and args.key is None and args.kind is None and args.importance is None:
+        raise AssistantError("nothing to change: give new text, --key, --kind or --importance")
+    with _engine(args) as engine:
+        memory = engine.update(
+            args.id,
+            text=args.text,
+            key=args.key,
+            kind=Kind(args.kind) if args.kind else None,
+            importance=args.importance,
+            reason=args.reason,
+        )
+        _print_memory(args, memory)
+    return 0
+
+
+def _change(args: argparse.Namespace) -> int:
+    from assistant.memory.engine import memory_list_json
+
+    with _engine(args) as engine:
+        for memory_id in args.ids:
+            engine.require(memory_id)
+        method = getattr(engine, args.change)
+        changed = [method(memory_id, reason=args.reason) for memory_id in args.ids]
+    if args.json:
+        print_json([memory_list_json(memory) for memory in changed])
+    else:
+        for memory in changed:
+            _print_memory(args, memory)
+    return 0
+
+
+def _forget(args: argparse.Namespace) -> int:
+    if args.all == bool(args.ids):
+        raise AssistantError("give memory ids to forget, or --all to delete the whole memory space")
+    with _engine(args) as engine:
+        if args.all:
+            if not args.yes:
+                if not sys.stdin.isatty():
+                    raise AssistantError("forget --all deletes everything; add --yes to confirm")
+                answer = input(f"Delete every memory, message and the profile of user {engine.user!r}? [y/N] ")
+                if answer.strip().lower() not in ("y", "yes"):
+                    print("nothing deleted")
+                    return 1
+            engine.forget_all(reason=args.reason)
+            result: dict[str, Any] = {"forgotten": "all", "user": engine.user}
+        else:
+            count = engine.forget(args.ids, reason=args.reason, with_sources=True if args.with_sources else None)
+            result = {"forgotten": count, "ids": args.ids}
+    if args.json:
+        print_json(result)
+    elif args.all:
+        print(f"deleted the whole memory space of {result['user']!r}")
+    else:
+        print(f"forgot {result['forgotten']} memor{'y' if result['forgotten'] == 1 else 'ies'}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    with _engine(args) as engine:
+        try:
+            counts = engine.export(args.file)
+        except OSError as error:
+            raise StoreError(f"cannot write {args.file}: {error.strerror or error}") from None
+    if args.json:
+        print_json({"file": str(args.file), "records": counts})
+    else:
+        total = ", ".join(f"{count} {kind}s" for kind, count in counts.items()) or "nothing"
+        print(f"exported {total} to {args.file}")
+    return 0
+
+
+class _Progress:
+    """A one-line progress meter on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if total:
+            sys.stderr.write(f"\rimporting… {min(100, 100 * done // total):3d}%")
+        else:
+            sys.stderr.write(f"\rimporting… {done} lines")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def _import(args: argparse.Namespace) -> int:
+    progress = _Progress()
+    with _engine(args) as engine:
+        try:
+            report = engine.import_file(args.file, progress=progress)
+        finally:
+            progress.finish()
+    for number, problem in report.bad_lines:
+        where = f"line {number}" if number > 0 else "file"
+        print(f"{args.file}:{where}: {problem}", file=sys.stderr)
+    bad = len(report.bad_lines)
+    if args.json:
+        print_json(
+            {
+                "imported": report.imported,
+                "already_present": report.already_present,
+                "bad_lines": bad,
+                "restored": report.restored,
+            }
+        )
+    elif report.restored:
+        print(
+            f"restored {', '.join(f'{n} {kind}s' for kind, n in report.restored.items())} from {args.file}"
+            + (f" ({bad} bad lines)" if bad else "")
+        )
+    else:
+        print(
+            f"imported {report.imported} messages"
+            + (f", {report.already_present} already present" if report.already_present else "")
+            + (f", {bad} bad lines" if bad else "")
+        )
+    if report.imported == 0 and report.already_present == 0 and not report.restored and bad:
+        raise AssistantError(f"nothing imported from {args.file}: every line was bad")
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    with _engine(args) as engine:
+        stats = engine.stats()
+    if args.json:
+        print_json(stats)
+        return 0
+    print(f"user: {stats['user']}")
+    print(f"memories: {stats['memories']}  ({', '.join(f'{k} {v}' for k, v in sorted(stats['by_kind'].items()))})")
+    print(f"status: {', '.join(f'{k} {v}' for k, v in sorted(stats['by_status'].items())) or '-'}")
+    print(f"pinned: {stats['pinned']}   messages: {stats['messages']}   conversations: {stats['conversations']}")
+    print(f"audit entries: {stats['audit_entries']}   profile fields: {stats['profile_fields']}")
+    print(f"store: {stats['store']}  ({stats['size_bytes'] / 1e6:.1f} MB)")
+    return 0

