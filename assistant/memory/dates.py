@@ -11,23 +11,83 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 MONTHS = {
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
-    "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
-    "sept": 9, "sep": 9, "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+    "january": 1,
+    "jan": 1,
+    "february": 2,
+    "feb": 2,
+    "march": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "may": 5,
+    "june": 6,
+    "jun": 6,
+    "july": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sept": 9,
+    "sep": 9,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
 }
 MONTH_NAMES = [
-    "", "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ]
 WEEKDAYS = {
-    "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "tues": 1, "wednesday": 2, "wed": 2,
-    "thursday": 3, "thu": 3, "thur": 3, "thurs": 3, "friday": 4, "fri": 4, "saturday": 5,
-    "sat": 5, "sunday": 6, "sun": 6,
+    "monday": 0,
+    "mon": 0,
+    "tuesday": 1,
+    "tue": 1,
+    "tues": 1,
+    "wednesday": 2,
+    "wed": 2,
+    "thursday": 3,
+    "thu": 3,
+    "thur": 3,
+    "thurs": 3,
+    "friday": 4,
+    "fri": 4,
+    "saturday": 5,
+    "sat": 5,
+    "sunday": 6,
+    "sun": 6,
 }
 WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 NUMBER_WORDS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "a couple of": 2, "a few": 3,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "a couple of": 2,
+    "a few": 3,
 }
 
 _MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
@@ -39,8 +99,15 @@ _COUNT = r"(?P<count>[0-9]{1,3}|" + "|".join(sorted(NUMBER_WORDS, key=len, rever
 
 # An absolute calendar date: "March 3", "3rd of March 1990", "1990-03-03".
 CALENDAR_DATE = re.compile(
-    r"(?i)\b(?:(?:on\s+)?(?:the\s+)?(?:" + _MONTH + r"\s+" + _DAY + _YEAR
-    + r"|" + _DAY.replace("day>", "day2>") + r"\s+(?:of\s+)?" + _MONTH.replace("month>", "month2>")
+    r"(?i)\b(?:(?:on\s+)?(?:the\s+)?(?:"
+    + _MONTH
+    + r"\s+"
+    + _DAY
+    + _YEAR
+    + r"|"
+    + _DAY.replace("day>", "day2>")
+    + r"\s+(?:of\s+)?"
+    + _MONTH.replace("month>", "month2>")
     + _YEAR.replace("year>", "year2>")
     + r"|(?P<iso>(?:19|20)[0-9]{2}-[01][0-9]-[0-3][0-9])))(?![0-9])"
 )
@@ -119,12 +186,12 @@ def _relative(match: re.Match[str], today: date) -> ResolvedDate:
         saturday = today + timedelta(days=(5 - today.weekday()) % 7)
         if match.group("weekend").lower().startswith("next") and saturday - today < timedelta(days=7):
             saturday += timedelta(days=7) if today.weekday() >= 5 else timedelta(days=0)
-        return ResolvedDate(start, end, None, f"the weekend of {describe_day(saturday)}", saturday.isoformat())
+        return ResolvedDate(start, end, None, f"on the weekend of {describe_day(saturday)}", saturday.isoformat())
     elif match.group("nextunit"):
         unit = match.group("unit").lower()
         if unit == "week":
             monday = today + timedelta(days=7 - today.weekday())
-            return ResolvedDate(start, end, None, f"the week of {describe_day(monday)}", monday.isoformat())
+            return ResolvedDate(start, end, None, f"during the week of {describe_day(monday)}", monday.isoformat())
         if unit == "month":
             first = _add_months(today, 1)
             return ResolvedDate(start, end, None, f"in {MONTH_NAMES[first.month]} {first.year}", first.isoformat()[:7])

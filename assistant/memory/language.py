@@ -86,15 +86,38 @@ def upper_first(text: str) -> str:
 
 _MODALS = {"can", "could", "will", "would", "should", "shall", "may", "might", "must", "used"}
 _IRREGULAR = {"have": "has", "do": "does", "go": "goes", "am": "is", "be": "is", "'m": "is"}
-_NOT_VERBS = {"also", "really", "just", "still", "always", "never", "often", "usually", "sometimes", "now",
-              "currently", "only", "already", "actually", "totally", "definitely", "recently", "mostly"}
+_NOT_VERBS = {
+    "also",
+    "really",
+    "just",
+    "still",
+    "always",
+    "never",
+    "often",
+    "usually",
+    "sometimes",
+    "now",
+    "currently",
+    "only",
+    "already",
+    "actually",
+    "totally",
+    "definitely",
+    "recently",
+    "mostly",
+}
 
 
 def third_person_verb(verb: str) -> str:
     lowered = verb.lower()
     if lowered in _IRREGULAR:
         return _IRREGULAR[lowered]
-    if lowered in _MODALS or (lowered.endswith("ed") and not lowered.endswith("eed")) or lowered in _NOT_VERBS or not lowered.isalpha():
+    if (
+        lowered in _MODALS
+        or (lowered.endswith("ed") and not lowered.endswith("eed"))
+        or lowered in _NOT_VERBS
+        or not lowered.isalpha()
+    ):
         return verb
     if lowered.endswith("y") and len(lowered) > 2 and lowered[-2] not in "aeiou":
         return verb[:-1] + "ies"
