@@ -35,6 +35,7 @@ from assistant.memory.language import (
     slug,
     smart_title,
     stem,
+    to_first_person,
     to_third_person,
     upper_first,
 )
@@ -75,7 +76,7 @@ class Candidate:
 _ABBREVIATIONS = ("mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "vs", "etc", "e.g", "i.e", "mt", "ft")
 _QUESTION_START = re.compile(
     r"(?i)^(?:do|does|did|am|is|are|was|were|can|could|would|will|should|shall|have|has|had|what|where|who|whom|"
-    r"whose|when|why|how|which|isn't|aren't|don't|doesn't|didn't|won't|wouldn't|shouldn't|couldn't)\b"
+    r"whose|when|why|how|which)\b"
 )
 _HYPOTHETICAL = re.compile(
     r"(?i)\b(?:if|suppose|supposing|imagine|imagining|pretend|pretending|hypothetically|what if|let's say|"
@@ -324,7 +325,7 @@ _HOUSING = frozenset(
     "room|basement|loft|rv|camper|shared".split("|")
 )
 _NOT_EMPLOYERS = frozenset(
-    "night|nights|home|weekends|the moment|a living|myself|free|fun|money|you|it|that|this|night shifts|"
+    "night|nights|home|weekends|the moment|a living|free|fun|money|you|it|that|this|night shifts|"
     "the weekend|weekdays|hours|length|times".split("|")
 )
 _RULE_VERBS = (
@@ -1502,8 +1503,10 @@ class ExtractedItem(BaseModel):
         description="semantic: a fact about the user; preference: how they like things; procedural: a rule for "
         "the assistant; episodic: a notable event"
     )
-    key: str | None = Field(max_length=60, description="a short slot name such as user.home, or null")
-    text: str = Field(min_length=1, max_length=200, description="one short sentence starting with 'User'")
+    # No length limits in the schema: llama.cpp turns them into huge, slow grammars. Long or
+    # empty text is dropped by the filter instead.
+    key: str | None = Field(description="a short slot name such as user.home, or null")
+    text: str = Field(description="one short sentence starting with 'User'")
     importance: float = Field(description="0 to 1")
 
     @field_validator("importance")
@@ -1513,7 +1516,7 @@ class ExtractedItem(BaseModel):
 
 
 class ExtractionOutput(BaseModel):
-    items: list[ExtractedItem] = Field(max_length=6)
+    items: list[ExtractedItem] = Field(max_length=5)
 
 
 EXTRACTION_SCHEMA = ExtractionOutput
@@ -1702,62 +1705,99 @@ _GLUE = {
 
 
 def _grounding_problem(text: str, user_text: str, assistant_text: str) -> str | None:
-    """Why a model item is not supported by the user's own words (None when it is)."""
+    """Why a model statement is not supported by the user's own words (None when it is)."""
     item_stems = content_stems(text) - _GLUE
     if not item_stems:
         return "says nothing specific"
     user_stems = content_stems(user_text)
-    assistant_only = content_stems(assistant_text) - user_stems
-    grounded = item_stems & user_stems
-    if item_stems & assistant_only:
+    # Glue words count here: "User enjoys nursing" after "Do you enjoy nursing?" is the assistant's idea.
+    if (content_stems(text) - {"user"}) & (content_stems(assistant_text) - user_stems):
         return "uses the assistant's words"
-    if not grounded:
+    novel = item_stems - user_stems
+    if len(novel) == len(item_stems):
         return "not in the user's message"
-    if len(grounded) * 2 < len(item_stems):
+    if len(novel) > max(1, len(item_stems) // 4):
         return "mostly not in the user's message"
     return None
 
 
 _AI_SUBJECT = re.compile(r"(?i)^(?:the\s+)?(?:assistant|ai|bot|model|you|chatbot|system|i am an ai|as an ai)\b")
 _DIRECTIVE_WORDS = re.compile(r"(?i)\b(?:always|never|please|from now on|don't|do not|stop|make sure)\b")
+_MAX_STATEMENT_WORDS = 25
 
 
-def _item_candidate(
-    item: ExtractedItem, user_text: str, assistant_text: str, source_id: str, rejected: list[str]
+def _statements(text: str) -> list[str]:
+    """A model item often packs several sentences; each must stand on its own."""
+    text = normalize_text(text).replace("\n", " ").strip().strip("\"'")
+    pieces = re.split(r"(?<=[.!?;])\s+|,?\s+and\s+(?=User\b)", text)
+    return [piece.strip().rstrip(" .!;") for piece in pieces if piece.strip().rstrip(" .!;")][:3]
+
+
+def _statement_candidate(
+    statement: str, item: ExtractedItem, context: tuple[str, str, str, datetime], rejected: list[str]
 ) -> Candidate | None:
-    text = normalize_text(item.text).replace("\n", " ").strip().strip("\"'").rstrip(" .")
-    if not text:
-        rejected.append("empty text")
+    user_text, assistant_text, source_id, now = context
+    if _AI_SUBJECT.match(statement):
+        rejected.append(f"about the assistant: {statement!r}")
         return None
-    if _AI_SUBJECT.match(text):
-        rejected.append(f"about the assistant: {text!r}")
+    if re.match(r"(?i)^(?:i|i'm|i've|my|me)\b", statement):
+        statement = to_third_person(statement)
+    if len(statement.split()) > _MAX_STATEMENT_WORDS:
+        rejected.append(f"too long: {statement[:60]!r}")
         return None
-    if re.match(r"(?i)^(?:i|i'm|i've|my|me)\b", text):
-        text = to_third_person(text)
-    if redact(text).found:
+    if redact(statement).found:
         rejected.append("contains a secret")
         return None
-    if problem := _grounding_problem(text, user_text, assistant_text):
-        rejected.append(f"{problem}: {text!r}")
+    if problem := _grounding_problem(statement, user_text, assistant_text):
+        rejected.append(f"{problem}: {statement!r}")
         return None
     kind = Kind(item.kind)
     if kind is Kind.PROCEDURAL and not _DIRECTIVE_WORDS.search(user_text):
-        rejected.append(f"not a rule the user gave: {text!r}")
+        rejected.append(f"not a rule the user gave: {statement!r}")
         return None
-    if kind is not Kind.PROCEDURAL and not re.match(r"(?i)^user\b", text):
-        text = "User: " + text
-    key = normalize_key(item.key, text) if kind in (Kind.SEMANTIC, Kind.PREFERENCE) else None
-    value = None
+    if kind is not Kind.PROCEDURAL and not re.match(r"(?i)^user\b", statement):
+        rejected.append(f"not about the user: {statement!r}")
+        return None
+    # The rules know the key scheme: when they can read the statement, their key and wording win.
+    ruled = extract_explicit(to_first_person(statement), now=now, source_id=source_id)
+    positive = [candidate for candidate in ruled if not candidate.retracts]
+    if len(positive) == 1 and kind is not Kind.PROCEDURAL:
+        return replace(positive[0], origin=Origin.EXTRACTED, confidence=0.6, importance=positive[0].importance)
+    key = normalize_key(item.key, statement) if kind in (Kind.SEMANTIC, Kind.PREFERENCE) else None
+    if key is not None and key.split(".")[1] in _RULE_FAMILIES:
+        key = None  # a rule-family key the rules could not confirm: the model likely guessed it
     return Candidate(
         kind=kind,
-        text=upper_first(text),
+        text=upper_first(statement),
         key=key,
         importance=round(min(0.9, max(0.1, item.importance)), 3),
         confidence=0.5,
         origin=Origin.EXTRACTED,
         source_ids=[source_id] if source_id else [],
-        value=value,
+        value=None,
     )
+
+
+# Keys only the deterministic rules may hand out: their values must be read, not guessed.
+_RULE_FAMILIES = {
+    "name",
+    "preferred_name",
+    "surname",
+    "home",
+    "origin",
+    "nationality",
+    "work",
+    "family",
+    "allergy",
+    "health",
+    "birthday",
+    "birth_year",
+    "diet",
+    "favourite",
+    "likes",
+    "dislikes",
+    "pet",
+}
 
 
 def extract_with_model(
@@ -1768,7 +1808,7 @@ def extract_with_model(
     source_id: str,
     now: datetime,
     known_keys: Sequence[str] = (),
-    max_tokens: int = 320,
+    max_tokens: int = 200,
 ) -> ExtractionResult:
     """Ask the model for memories in this exchange; keep only what the user's words support.
 
@@ -1802,10 +1842,15 @@ def extract_with_model(
         return ExtractionResult(error=f"memory extraction failed after a retry: {error}")
     rejected: list[str] = []
     candidates: list[Candidate] = []
+    context = (user_clean, assistant_clean, source_id, now)
     for item in output.items:
-        candidate = _item_candidate(item, user_clean, assistant_clean, source_id, rejected)
-        if candidate is not None:
-            candidates.append(candidate)
+        statements = _statements(item.text)
+        if not statements:
+            rejected.append("empty text")
+        for statement in statements:
+            candidate = _statement_candidate(statement, item, context, rejected)
+            if candidate is not None:
+                candidates.append(candidate)
     return ExtractionResult(candidates=_dedupe(candidates), rejected=rejected)
 
 

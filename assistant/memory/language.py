@@ -37,8 +37,8 @@ def stem(word: str) -> str:
             base = word[: -len(suffix)]
             if suffix in ("ies", "ied"):
                 base += "y"
-            return base
-    return word
+            return base.removesuffix("e") if len(base) > 3 else base
+    return word.removesuffix("e") if len(word) > 3 else word
 
 
 def content_stems(text: str) -> set[str]:
@@ -51,8 +51,33 @@ def slug(text: str, *, max_words: int = 5) -> str:
     return re.sub(r"[^\w]+", "_", joined).strip("_")
 
 
+_PLURAL_IES = {
+    "movies",
+    "cookies",
+    "zombies",
+    "pies",
+    "ties",
+    "lies",
+    "brownies",
+    "selfies",
+    "rookies",
+    "calories",
+    "species",
+    "series",
+    "smoothies",
+    "hoodies",
+    "genies",
+    "aunties",
+    "goalies",
+    "veggies",
+    "lassies",
+}
+
+
 def singular(word: str) -> str:
     lowered = word.casefold()
+    if lowered in _PLURAL_IES:
+        return word[:-1]
     if lowered.endswith("ies") and len(lowered) > 4:
         return word[:-3] + "y"
     if lowered.endswith(("ches", "shes", "sses", "xes")):
@@ -124,6 +149,32 @@ def third_person_verb(verb: str) -> str:
     if lowered.endswith(("s", "sh", "ch", "x", "z", "o")):
         return verb + "es"
     return verb + "s"
+
+
+def to_first_person(text: str) -> str:
+    """The inverse of to_third_person for the model's "User ..." sentences, so the rules can read them."""
+    out = re.sub(r"^User's\b", "My", text.strip())
+    out = re.sub(r"^User (?:is|'s)\b", "I am", out)
+    out = re.sub(r"^User has\b", "I have", out)
+    out = re.sub(r"^User does\b", "I do", out)
+    out = re.sub(r"^User doesn't\b", "I don't", out)
+
+    def plain(match: re.Match[str]) -> str:
+        adverbs, verb = match.group(1) or "", match.group(2)
+        lowered = verb.lower()
+        if lowered.endswith("ies") and len(lowered) > 4:
+            base = verb[:-3] + "y"
+        elif lowered.endswith(("sses", "shes", "ches", "xes", "zes", "oes")):
+            base = verb[:-2]
+        elif lowered.endswith("s") and not lowered.endswith("ss"):
+            base = verb[:-1]
+        else:
+            base = verb
+        return f"I {adverbs}{base}"
+
+    out = re.sub(r"^User\s+((?:(?:also|really|currently|now|still|usually|often)\s+)*)([A-Za-z]+)", plain, out)
+    out = re.sub(r"\b(?:their|the user's)\b", "my", out)
+    return out
 
 
 _CONTRACTIONS = [
