@@ -1,0 +1,222 @@
+"""Chat speed: the app's path against raw llama-cpp-python, same prompt, same run.
+
+Measures load time, time to first token and tokens per second for
+  * raw llama-cpp-python: `Llama(...)` + `create_chat_completion(stream=True)` (the baseline),
+  * the app in-process: `Assistant(settings).stream_reply(...)` (runner, template, lock),
+and, at process level, the wall time to the first byte of output and to the end for
+  * `python -c <raw llama-cpp-python script>` (baseline) against
+  * `python -m assistant chat PROMPT` (the real CLI: imports, settings, model lookup).
+
+Both sides get the same messages, threads, context size, max tokens and temperature 0,
+and each repetition loads the model afresh, alternating which side goes first. Ratios are
+app / raw: ~1.0 means the app adds no overhead (for tokens/s, higher is better).
+
+    .venv/bin/python benchmarks/chat_speed.py --reps 5 --max-tokens 96
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PROMPT = "Give me three tips for remembering names"
+
+
+@dataclass
+class Run:
+    load: float
+    first_token: float
+    tokens: int
+    total: float
+
+    @property
+    def tokens_per_second(self) -> float:
+        generating = self.total - self.first_token
+        return (self.tokens - 1) / generating if self.tokens > 1 and generating > 0 else 0.0
+
+
+def _timed_stream(pieces: Iterable[str], started: float) -> tuple[float, int, float]:
+    first, count = None, 0
+    for piece in pieces:
+        if not piece:
+            continue
+        if first is None:
+            first = time.perf_counter() - started
+        count += 1
+    return (first or 0.0), count, time.perf_counter() - started
+
+
+def run_raw(model: Path, messages: list[dict[str, str]], args: argparse.Namespace) -> Run:
+    from llama_cpp import Llama
+
+    started = time.perf_counter()
+    llama = Llama(
+        model_path=str(model),
+        n_ctx=args.context,
+        n_threads=args.threads,
+        n_threads_batch=args.threads,
+        seed=0,
+        verbose=False,
+    )
+    load = time.perf_counter() - started
+    started = time.perf_counter()
+    stream = llama.create_chat_completion(messages=messages, max_tokens=args.max_tokens, temperature=0.0, stream=True)
+    pieces = (chunk["choices"][0]["delta"].get("content") or "" for chunk in stream)  # type: ignore[index,union-attr]
+    first, count, total = _timed_stream(pieces, started)
+    del llama
+    gc.collect()
+    return Run(load, first, count, total)
+
+
+def run_app(prompt: str, args: argparse.Namespace) -> Run:
+    from assistant.config import load_settings
+    from assistant.core import Assistant
+
+    settings = load_settings(
+        model=args.model, threads=args.threads, context_size=args.context, max_reply_tokens=args.max_tokens
+    )
+    settings.temperature = 0.0
+    settings.seed = 0
+    assistant = Assistant(settings)
+    started = time.perf_counter()
+    assistant.runner.load()
+    load = time.perf_counter() - started
+    started = time.perf_counter()
+    first, count, total = _timed_stream(assistant.stream_reply(prompt), started)
+    del assistant
+    gc.collect()
+    return Run(load, first, count, total)
+
+
+RAW_SCRIPT = """
+import sys
+from llama_cpp import Llama
+model, threads, context, max_tokens, system, prompt = sys.argv[1:7]
+llama = Llama(model_path=model, n_ctx=int(context), n_threads=int(threads), n_threads_batch=int(threads),
+              seed=0, verbose=False)
+messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+for chunk in llama.create_chat_completion(messages=messages, max_tokens=int(max_tokens), temperature=0.0,
+                                          stream=True):
+    text = chunk["choices"][0]["delta"].get("content")
+    if text:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+sys.stdout.write("\\n")
+"""
+
+
+def time_process(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds to the first byte on stdout and to the process's end."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    assert process.stdout is not None
+    first = None
+    while chunk := os.read(process.stdout.fileno(), 4096):
+        if first is None and chunk.strip():
+            first = time.perf_counter() - started
+    if process.wait() != 0:
+        raise SystemExit(f"command failed: {' '.join(command[:4])} ...")
+    return (first or 0.0), time.perf_counter() - started
+
+
+def median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
+
+
+def print_table(title: str, rows: list[tuple[str, float, float, bool]]) -> None:
+    print(f"\n{title}")
+    print(f"  {'metric':<34} {'raw llama-cpp':>14} {'assistant':>12} {'ratio':>7}")
+    for name, raw, app, higher_is_better in rows:
+        ratio = app / raw if raw else float("nan")
+        hint = "" if abs(ratio - 1) < 0.1 else ("  (app better)" if (ratio > 1) == higher_is_better else "  (app worse)")
+        print(f"  {name:<34} {raw:>14.3f} {app:>12.3f} {ratio:>7.2f}{hint}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="smollm2-135m-instruct", help="model name or .gguf path")
+    parser.add_argument("--prompt", default=DEFAULT_PROMPT)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--context", type=int, default=2048)
+    parser.add_argument("--no-cli", action="store_true", help="skip the subprocess comparison")
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="chat-speed-"))
+    os.environ["ASSISTANT_DATA_DIR"] = str(scratch / "data")
+    os.environ["ASSISTANT_CONFIG"] = str(scratch / "config.toml")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    from assistant.core import BASE_SYSTEM_PROMPT
+    from assistant.llm.catalog import resolve_model
+    from assistant.llm.native_log import route_native_stderr
+
+    route_native_stderr()  # llama.cpp's chatter goes to the log for both sides alike
+    model = resolve_model(args.model).path
+    messages = [{"role": "system", "content": BASE_SYSTEM_PROMPT}, {"role": "user", "content": args.prompt}]
+    print(f"model {model.name}; threads {args.threads}; context {args.context}; max tokens {args.max_tokens}; "
+          f"{args.reps} repetitions; prompt {args.prompt!r}")
+
+    run_app(args.prompt, args)  # warm-up: page the model file in and import everything once
+    raw_runs: list[Run] = []
+    app_runs: list[Run] = []
+    for rep in range(args.reps):
+        order: list[Callable[[], None]] = [
+            lambda: raw_runs.append(run_raw(model, messages, args)),
+            lambda: app_runs.append(run_app(args.prompt, args)),
+        ]
+        for measure in order if rep % 2 == 0 else reversed(order):
+            measure()
+    print_table(
+        "in-process (median of repetitions)",
+        [
+            ("load (s)", median(r.load for r in raw_runs), median(r.load for r in app_runs), False),
+            ("time to first token (s)", median(r.first_token for r in raw_runs),
+             median(r.first_token for r in app_runs), False),
+            ("tokens/s", median(r.tokens_per_second for r in raw_runs),
+             median(r.tokens_per_second for r in app_runs), True),
+            ("tokens generated", median(r.tokens for r in raw_runs), median(r.tokens for r in app_runs), True),
+        ],
+    )
+
+    if args.no_cli:
+        return
+    env = {
+        **os.environ,
+        "ASSISTANT_MODEL": str(model),
+        "ASSISTANT_THREADS": str(args.threads),
+        "ASSISTANT_CONTEXT_SIZE": str(args.context),
+        "ASSISTANT_MAX_REPLY_TOKENS": str(args.max_tokens),
+        "ASSISTANT_TEMPERATURE": "0",
+        "ASSISTANT_SEED": "0",
+    }
+    raw_command = [sys.executable, "-c", RAW_SCRIPT, str(model), str(args.threads), str(args.context),
+                   str(args.max_tokens), BASE_SYSTEM_PROMPT, args.prompt]
+    app_command = [sys.executable, "-m", "assistant", "chat", args.prompt]
+    raw_times: list[tuple[float, float]] = []
+    app_times: list[tuple[float, float]] = []
+    for rep in range(args.reps):
+        pairs = [(raw_command, raw_times), (app_command, app_times)]
+        for command, sink in pairs if rep % 2 == 0 else reversed(pairs):
+            sink.append(time_process(command, env))
+    print_table(
+        "process: `python -m assistant chat` vs a raw llama-cpp-python script (median wall seconds)",
+        [
+            ("start to first output (s)", median(t[0] for t in raw_times), median(t[0] for t in app_times), False),
+            ("start to exit (s)", median(t[1] for t in raw_times), median(t[1] for t in app_times), False),
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
