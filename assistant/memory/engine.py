@@ -274,6 +274,52 @@ class MemoryEngine:
     def conversations(self) -> list[Conversation]:
         return sorted(self.store.conversations(self._owner), key=lambda c: c.updated_at, reverse=True)
 
+    def create_conversation(self, title: str | None = None) -> Conversation:
+        now = self.now()
+        conversation = Conversation(
+            self.user, title=(title or "New conversation").strip()[:200], created_at=now, updated_at=now
+        )
+        self.store.upsert(
+            CONVERSATIONS,
+            [
+                {
+                    "id": conversation.id,
+                    "owner": self.user,
+                    "title": conversation.title,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ],
+        )
+        return conversation
+
+    def rename_conversation(self, conversation_id: str, title: str) -> None:
+        title = " ".join(title.split())[:200]
+        if not title:
+            raise StoreError("a conversation title must not be empty")
+        self._require_conversation(conversation_id)
+        self.store.update(CONVERSATIONS, f"{self._owner} AND id = {quote(conversation_id)}", values={"title": title})
+
+    def delete_conversation(self, conversation_id: str) -> int:
+        """Delete a conversation and its messages for good (their episodic memories too)."""
+        self._require_conversation(conversation_id)
+        messages = self.messages(conversation_id)
+        where = f"{self._owner} AND conversation_id = {quote(conversation_id)}"
+        self.store.delete(MESSAGES, where)
+        if messages:
+            ids = [episodic_memory_id(message.id) for message in messages]
+            self.store.delete(MEMORIES, f"{self._owner} AND {in_list('id', ids)}")
+        self.store.delete(CONVERSATIONS, f"{self._owner} AND id = {quote(conversation_id)}")
+        self.store.write_audit([self._audit(conversation_id, "forget", "conversation deleted by the user")])
+        self.store.purge([MEMORIES, MESSAGES, CONVERSATIONS])
+        return len(messages)
+
+    def _require_conversation(self, conversation_id: str) -> Conversation:
+        found = self.store.conversations(f"{self._owner} AND id = {quote(conversation_id)}")
+        if not found:
+            raise StoreError(f"no conversation {conversation_id!r} for user {self.user!r}")
+        return found[0]
+
     def audit(self, memory_id: str | None = None) -> list[AuditEntry]:
         where = self._owner if memory_id is None else f"{self._owner} AND memory_id = {quote(memory_id)}"
         return self.store.audit_entries(where)
@@ -351,7 +397,8 @@ class MemoryEngine:
             origin=origin,
             sources=list(sources),
         )
-        previous = self._active_with_key(key) if key and kind == Kind.SEMANTIC else []
+        # A new value for a known key supersedes the current one, whatever the kind.
+        previous = self._active_with_key(key) if key and kind != Kind.EPISODIC else []
         changes = [memory]
         audits = [self._audit(memory.id, "add", reason, detail=f"kind={kind}")]
         for old in previous:
@@ -369,6 +416,33 @@ class MemoryEngine:
 
     def _active_with_key(self, key: str) -> list[Memory]:
         return self.store.memories(f"{self._owner} AND key = {quote(key)} AND status = 'active'")
+
+    def active_with_key(self, key: str) -> list[Memory]:
+        """The current memories for a fact key (normally one)."""
+        return self._active_with_key(key)
+
+    def with_key(self, key: str) -> list[Memory]:
+        """Every memory ever stored under a key, any status, oldest first."""
+        memories = self.store.memories(f"{self._owner} AND key = {quote(key)}")
+        return sorted(memories, key=lambda memory: memory.created_at)
+
+    def reinforce(
+        self, memory_id: str, *, sources: Sequence[str] = (), importance: float | None = None, reason: str
+    ) -> Memory:
+        """A restatement: count a use, add its sources and keep the higher importance."""
+        memory = self.require(memory_id)
+        now = self.now()
+        updated = replace(
+            memory,
+            sources=[*memory.sources, *(s for s in sources if s not in memory.sources)],
+            importance=max(memory.importance, importance if importance is not None else 0.0),
+            access_count=memory.access_count + 1,
+            last_accessed=now,
+            strength=1.0,
+            updated_at=now,
+        )
+        self._write([updated], [self._audit(memory_id, "reinforce", reason)], self._vector_of(memory_id))
+        return updated
 
     def update(
         self,

@@ -143,18 +143,18 @@ def _is_conflict(error: BaseException) -> bool:
     return any(marker in text for marker in ("conflict", "retryable", "concurrent", "was not found", "not found:"))
 
 
-def with_retries(action: Callable[[], T], *, attempts: int = 40) -> T:
+def with_retries(action: Callable[[], T], *, budget_seconds: float = 120.0) -> T:
     """Run a write, retrying with jittered backoff when another process committed first."""
     delay = 0.01
-    for attempt in range(attempts):
+    deadline = time.monotonic() + budget_seconds
+    while True:
         try:
             return action()
         except (OSError, RuntimeError, ValueError) as error:
-            if attempt == attempts - 1 or not _is_conflict(error):
+            if time.monotonic() > deadline or not _is_conflict(error):
                 raise
             time.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, 0.5)
-    raise AssertionError("unreachable")
+            delay = min(delay * 2, 1.0)
 
 
 # Migrations: an ordered list; migration i brings the database from version i to i + 1.
@@ -286,7 +286,8 @@ class MemoryStore:
         self.path = ensure_private_dir(Path(path))
         self.dimension = dimension
         try:
-            self.db: DBConnection = lancedb.connect(str(self.path))
+            # Another process (the TUI, a CLI command) may write at any time: always read the latest version.
+            self.db: DBConnection = lancedb.connect(str(self.path), read_consistency_interval=timedelta(0))
         except (OSError, RuntimeError, ValueError) as error:
             raise StoreError(f"cannot open the memory store at {self.path}: {error}") from None
         self._tables: dict[str, Table] = {}
@@ -454,17 +455,40 @@ class MemoryStore:
 
         table = self.table(MEMORIES)
         table.checkout_latest()
+        if not any(kind == "FTS" for kind in self._index_names(MEMORIES).values()):
+            self._create_index_once(
+                lambda: table.create_index(FTS_COLUMN, config=FTS(), replace=False),
+                lambda: any(kind == "FTS" for kind in self._index_names(MEMORIES).values()),
+            )
+        if "owner_idx" not in self._index_names(MEMORIES):
+            self._create_index_once(
+                lambda: table.create_index("owner", config=BTree(), replace=False, name="owner_idx"),
+                lambda: "owner_idx" in self._index_names(MEMORIES),
+            )
         existing = self._index_names(MEMORIES)
-        if not any(kind == "FTS" for kind in existing.values()):
-            with_retries(lambda: table.create_index(FTS_COLUMN, config=FTS(), replace=True))
-        if "owner_idx" not in existing:
-            with_retries(lambda: table.create_index("owner", config=BTree(), replace=True, name="owner_idx"))
         rows = table.count_rows()
         if rows >= VECTOR_INDEX_MIN_ROWS and not any(kind.startswith("IVF") for kind in existing.values()):
             self.build_vector_index(rows)
         for name in (MEMORIES, MESSAGES, AUDIT):
             target = self.table(name)
             with_retries(lambda target=target: target.optimize())
+
+    @staticmethod
+    def _create_index_once(create: Callable[[], object], exists: Callable[[], bool]) -> None:
+        """Create an index unless another process beats us to it."""
+
+        def attempt() -> None:
+            if exists():
+                return
+            try:
+                create()
+            except (OSError, RuntimeError, ValueError) as error:
+                if not exists() and not _is_conflict(error):
+                    raise
+                if not exists():
+                    raise
+
+        with_retries(attempt)
 
     def build_vector_index(self, rows: int) -> None:
         from lancedb.index import HnswSq

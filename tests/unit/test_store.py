@@ -126,10 +126,21 @@ def test_import_keeps_ids_as_sources_and_indexes_who_when_and_what_it_answered(t
     path = write_jsonl(
         tmp_path / "chat.jsonl",
         [
-            {"id": "q1", "session_id": "s1", "role": "assistant", "content": "Which city should we visit?",
-             "timestamp": "2024-05-02T10:00:00Z"},
-            {"id": "a1", "session_id": "s1", "role": "user", "speaker": "Alice", "content": "Kyoto, definitely",
-             "timestamp": "2024-05-02T10:01:00+00:00"},
+            {
+                "id": "q1",
+                "session_id": "s1",
+                "role": "assistant",
+                "content": "Which city should we visit?",
+                "timestamp": "2024-05-02T10:00:00Z",
+            },
+            {
+                "id": "a1",
+                "session_id": "s1",
+                "role": "user",
+                "speaker": "Alice",
+                "content": "Kyoto, definitely",
+                "timestamp": "2024-05-02T10:01:00+00:00",
+            },
         ],
     )
     report = engine.import_file(path)
@@ -220,8 +231,16 @@ def test_export_then_import_into_an_empty_store_gives_the_same_space(tmp_path: P
     source.update_profile({"name": "Alice", "style": "short answers"})
     path = write_jsonl(
         tmp_path / "chat.jsonl",
-        [{"id": f"m{i}", "session_id": "s", "role": "user" if i % 2 else "assistant", "content": f"line {i} ünïcode",
-          "timestamp": f"2024-01-0{i + 1}T00:00:00Z"} for i in range(4)],
+        [
+            {
+                "id": f"m{i}",
+                "session_id": "s",
+                "role": "user" if i % 2 else "assistant",
+                "content": f"line {i} ünïcode",
+                "timestamp": f"2024-01-0{i + 1}T00:00:00Z",
+            }
+            for i in range(4)
+        ],
     )
     source.import_file(path)
     source.search("peanuts", k=2)

@@ -1,0 +1,158 @@
+"""Hybrid recall on real LanceDB and the real embedder: fusion, re-ranking, filters, duplicates, reinforcement."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from memory_helpers import Clock, open_engine
+
+from assistant.memory.embed import SentenceTransformerEmbedder
+from assistant.memory.engine import MemoryEngine
+from assistant.memory.recall import RecallFilter, RecallWeights, recency_score, use_score
+from assistant.memory.types import Kind, Message, Role, Status
+
+
+@pytest.fixture(scope="module")
+def embedder(embedder_path: Path) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(embedder_path)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def engine(tmp_path: Path, embedder: SentenceTransformerEmbedder, clock: Clock) -> MemoryEngine:
+    return open_engine(tmp_path / "memory", embedder, clock=clock)
+
+
+FILLER = [
+    "Enjoys baking sourdough bread on weekends",
+    "Has two younger brothers",
+    "Works remotely for a logistics company",
+    "Goes swimming every Tuesday morning",
+    "Prefers window seats on flights",
+    "Is learning Japanese with an app",
+    "Owns a grey cat called Pixel",
+    "Drinks oat milk in coffee",
+    "Supports the local football club",
+    "Reads science fiction before bed",
+]
+
+
+def test_keyword_only_and_meaning_only_matches_are_both_found(engine: MemoryEngine) -> None:
+    for text in FILLER:
+        engine.add(text)
+    serial = engine.add("The router admin serial is XK-4471-QZ")
+    engine.maintain()
+    # A rare token: full-text search finds it even though the words mean little to the embedder.
+    assert engine.search("XK-4471-QZ", k=1)[0].memory.id == serial.id
+    # A paraphrase sharing no words: the vector side finds it.
+    pet = next(m for m in engine.list() if "Pixel" in m.text)
+    assert engine.search("what animal lives with me?", k=3)[0].memory.id == pet.id
+
+
+def test_score_is_the_weighted_sum_of_its_parts(tmp_path: Path, embedder, clock: Clock) -> None:
+    weights = RecallWeights(relevance=0.7, recency=0.1, importance=0.15, use=0.05)
+    engine = open_engine(tmp_path / "memory", embedder, clock=clock, weights=weights)
+    engine.add("Allergic to shellfish", importance=0.9)
+    engine.add("Hates cilantro", importance=0.2)
+    for hit in engine.search("food I must avoid", k=2):
+        parts = (
+            weights.relevance * hit.relevance
+            + weights.recency * hit.recency
+            + weights.importance * hit.importance
+            + weights.use * hit.use
+        )
+        assert hit.score == pytest.approx(parts)
+        assert 0.0 <= hit.relevance <= 1.0 and 0.0 <= hit.recency <= 1.0
+
+
+def test_recency_prefers_the_newer_of_two_equally_relevant_memories(engine: MemoryEngine, clock: Clock) -> None:
+    old = engine.add("Meeting with the dentist about a crown")
+    clock.advance(days=200)
+    new = engine.add("Meeting with the dentist about a filling")
+    hits = engine.search("dentist meeting", k=2)
+    assert [hit.memory.id for hit in hits] == [new.id, old.id]
+    assert hits[0].recency == pytest.approx(1.0) and hits[1].recency < 0.01
+
+
+def test_half_life_is_configurable() -> None:
+    now = Clock()()
+    assert recency_score(now - timedelta(days=30), now, 30.0) == pytest.approx(0.5)
+    assert recency_score(now - timedelta(days=30), now, 7.0) == pytest.approx(0.5 ** (30 / 7))
+    assert recency_score(None, now, 30.0) == 0.0
+    assert use_score(0, pinned=False) == 0.0 and use_score(3, pinned=True) == 1.0
+    assert use_score(5, pinned=False) < use_score(50, pinned=False) == 1.0
+
+
+def test_filters_by_kind_status_and_time(engine: MemoryEngine, clock: Clock) -> None:
+    start = clock()
+    fact = engine.add("Runs marathons", kind=Kind.SEMANTIC)
+    clock.advance(days=5)
+    rule = engine.add("Always answer about running in kilometres", kind=Kind.PROCEDURAL)
+    clock.advance(days=5)
+    archived = engine.add("Used to run with a club", kind=Kind.SEMANTIC)
+    engine.archive(archived.id)
+    ids = lambda hits: {hit.memory.id for hit in hits}  # noqa: E731
+    assert ids(engine.search("running", k=10)) == {fact.id, rule.id}
+    assert ids(engine.search("running", k=10, filters=RecallFilter(kinds=(Kind.PROCEDURAL,)))) == {rule.id}
+    assert ids(engine.search("running", k=10, filters=RecallFilter(statuses=(Status.ARCHIVED,)))) == {archived.id}
+    window = RecallFilter(statuses=(Status.ACTIVE, Status.ARCHIVED), since=start + timedelta(days=1))
+    assert ids(engine.search("running", k=10, filters=window)) == {rule.id, archived.id}
+    assert ids(engine.search("running", k=10, filters=RecallFilter(until=start + timedelta(days=1)))) == {fact.id}
+    engine.restore(archived.id)
+    assert archived.id in ids(engine.search("running", k=10))
+
+
+def test_near_duplicates_collapse_into_one_hit_with_all_sources(engine: MemoryEngine, clock: Clock) -> None:
+    engine.add("User is allergic to peanuts", sources=["m1"])
+    clock.advance(hours=1)
+    engine.add("User is allergic to peanuts.", sources=["m2"])
+    engine.add("User lives near the harbour")
+    hits = engine.search("peanut allergy", k=3)
+    peanut_hits = [hit for hit in hits if "peanut" in hit.memory.text]
+    assert len(peanut_hits) == 1
+    assert sorted(peanut_hits[0].memory.sources) == ["m1", "m2"]
+    assert len(hits) == 2
+
+
+def test_recall_reinforces_what_it_returns_in_batched_writes(engine: MemoryEngine, clock: Clock) -> None:
+    chosen = engine.add("Daughter's birthday is on 12 March")
+    other = engine.add("Prefers trains to planes")
+    clock.advance(days=3)
+    version_before = engine.store.table("memories").version
+    for _ in range(3):
+        hits = engine.search("birthday", k=1)
+        assert hits[0].memory.id == chosen.id
+    assert engine.store.table("memories").version == version_before  # nothing written yet
+    engine.flush()
+    reinforced = engine.require(chosen.id)
+    assert reinforced.access_count == 3 and reinforced.last_accessed == clock()
+    assert engine.require(other.id).access_count == 0
+    assert engine.search("birthday", k=1, reinforce=False)[0].use > 0
+
+
+def test_recall_indexes_and_returns_who_said_what_and_when(engine: MemoryEngine, clock: Clock) -> None:
+    question = Message("alice", Role.ASSISTANT, "What did the vet say about Bolt?", "c1", id="q", created_at=clock())
+    clock.advance(minutes=1)
+    reply = Message(
+        "alice", Role.USER, "He needs a smaller diet and more walks", "c1", id="r", speaker="Alice", created_at=clock()
+    )
+    engine.add_messages([question, reply])
+    assert engine.add_messages([question, reply]) == []  # idempotent by id
+    engine.maintain()
+    hit = engine.search("Bolt diet and walks", k=1)[0]  # "Bolt" is only in what it answered
+    assert hit.memory.id == "ep-r" and hit.memory.sources == ["r"]
+    assert hit.memory.speaker == "Alice" and hit.memory.context == "assistant: What did the vet say about Bolt?"
+    # The date is searchable text too.
+    assert engine.search("January 2025", k=1)[0].memory.kind == Kind.EPISODIC
+
+
+def test_an_empty_or_symbol_only_query_still_answers(engine: MemoryEngine) -> None:
+    engine.add("Likes jazz")
+    assert len(engine.search("?!", k=3)) == 1
+    assert len(engine.search("", k=3)) == 1
