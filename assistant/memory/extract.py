@@ -26,7 +26,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from assistant.errors import AssistantError
 from assistant.llm.runner import ChatMessage, GenerationCancelled
-from assistant.memory.dates import CALENDAR_DATE, MONTH_NAMES, find_dates, resolve_dates
+from assistant.memory.commands import Command, parse_command
+from assistant.memory.dates import CALENDAR_DATE, MONTH_NAMES, MONTHS, find_dates, resolve_dates
 from assistant.memory.language import (
     article,
     content_stems,
@@ -43,6 +44,8 @@ from assistant.memory.redact import redact
 from assistant.memory.types import Kind, Origin
 
 __all__ = [
+    "Command",
+    "parse_command",
     "EXTRACTION_SCHEMA",
     "Candidate",
     "ExtractedItem",
@@ -68,7 +71,6 @@ class Candidate:
     source_ids: list[str]
     value: str | None = None
     retracts: bool = False  # "I don't live in Paris anymore": end the keyed fact (if its value matches)
-    valid_from: datetime | None = None
 
 
 # -- sentences and clauses ------------------------------------------------------------------
@@ -408,8 +410,6 @@ def _date_value(text: str, now: datetime) -> tuple[str, str] | None:
             year, month, day = (int(part) for part in iso.split("-"))
             year_text = str(year)
         else:
-            from assistant.memory.dates import MONTHS
-
             month, day = MONTHS[month_name.lower().rstrip(".")], int(day_text)
         if not (1 <= month <= 12 and 1 <= day <= 31):
             return None
@@ -816,14 +816,38 @@ def _family_none(match: re.Match[str], ctx: _Context) -> list[Candidate]:
     return [ctx.make(Kind.SEMANTIC, f"User has no {group}", f"user.family.{group}.count", "0", importance=0.7)]
 
 
+_NAME_LIST_END = re.compile(r"(?i)\s*(?:[.;!?()]|\s(?:but|because|who|which|since|so)\b)")
+
+
 @rule(
-    _I_HAVE + r"\s+(?:a|an|one|two|three|\d)\s+(?:(?:little|old|young|big|small|new|rescue|pet|black|white|"
+    _I_HAVE + r"\s+(?P<count>a|an|one|two|three|four|\d)\s+(?:(?:little|old|young|big|small|new|rescue|pet|black|white|"
     r"ginger|tabby|golden|lovely)\s+)*(?P<pet>" + _PET_PATTERN + r")s?\b(?:\s*,?\s*(?:called|named)\s+"
     r"(?P<name>.+))?"
 )
 def _have_pet(match: re.Match[str], ctx: _Context) -> list[Candidate]:
-    name = _name_words(match.group("name"), lenient=True) if match.group("name") else None
-    return [_pet_candidate(match.group("pet"), name or None, ctx)]
+    count = match.group("count").lower()
+    if count in ("a", "an", "one") or not match.group("name"):
+        name = _name_words(match.group("name"), lenient=True) if match.group("name") else None
+        if count not in ("a", "an", "one"):
+            pet = _PETS[match.group("pet").lower()].replace("_", " ")
+            return [
+                ctx.make(
+                    Kind.SEMANTIC, f"User has {count} {pet}s", f"user.pet.{slug(pet)}.count", count, importance=0.6
+                )
+            ]
+        return [_pet_candidate(match.group("pet"), name or None, ctx)]
+    names = [
+        _name_words(part, lenient=False) for part in _items(_cut(match.group("name"), max_words=8, stop=_NAME_LIST_END))
+    ]
+    names = [name for name in names if name]
+    if not names:
+        return []
+    pet = _PETS[match.group("pet").lower()]
+    noun = pet.replace("_", " ") + "s"
+    joined = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+    return [
+        ctx.make(Kind.SEMANTIC, f"User has {count} {noun} named {joined}", f"user.pet.{pet}", joined, importance=0.6)
+    ]
 
 
 @rule(r"(?:i(?:'m| am)\s+(?:married|engaged)\s+to|i\s+married)\s+(?P<rest>.+)")
@@ -1278,6 +1302,16 @@ def _relation_birthday(match: re.Match[str], ctx: _Context) -> list[Candidate]:
     ]
 
 
+@rule(
+    _I_AM
+    + r"\s+(?:now\s+|turning\s+|just\s+turned\s+)?(?P<age>[1-9][0-9]?)(?:\s+years?\s+old|\s+y/?o\b|\s*(?:[.!,]|$))"
+)
+def _age(match: re.Match[str], ctx: _Context) -> list[Candidate]:
+    age = match.group("age")
+    as_of = f"{MONTH_NAMES[ctx.now.month]} {ctx.now.year}"
+    return [ctx.make(Kind.SEMANTIC, f"User is {age} years old (as of {as_of})", "user.age", age, importance=0.6)]
+
+
 @rule(r"i\s+was\s+born\s+in\s+(?P<year>(?:19|20)\d{2})\b")
 def _birth_year(match: re.Match[str], ctx: _Context) -> list[Candidate]:
     year = match.group("year")
@@ -1443,8 +1477,8 @@ def _dedupe(candidates: Sequence[Candidate]) -> list[Candidate]:
         identity = (candidate.key or _text_identity(candidate.text), candidate.retracts)
         if identity in seen:
             index = seen[identity]
-            if candidate.confidence > result[index].confidence:
-                result[index] = candidate
+            if candidate.confidence >= result[index].confidence:
+                result[index] = candidate  # within one message the later statement is the correction
             continue
         seen[identity] = len(result)
         result.append(candidate)

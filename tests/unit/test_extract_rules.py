@@ -143,6 +143,9 @@ EXPECTED: list[tuple[str, set[tuple[Kind, str | None, str | None]]]] = [
             (S, "user.allergy.cat", "cats"),
         },
     ),
+    ("I have two cats named Tom and Jerry, they are cute", {(S, "user.pet.cat", "Tom and Jerry")}),
+    ("I'm 34 years old", {(S, "user.age", "34")}),
+    ("I live in Lisbon. Just kidding, I live in Porto.", {(S, "user.home", "Porto")}),
     ("I love sushi but I hate olives", {(P, "user.likes.sushi", "sushi"), (P, "user.dislikes.olives", "olives")}),
 ]
 
