@@ -2,10 +2,11 @@
 
 Measures load time, time to first token and tokens per second for
   * raw llama-cpp-python: `Llama(...)` + `create_chat_completion(stream=True)` (the baseline),
-  * the app in-process: `Assistant(settings).stream_reply(...)` (runner, template, lock),
+  * the app in-process: settings, model lookup and `ModelRunner.stream_chat` (template, lock),
 and, at process level, the wall time to the first byte of output and to the end for
   * `python -c <raw llama-cpp-python script>` (baseline) against
-  * `python -m assistant chat PROMPT` (the real CLI: imports, settings, model lookup).
+  * `python -m assistant chat PROMPT` (the real CLI: imports, settings, model lookup), with
+    memory on (recall and learning included: the whole turn) and with memory off.
 
 Both sides get the same messages, threads, context size, max tokens and temperature 0,
 and each repetition loads the model afresh, alternating which side goes first. Ratios are
@@ -29,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_PROMPT = "Give me three tips for remembering names"
+# Both sides get this system prompt in-process; the CLI builds its own (with memory sections).
+BASE_SYSTEM_PROMPT = "You are a helpful, private assistant running on the user's own computer."
 
 
 @dataclass
@@ -77,22 +80,21 @@ def run_raw(model: Path, messages: list[dict[str, str]], args: argparse.Namespac
     return Run(load, first, count, total)
 
 
-def run_app(prompt: str, args: argparse.Namespace) -> Run:
+def run_app(messages: list[dict[str, str]], args: argparse.Namespace) -> Run:
+    """The app's generation path: settings -> model lookup -> ModelRunner.stream_chat."""
     from assistant.config import load_settings
-    from assistant.core import Assistant
+    from assistant.core import open_runner
+    from assistant.llm.runner import ChatMessage
 
-    settings = load_settings(
-        model=args.model, threads=args.threads, context_size=args.context, max_reply_tokens=args.max_tokens
-    )
-    settings.temperature = 0.0
-    settings.seed = 0
-    assistant = Assistant(settings)
+    settings = load_settings(model=args.model, threads=args.threads, context_size=args.context, seed=0)
+    runner = open_runner(settings)
     started = time.perf_counter()
-    assistant.runner.load()
+    runner.load()
     load = time.perf_counter() - started
+    chat = [ChatMessage(m["role"], m["content"]) for m in messages]
     started = time.perf_counter()
-    first, count, total = _timed_stream(assistant.stream_reply(prompt), started)
-    del assistant
+    first, count, total = _timed_stream(runner.stream_chat(chat, max_tokens=args.max_tokens, temperature=0.0), started)
+    del runner
     gc.collect()
     return Run(load, first, count, total)
 
@@ -137,7 +139,8 @@ def print_table(title: str, rows: list[tuple[str, float, float, bool]]) -> None:
     print(f"  {'metric':<34} {'raw llama-cpp':>14} {'assistant':>12} {'ratio':>7}")
     for name, raw, app, higher_is_better in rows:
         ratio = app / raw if raw else float("nan")
-        hint = "" if abs(ratio - 1) < 0.1 else ("  (app better)" if (ratio > 1) == higher_is_better else "  (app worse)")
+        better = (ratio > 1) == higher_is_better
+        hint = "" if abs(ratio - 1) < 0.1 else ("  (app better)" if better else "  (app worse)")
         print(f"  {name:<34} {raw:>14.3f} {app:>12.3f} {ratio:>7.2f}{hint}")
 
 
@@ -157,23 +160,24 @@ def main() -> None:
     os.environ["ASSISTANT_CONFIG"] = str(scratch / "config.toml")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from assistant.core import BASE_SYSTEM_PROMPT
     from assistant.llm.catalog import resolve_model
     from assistant.llm.native_log import route_native_stderr
 
     route_native_stderr()  # llama.cpp's chatter goes to the log for both sides alike
     model = resolve_model(args.model).path
     messages = [{"role": "system", "content": BASE_SYSTEM_PROMPT}, {"role": "user", "content": args.prompt}]
-    print(f"model {model.name}; threads {args.threads}; context {args.context}; max tokens {args.max_tokens}; "
-          f"{args.reps} repetitions; prompt {args.prompt!r}")
+    print(
+        f"model {model.name}; threads {args.threads}; context {args.context}; max tokens {args.max_tokens}; "
+        f"{args.reps} repetitions; prompt {args.prompt!r}"
+    )
 
-    run_app(args.prompt, args)  # warm-up: page the model file in and import everything once
+    run_app(messages, args)  # warm-up: page the model file in and import everything once
     raw_runs: list[Run] = []
     app_runs: list[Run] = []
     for rep in range(args.reps):
         order: list[Callable[[], None]] = [
             lambda: raw_runs.append(run_raw(model, messages, args)),
-            lambda: app_runs.append(run_app(args.prompt, args)),
+            lambda: app_runs.append(run_app(messages, args)),
         ]
         for measure in order if rep % 2 == 0 else reversed(order):
             measure()
@@ -181,10 +185,18 @@ def main() -> None:
         "in-process (median of repetitions)",
         [
             ("load (s)", median(r.load for r in raw_runs), median(r.load for r in app_runs), False),
-            ("time to first token (s)", median(r.first_token for r in raw_runs),
-             median(r.first_token for r in app_runs), False),
-            ("tokens/s", median(r.tokens_per_second for r in raw_runs),
-             median(r.tokens_per_second for r in app_runs), True),
+            (
+                "time to first token (s)",
+                median(r.first_token for r in raw_runs),
+                median(r.first_token for r in app_runs),
+                False,
+            ),
+            (
+                "tokens/s",
+                median(r.tokens_per_second for r in raw_runs),
+                median(r.tokens_per_second for r in app_runs),
+                True,
+            ),
             ("tokens generated", median(r.tokens for r in raw_runs), median(r.tokens for r in app_runs), True),
         ],
     )
@@ -200,22 +212,39 @@ def main() -> None:
         "ASSISTANT_TEMPERATURE": "0",
         "ASSISTANT_SEED": "0",
     }
-    raw_command = [sys.executable, "-c", RAW_SCRIPT, str(model), str(args.threads), str(args.context),
-                   str(args.max_tokens), BASE_SYSTEM_PROMPT, args.prompt]
+    raw_command = [
+        sys.executable,
+        "-c",
+        RAW_SCRIPT,
+        str(model),
+        str(args.threads),
+        str(args.context),
+        str(args.max_tokens),
+        BASE_SYSTEM_PROMPT,
+        args.prompt,
+    ]
     app_command = [sys.executable, "-m", "assistant", "chat", args.prompt]
-    raw_times: list[tuple[float, float]] = []
-    app_times: list[tuple[float, float]] = []
+    no_memory = {**env, "ASSISTANT_MEMORY_ENABLED": "false"}
+    sides = {"raw": (raw_command, env), "app": (app_command, env), "app-no-memory": (app_command, no_memory)}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
     for rep in range(args.reps):
-        pairs = [(raw_command, raw_times), (app_command, app_times)]
-        for command, sink in pairs if rep % 2 == 0 else reversed(pairs):
-            sink.append(time_process(command, env))
-    print_table(
-        "process: `python -m assistant chat` vs a raw llama-cpp-python script (median wall seconds)",
-        [
-            ("start to first output (s)", median(t[0] for t in raw_times), median(t[0] for t in app_times), False),
-            ("start to exit (s)", median(t[1] for t in raw_times), median(t[1] for t in app_times), False),
-        ],
-    )
+        names = list(sides) if rep % 2 == 0 else list(reversed(sides))
+        for name in names:
+            command, command_env = sides[name]
+            times[name].append(time_process(command, command_env))
+    for label, name in (("memory off", "app-no-memory"), ("memory on: the whole turn", "app")):
+        print_table(
+            f"process: `python -m assistant chat` ({label}) vs a raw llama-cpp-python script (median wall s)",
+            [
+                (
+                    "start to first output (s)",
+                    median(t[0] for t in times["raw"]),
+                    median(t[0] for t in times[name]),
+                    False,
+                ),
+                ("start to exit (s)", median(t[1] for t in times["raw"]), median(t[1] for t in times[name]), False),
+            ],
+        )
 
 
 if __name__ == "__main__":
