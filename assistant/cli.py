@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from assistant import __version__
 from assistant.commands import chat as chat_command
+from assistant.commands import conversations as conversations_command
 from assistant.commands import doctor as doctor_command
 from assistant.commands import memory as memory_command
 from assistant.commands import models as models_command
@@ -20,7 +21,7 @@ from assistant.errors import AssistantError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
-COMMAND_MODULES = (chat_command, memory_command, models_command, doctor_command)
+COMMAND_MODULES = (chat_command, conversations_command, memory_command, models_command, doctor_command)
 
 
 def _stay_offline() -> None:

@@ -1,49 +1,391 @@
-"""The Assistant facade: the headless core that the CLI and the TUI drive."""
+"""The Assistant: the headless core that the CLI and the TUI drive.
+
+One turn is: redact secrets, answer memory commands deterministically, or else recall,
+assemble the context under the token budget, stream the model's reply and log both
+messages. Learning (extraction and consolidation) runs after the reply, in the caller's
+background job, so it never delays the answer.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
+from assistant import chat_commands, locations
 from assistant.config import Settings
+from assistant.context import ContextInputs, ContextTrace, TraceMemory, TraceSection, assemble
+from assistant.errors import AssistantError
 from assistant.llm.catalog import resolve_model
-from assistant.llm.runner import ChatMessage, GenerationStats, ModelRunner
+from assistant.llm.runner import GenerationStats, ModelRunner
+from assistant.memory.commands import parse_command
+from assistant.memory.consolidate import Applied, Consolidator
+from assistant.memory.engine import MemoryEngine
+from assistant.memory.extract import extract_explicit, extract_with_model, merge_candidates
+from assistant.memory.recall import RecallFilter
+from assistant.memory.redact import notice as redaction_notice
+from assistant.memory.redact import redact
+from assistant.memory.types import Conversation, Kind, Memory, Message, RecallHit, Role, Status, new_id, utcnow
 
-BASE_SYSTEM_PROMPT = (
-    "You are a helpful, private assistant running on the user's own computer. "
-    "Answer clearly and concisely."
-)
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+# Kinds recalled as "relevant facts"; episodic messages go to "past conversations".
+FACT_KINDS = (Kind.SEMANTIC, Kind.PREFERENCE, Kind.SUMMARY)
+RECALL_KINDS = (Kind.SEMANTIC, Kind.PREFERENCE, Kind.SUMMARY, Kind.EPISODIC)
+# Facts so important for the user's safety or identity that they are always in context.
+PROFILE_KEY_PREFIXES = ("user.name", "user.preferred_name", "user.allergy", "user.health", "user.diet")
+# Reserve a few tokens beyond the reply for the generation prompt and stop token.
+TEMPLATE_SLACK = 16
 
 
 def open_runner(settings: Settings) -> ModelRunner:
     model = resolve_model(settings.model)
-    return ModelRunner(
-        model.path, context_size=settings.context_size, threads=settings.threads, seed=settings.seed
-    )
+    return ModelRunner(model.path, context_size=settings.context_size, threads=settings.threads, seed=settings.seed)
+
+
+@dataclass
+class Turn:
+    conversation_id: str | None
+    user_text: str  # as stored: secrets redacted
+    user_message_id: str | None = None
+    assistant_message_id: str | None = None
+    reply: str = ""
+    trace: ContextTrace = field(default_factory=ContextTrace)
+    stats: GenerationStats | None = None
+    notices: list[str] = field(default_factory=list)
+    is_command: bool = False
+    incognito: bool = False
+    used_memory: bool = True
+    stopped: bool = False
+    at: datetime = field(default_factory=utcnow)
+    saved_ids: list[str] = field(default_factory=list)  # memories a command saved (for undo)
+
+
+@dataclass
+class LearnReport:
+    saved: list[Memory] = field(default_factory=list)
+    reinforced: list[Memory] = field(default_factory=list)
+    superseded: list[Memory] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.saved or self.reinforced or self.superseded)
 
 
 class Assistant:
-    def __init__(self, settings: Settings, *, runner: ModelRunner | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        runner: ModelRunner | None = None,
+        engine: MemoryEngine | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
         self.settings = settings
+        self.user = settings.user
+        self.clock = clock
         self._runner = runner
-        self._runner_lock = threading.Lock()
-        self.last_stats: GenerationStats | None = None
+        self._engine = engine
+        self._lock = threading.Lock()
+        self.last_turn: Turn | None = None
+        # Per conversation: where the history window started last turn (keeps the prefix cache).
+        self._window_starts: dict[str, str] = {}
+
+    # -- lazily opened parts ---------------------------------------------------------------
 
     @property
     def runner(self) -> ModelRunner:
-        with self._runner_lock:
+        with self._lock:
             if self._runner is None:
                 self._runner = open_runner(self.settings)
             return self._runner
 
-    def stream_reply(self, text: str, *, cancel: threading.Event | None = None) -> Iterator[str]:
-        messages = [ChatMessage("system", BASE_SYSTEM_PROMPT), ChatMessage("user", text)]
+    @property
+    def engine(self) -> MemoryEngine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = MemoryEngine.open(self.settings, self.user, now=self.clock)
+            return self._engine
+
+    @property
+    def consolidator(self) -> Consolidator:
+        return Consolidator(self.engine)
+
+    def warm_up(self) -> None:
+        """Load the model, the embedder and the store (blocking: call it off the UI thread)."""
+        self.runner.load()
+        if self.settings.memory_enabled:
+            self.engine.embedder.embed(["warm up"])
+            self.engine.stats()
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+    # -- conversations ---------------------------------------------------------------------
+
+    def list_conversations(self) -> list[Conversation]:
+        return self.engine.conversations()
+
+    def new_conversation(self, title: str | None = None) -> Conversation:
+        return self.engine.create_conversation(title=title)
+
+    def rename_conversation(self, conversation_id: str, title: str) -> None:
+        self.engine.rename_conversation(conversation_id, title)
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        self.engine.delete_conversation(conversation_id)
+        self._window_starts.pop(conversation_id, None)
+
+    def conversation_messages(self, conversation_id: str) -> list[Message]:
+        return self.engine.messages(conversation_id)
+
+    def latest_conversation_id(self) -> str | None:
+        conversations = self.list_conversations()
+        return conversations[0].id if conversations else None
+
+    # -- one turn --------------------------------------------------------------------------
+
+    def stream_reply(
+        self,
+        text: str,
+        *,
+        conversation_id: str | None = None,
+        cancel: threading.Event | None = None,
+        use_memory: bool | None = None,
+        incognito: bool = False,
+    ) -> Iterator[str]:
+        """Yield the reply piece by piece; `last_turn` holds the whole turn afterwards."""
+        text = text.strip()
+        if not text:
+            raise AssistantError("the message is empty")
+        memory_on = self.settings.memory_enabled if use_memory is None else use_memory
+        redaction = redact(text)
+        turn = Turn(conversation_id=None, user_text=redaction.text, incognito=incognito, used_memory=memory_on)
+        turn.at = self.clock()
+        if redaction.found:
+            turn.notices.append(redaction_notice(redaction.found))
+        self.last_turn = turn
+
+        command = parse_command(text)
+        if command is not None:
+            turn.is_command = True
+            turn.conversation_id = conversation_id
+            answer = chat_commands.run(self, command, turn)
+            turn.reply = answer.text
+            turn.saved_ids = [memory.id for memory in answer.saved]
+            yield answer.text
+            if answer.log_exchange and not incognito:
+                self._log_exchange(turn)
+            return
+
+        if not incognito:
+            turn.conversation_id = (
+                conversation_id or self.engine.create_conversation(title=_title_from(redaction.text)).id
+            )
+            user_message = Message(self.user, Role.USER, redaction.text, turn.conversation_id, created_at=self.clock())
+            self.engine.add_messages([user_message])
+            turn.user_message_id = user_message.id
+        messages, trace = self._context_for(turn, text, memory_on)
+        turn.trace = trace
         stats = GenerationStats()
-        self.last_stats = stats
-        yield from self.runner.stream_chat(
-            messages,
-            max_tokens=self.settings.max_reply_tokens,
-            temperature=self.settings.temperature,
-            cancel=cancel,
-            stats=stats,
+        turn.stats = stats
+        pieces: list[str] = []
+        try:
+            for piece in self.runner.stream_chat(
+                messages,
+                max_tokens=self.settings.max_reply_tokens,
+                temperature=self.settings.temperature,
+                cancel=cancel,
+                stats=stats,
+            ):
+                pieces.append(piece)
+                yield piece
+        finally:
+            turn.reply = "".join(pieces).strip()
+            turn.stopped = stats.stopped
+            if not incognito and turn.conversation_id is not None and turn.reply:
+                reply_message = Message(
+                    self.user, Role.ASSISTANT, turn.reply, turn.conversation_id, created_at=self.clock()
+                )
+                self.engine.add_messages([reply_message])
+                turn.assistant_message_id = reply_message.id
+                self._save_trace(reply_message.id, trace)
+            if self._engine is not None:
+                self._engine.flush()
+
+    def reply(self, text: str, **options: object) -> Turn:
+        """The whole reply at once (scripts and tests)."""
+        for _ in self.stream_reply(text, **options):  # type: ignore[arg-type]
+            pass
+        assert self.last_turn is not None
+        return self.last_turn
+
+    def prepare_user_message(self, turn: Turn) -> str:
+        """Give the turn's user message its id now, so memories can cite it as their source."""
+        if turn.user_message_id is None:
+            turn.user_message_id = new_id()
+        return turn.user_message_id
+
+    def _log_exchange(self, turn: Turn) -> None:
+        """Log a command and its answer as an ordinary exchange of the conversation."""
+        if turn.conversation_id is None:
+            turn.conversation_id = self.engine.create_conversation(title=_title_from(turn.user_text)).id
+        user_id = self.prepare_user_message(turn)
+        user_message = Message(
+            self.user, Role.USER, turn.user_text, turn.conversation_id, id=user_id, created_at=turn.at
         )
+        reply = Message(self.user, Role.ASSISTANT, turn.reply, turn.conversation_id, created_at=self.clock())
+        self.engine.add_messages([user_message, reply])
+        turn.assistant_message_id = reply.id
+
+    def budget(self) -> int:
+        if self.settings.token_budget:
+            return min(self.settings.token_budget, self.runner.context_size - self.settings.max_reply_tokens)
+        return self.runner.context_size - self.settings.max_reply_tokens - TEMPLATE_SLACK
+
+    def _context_for(self, turn: Turn, query: str, memory_on: bool) -> tuple[list, ContextTrace]:
+        history: list[Message] = []
+        if turn.conversation_id is not None:
+            history = [m for m in self.engine.messages(turn.conversation_id) if m.id != turn.user_message_id]
+        inputs = ContextInputs(
+            user_text=query,
+            history=history,
+            now=turn.at,
+            window_start_id=self._window_starts.get(turn.conversation_id or ""),
+        )
+        if memory_on:
+            inputs.rules = self.rules()
+            inputs.profile = self.profile_memories()
+            in_profile = {m.id for m in inputs.profile}
+            in_history = {m.id for m in history} | {turn.user_message_id}
+            hits = self.engine.search(query, k=self.settings.recall_k * 2, filters=RecallFilter(kinds=RECALL_KINDS))
+            inputs.facts = [h for h in hits if h.memory.kind in FACT_KINDS and h.memory.id not in in_profile][
+                : self.settings.recall_k
+            ]
+            inputs.episodes = [
+                h for h in hits if h.memory.kind == Kind.EPISODIC and not in_history & set(h.memory.sources)
+            ][: max(2, self.settings.recall_k // 2)]
+        messages, trace = assemble(
+            inputs,
+            budget=self.budget(),
+            count_tokens=self.runner.count_tokens,
+            count_chat_tokens=self.runner.count_chat_tokens,
+        )
+        if turn.conversation_id and trace.window_start_id:
+            self._window_starts[turn.conversation_id] = trace.window_start_id
+        return messages, trace
+
+    # -- what is always in context ---------------------------------------------------------
+
+    def rules(self) -> list[Memory]:
+        """Procedural rules: only the user's own `/rule add` commands ever create them."""
+        rules = self.engine.list(kinds=[Kind.PROCEDURAL], statuses=[Status.ACTIVE])
+        return sorted(rules, key=lambda m: m.created_at)
+
+    def profile_memories(self) -> list[Memory]:
+        active = self.engine.list(kinds=[Kind.PREFERENCE, Kind.SEMANTIC], statuses=[Status.ACTIVE])
+        chosen = [
+            m for m in active if m.kind == Kind.PREFERENCE or m.pinned or (m.key or "").startswith(PROFILE_KEY_PREFIXES)
+        ]
+        return sorted(chosen, key=lambda m: (not m.pinned, -m.importance, m.created_at))
+
+    # -- learning after a reply ------------------------------------------------------------
+
+    def learn(self, turn: Turn, *, use_model: bool = True) -> LearnReport:
+        """Extract memories from the user's side of `turn` and consolidate them.
+
+        Deterministic rules always run; the model's extraction runs when `use_model` and may
+        raise GenerationCancelled when the user's chat needs the model (the caller retries).
+        """
+        report = LearnReport()
+        if turn.incognito or turn.is_command or not turn.used_memory or turn.user_message_id is None:
+            return report
+        explicit = extract_explicit(turn.user_text, now=turn.at, source_id=turn.user_message_id)
+        from_model = []
+        if use_model:
+            result = extract_with_model(
+                self.runner, turn.user_text, turn.reply, source_id=turn.user_message_id, now=turn.at
+            )
+            if result.error:
+                # The raw message stays in the episodic log; nothing is lost, only not distilled.
+                log.warning("model extraction failed for message %s: %s", turn.user_message_id, result.error)
+                report.error = result.error
+            from_model = result.candidates
+        for applied in self.consolidator.apply_all(merge_candidates(explicit, from_model)):
+            _record(report, applied)
+        self.engine.flush()
+        return report
+
+    def undo_learned(self, memory_ids: list[str]) -> None:
+        """Undo "Saved to memory": forget the new memories and bring back what they superseded."""
+        self.consolidator.undo(memory_ids)
+
+    # -- context inspector ----------------------------------------------------------------
+
+    def _trace_dir(self) -> Path:
+        return locations.ensure_private_dir(locations.data_dir() / "traces" / _safe_name(self.user))
+
+    def _save_trace(self, assistant_message_id: str, trace: ContextTrace) -> None:
+        """Persist ids, scores and token counts only: no text, so forgetting stays complete."""
+        record = trace.as_dict()
+        for section in record["sections"]:
+            section["text"] = ""
+        for memory in record["memories"]:
+            memory["text"] = ""
+        path = self._trace_dir() / f"{_safe_name(assistant_message_id)}.json"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(record, handle)
+
+    def trace_for(self, assistant_message_id: str) -> ContextTrace | None:
+        """What the model was given for a reply: exact for the latest turn, rebuilt from ids before."""
+        turn = self.last_turn
+        if turn is not None and turn.assistant_message_id == assistant_message_id:
+            return turn.trace
+        path = self._trace_dir() / f"{_safe_name(assistant_message_id)}.json"
+        if not path.exists():
+            return None
+        trace = ContextTrace.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        for item in trace.memories:
+            memory = self.engine.get(item.id)
+            item.text = memory.text if memory else "(forgotten)"
+        by_section: dict[str, list[TraceMemory]] = {}
+        for item in trace.memories:
+            by_section.setdefault(item.section, []).append(item)
+        for section in trace.sections:
+            if section.name in by_section:
+                section.text = "\n".join(f"- {m.text}" for m in by_section[section.name])
+        return trace
+
+
+def _record(report: LearnReport, applied: Applied) -> None:
+    if applied.action == "add":
+        report.saved.append(applied.memory)
+        if applied.replaced:
+            report.superseded.extend(applied.replaced)
+    elif applied.action == "reinforce":
+        report.reinforced.append(applied.memory)
+    if applied.notice:
+        report.notices.append(applied.notice)
+
+
+def _title_from(text: str) -> str:
+    words = " ".join(text.split())
+    return words[:48] + ("…" if len(words) > 48 else "") or "New conversation"
+
+
+def _safe_name(value: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in value)[:120] or "_"
+
+
+__all__ = ["Assistant", "LearnReport", "RecallHit", "TraceSection", "Turn", "open_runner"]

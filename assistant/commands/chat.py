@@ -1,4 +1,8 @@
-"""`assistant chat "MESSAGE"`: one exchange, streamed to stdout as it is generated."""
+"""`assistant chat "MESSAGE"`: one exchange, streamed to stdout as it is generated.
+
+By default the message continues the most recent conversation and uses memory; what it
+learns is saved before the command exits, so the next process can recall it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import threading
 from typing import Any
 
 from assistant.commands.common import add_user_option, settings_for
+from assistant.context import ContextTrace
 from assistant.errors import AssistantError
 
 # A paste bigger than this is refused rather than silently cut (the prompt check would
@@ -22,6 +27,12 @@ def register(subcommands: Any) -> None:
     parser.add_argument("message", nargs="?", help="the message; omit to read it from stdin")
     parser.add_argument("--model", help="model name or .gguf path for this call")
     add_user_option(parser)
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--conversation", metavar="ID", help="continue this conversation")
+    where.add_argument("--new", action="store_true", help="start a new conversation")
+    where.add_argument("--incognito", action="store_true", help="store nothing from this exchange")
+    parser.add_argument("--no-memory", action="store_true", help="neither recall nor learn memories")
+    parser.add_argument("--show-context", action="store_true", help="print what the model was given")
     parser.set_defaults(handler=run)
 
 
@@ -40,20 +51,47 @@ def read_message(args: argparse.Namespace) -> str:
     return text
 
 
+def format_trace(trace: ContextTrace) -> str:
+    lines = [f"--- context: {trace.total_tokens} of {trace.budget} prompt tokens ---"]
+    for section in trace.sections:
+        lines.append(f"[{section.name}] {section.tokens} tokens")
+        lines += [f"    {line}" for line in section.text.splitlines() if line.strip()]
+    if trace.memories:
+        lines.append("[memories used]")
+        lines += [f"    {m.score:.3f}  {m.kind:<10} {m.id[:12]}  {m.text}" for m in trace.memories]
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     from assistant.core import Assistant
 
     settings = settings_for(args, model=args.model)
     text = read_message(args)
     assistant = Assistant(settings)
+    use_memory = False if args.no_memory else None
+    conversation_id = args.conversation
+    if conversation_id is None and not (args.new or args.incognito):
+        conversation_id = assistant.latest_conversation_id()
+    elif conversation_id is not None:
+        assistant.engine.require_conversation(conversation_id)
     cancel = threading.Event()
     try:
-        for piece in assistant.stream_reply(text, cancel=cancel):
+        for piece in assistant.stream_reply(
+            text, conversation_id=conversation_id, cancel=cancel, use_memory=use_memory, incognito=args.incognito
+        ):
             sys.stdout.write(piece)
             sys.stdout.flush()
     except KeyboardInterrupt:
         cancel.set()
         raise
     sys.stdout.write("\n")
+    turn = assistant.last_turn
+    if turn is not None and args.show_context:
+        sys.stdout.write(format_trace(turn.trace) + "\n")
     sys.stdout.flush()
+    if turn is not None:
+        report = assistant.learn(turn)
+        for notice in [*turn.notices, *report.notices]:
+            print(notice, file=sys.stderr)
+    assistant.close()
     return 0

@@ -241,6 +241,9 @@ class ModelRunner:
                     prompt=tokens,
                     max_tokens=room,
                     temperature=temperature,
+                    top_p=0.9,
+                    # Small models loop on a phrase without a mild penalty.
+                    repeat_penalty=1.1,
                     stop=self._stop_strings or None,
                     stream=True,
                     seed=self.seed if self.seed >= 0 else None,

@@ -1,0 +1,125 @@
+"""Consolidation: turn extracted candidates into changes to the memory space.
+
+A restated fact reinforces the memory that already says it; a new value for a known key
+supersedes the old memory (kept, marked superseded, with its validity end and a link to
+its successor); a retraction ends the fact it names; anything else is added. Every change
+goes through the engine, which writes the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from assistant.memory.engine import MemoryEngine
+from assistant.memory.extract import Candidate
+from assistant.memory.language import normalize_text
+from assistant.memory.recall import RecallFilter
+from assistant.memory.types import Kind, Memory, Status
+
+# Cosine similarity above which an unkeyed candidate restates an existing memory.
+RESTATEMENT_SIMILARITY = 0.92
+
+
+@dataclass
+class Applied:
+    action: str  # add, reinforce, retract, skip
+    memory: Memory | None = None
+    replaced: list[Memory] = field(default_factory=list)
+    notice: str = ""
+
+
+def _same_statement(a: str, b: str) -> bool:
+    return normalize_text(a).rstrip(".!") == normalize_text(b).rstrip(".!")
+
+
+class Consolidator:
+    def __init__(self, engine: MemoryEngine) -> None:
+        self.engine = engine
+
+    def apply_all(self, candidates: Iterable[Candidate]) -> list[Applied]:
+        return [self.apply(candidate) for candidate in candidates]
+
+    def apply(self, candidate: Candidate) -> Applied:
+        text = candidate.text.strip()
+        if not text:
+            return Applied("skip")
+        if candidate.key:
+            current = self.engine.active_with_key(candidate.key)
+            if candidate.retracts:
+                return self._retract(candidate, current)
+            for memory in current:
+                if _same_statement(memory.text, text) or (
+                    candidate.value and normalize_text(candidate.value) in normalize_text(memory.text)
+                ):
+                    return self._reinforce(memory, candidate)
+            return self._add(candidate, replaced=current)
+        if candidate.retracts:
+            return Applied("skip")
+        existing = self._restatement_of(candidate)
+        if existing is not None:
+            return self._reinforce(existing, candidate)
+        return self._add(candidate, replaced=[])
+
+    def _restatement_of(self, candidate: Candidate) -> Memory | None:
+        hits = self.engine.search(candidate.text, k=3, filters=RecallFilter(kinds=(candidate.kind,)), reinforce=False)
+        if not hits:
+            return None
+        top = hits[0].memory
+        if _same_statement(top.text, candidate.text):
+            return top
+        vectors = self.engine.embedder.embed([candidate.text, top.text])
+        similarity = sum(a * b for a, b in zip(vectors[0], vectors[1], strict=True))
+        return top if similarity >= RESTATEMENT_SIMILARITY else None
+
+    def _reinforce(self, memory: Memory, candidate: Candidate) -> Applied:
+        updated = self.engine.reinforce(
+            memory.id,
+            sources=candidate.source_ids,
+            importance=candidate.importance,
+            reason="the user said it again",
+        )
+        return Applied("reinforce", updated)
+
+    def _add(self, candidate: Candidate, *, replaced: list[Memory]) -> Applied:
+        reason = "the user said so" if not replaced else "the user gave a newer value"
+        memory = self.engine.add(
+            candidate.text,
+            kind=candidate.kind,
+            key=candidate.key,
+            importance=candidate.importance,
+            origin=candidate.origin,
+            sources=candidate.source_ids,
+            reason=reason,
+        )
+        notice = f"Saved to memory: {memory.text}"
+        if replaced:
+            notice += " (replaces: " + "; ".join(old.text for old in replaced) + ")"
+        return Applied("add", memory, replaced=list(replaced), notice=notice)
+
+    def _retract(self, candidate: Candidate, current: list[Memory]) -> Applied:
+        ended = [
+            memory
+            for memory in current
+            if not candidate.value or normalize_text(candidate.value) in normalize_text(memory.text)
+        ]
+        for memory in ended:
+            self.engine.archive(memory.id, reason="the user said it is no longer true")
+        if not ended:
+            return Applied("skip")
+        return Applied(
+            "retract", ended[0], replaced=ended, notice="No longer true: " + "; ".join(m.text for m in ended)
+        )
+
+    def undo(self, memory_ids: Iterable[str]) -> None:
+        """Take back what a turn saved: forget new memories, restore what they superseded."""
+        for memory_id in memory_ids:
+            memory = self.engine.get(memory_id)
+            if memory is None:
+                continue
+            for older in self.engine.list(statuses=[Status.SUPERSEDED]):
+                if older.superseded_by == memory_id:
+                    self.engine.restore(older.id, reason="undo: the newer value was taken back")
+            if memory.kind == Kind.EPISODIC:
+                continue  # messages are the log; undo never removes them
+            self.engine.forget([memory_id], reason="undo: the user took it back", with_sources=False)
