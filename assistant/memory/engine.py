@@ -297,12 +297,12 @@ class MemoryEngine:
         title = " ".join(title.split())[:200]
         if not title:
             raise StoreError("a conversation title must not be empty")
-        self._require_conversation(conversation_id)
+        self.require_conversation(conversation_id)
         self.store.update(CONVERSATIONS, f"{self._owner} AND id = {quote(conversation_id)}", values={"title": title})
 
     def delete_conversation(self, conversation_id: str) -> int:
         """Delete a conversation and its messages for good (their episodic memories too)."""
-        self._require_conversation(conversation_id)
+        self.require_conversation(conversation_id)
         messages = self.messages(conversation_id)
         where = f"{self._owner} AND conversation_id = {quote(conversation_id)}"
         self.store.delete(MESSAGES, where)
@@ -314,7 +314,7 @@ class MemoryEngine:
         self.store.purge([MEMORIES, MESSAGES, CONVERSATIONS])
         return len(messages)
 
-    def _require_conversation(self, conversation_id: str) -> Conversation:
+    def require_conversation(self, conversation_id: str) -> Conversation:
         found = self.store.conversations(f"{self._owner} AND id = {quote(conversation_id)}")
         if not found:
             raise StoreError(f"no conversation {conversation_id!r} for user {self.user!r}")
