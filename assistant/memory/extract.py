@@ -750,7 +750,7 @@ _PET_PATTERN = "|".join(sorted((re.escape(word) for word in _PETS), key=len, rev
 def _relation_candidate(relation_word: str, name: str, ctx: _Context) -> Candidate:
     relation = _RELATIONS[relation_word.lower()]
     key = f"user.family.{relation}.name" if relation in _UNIQUE_RELATIONS else f"user.family.{relation}.{slug(name)}"
-    readable = relation.replace("_", " ").replace("best friend", "best friend")
+    readable = relation.replace("_", " ")
     return ctx.make(Kind.SEMANTIC, f"User's {readable} is named {name}", key, name, importance=0.75)
 
 
@@ -1513,8 +1513,8 @@ def remember_candidates(text: str, *, now: datetime, source_id: str) -> list[Can
     if keyed:
         return [replace(candidate, confidence=1.0, importance=max(candidate.importance, 0.8)) for candidate in keyed]
     statement = to_third_person(resolve_dates(normalize_text(redacted), now)).rstrip(" .")
-    if not statement or not any(char.isalnum() for char in statement):
-        return []
+    if not statement or not any(char.isalnum() for char in statement) or "[redacted " in statement:
+        return []  # a secret is never a memory, not even a placeholder for one
     return [
         Candidate(
             kind=Kind.SEMANTIC,

@@ -196,11 +196,7 @@ def to_third_person(text: str) -> str:
         out = re.sub(pattern, replacement, out, flags=re.IGNORECASE)
 
     def verb_after_i(match: re.Match[str]) -> str:
-        adverb = match.group(1) or ""
-        verb = match.group(2)
-        if adverb.strip().lower() in _NOT_VERBS and adverb:
-            return f"User {adverb}{third_person_verb(verb)}"
-        return f"User {adverb}{third_person_verb(verb)}"
+        return f"User {match.group(1) or ''}{third_person_verb(match.group(2))}"
 
     out = re.sub(r"\bI\s+((?:(?:" + "|".join(_NOT_VERBS) + r")\s+)*)([A-Za-z']+)", verb_after_i, out)
     out = re.sub(r"(^|[.!?]\s+)[Mm]y\b", lambda m: m.group(1) + "User's", out)

@@ -284,3 +284,7 @@ def test_remember_keeps_anything_else_as_a_third_person_statement() -> None:
     assert candidate.text == "User needs to call the bank on Tuesday, 4 March 2025"
     [other] = remember_candidates("the spare key is under the blue pot", now=NOW, source_id="m")
     assert other.text == "The spare key is under the blue pot"
+
+
+def test_remembering_a_secret_stores_nothing() -> None:
+    assert remember_candidates("my bank password is Sup3rS3cret!", now=NOW, source_id="m") == []
