@@ -11,6 +11,7 @@ import threading
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from textual import work
@@ -53,7 +54,7 @@ WELCOME = (
 
 
 class AssistantApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "assistant"
 
     BINDINGS = [
@@ -68,6 +69,22 @@ class AssistantApp(App[int]):
         Binding("ctrl+r", "undo_learned", "Undo memory", show=False),
         Binding("f9", "toggle_incognito", "Incognito", show=False),
     ]
+
+    # Actions of the chat screen; hidden from the footer and disabled while another screen is on top.
+    CHAT_ACTIONS = frozenset(
+        {
+            "stop_reply",
+            "new_conversation",
+            "inspect_last",
+            "toggle_sidebar",
+            "rename_conversation",
+            "delete_conversation",
+            "undo_learned",
+            "toggle_incognito",
+            "memories",
+            "settings",
+        }
+    )
 
     def __init__(self, settings: Settings, make_assistant: AssistantFactory) -> None:
         super().__init__()
@@ -104,7 +121,9 @@ class AssistantApp(App[int]):
         self.status.state = "loading model…"
         self.transcript.mount(Markdown(WELCOME, classes="welcome"))
         self.query_one(ChatInput).focus()
-        self.start_assistant()
+        # Loading imports big libraries in a thread; starting it after the first frame keeps
+        # it from competing with that frame for the interpreter.
+        self.call_after_refresh(self.start_assistant)
 
     @property
     def status(self) -> StatusBar:
@@ -144,7 +163,7 @@ class AssistantApp(App[int]):
         self.pump_outbox()
 
     def on_assistant_unavailable(self, message: AssistantUnavailable) -> None:
-        self.status.state = "not ready"
+        self.status.state = "unavailable"
         if message.needs_model:
             from assistant.tui.screens.setup import SetupScreen
 
@@ -401,7 +420,7 @@ class AssistantApp(App[int]):
         if event.worker.group == "reply":
             self.post_message(ReplyFailed(f"{type(error).__name__}: {error}"))
         elif event.worker.group == "warm-up":
-            self.status.state = "not ready"
+            self.status.state = "unavailable"
         elif event.worker.group == "learn":
             self.status.job = ""
 
@@ -591,6 +610,11 @@ class AssistantApp(App[int]):
                 self.transcript.scroll_to_widget(view, animate=False, top=True)
                 view.add_class("-jumped")
                 return
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.CHAT_ACTIONS and len(self.screen_stack) > 1:
+            return False
+        return True
 
     # -- command palette ---------------------------------------------------------------
 

@@ -16,6 +16,12 @@ from assistant.tui.app import AssistantApp
 def make_app() -> Callable[..., AssistantApp]:
     def make(assistant: Any | None = None, settings: Settings | None = None) -> AssistantApp:
         chosen = assistant if assistant is not None else FakeAssistant(settings)
-        return AssistantApp(settings or chosen.settings, lambda _settings: chosen)
+
+        def factory(current: Settings) -> Any:
+            # Like the real factory, the assistant gets the settings the app has now.
+            chosen.settings = current
+            return chosen
+
+        return AssistantApp(settings or chosen.settings, factory)
 
     return make

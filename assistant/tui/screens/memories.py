@@ -78,11 +78,11 @@ class MemoryScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#memory-table", DataTable)
         table.add_column("kind", key="kind", width=10)
-        table.add_column("memory", key="text", width=48)
+        table.add_column("memory", key="text", width=30)
         table.add_column("strength", key="strength", width=8)
         table.add_column("uses", key="uses", width=4)
         table.add_column("status", key="status", width=10)
-        table.add_column("📌", key="pinned", width=2)
+        table.add_column("pin", key="pinned", width=3)
         table.focus()
         self.reload()
 
@@ -118,7 +118,7 @@ class MemoryScreen(Screen[None]):
                 f"{memory.strength:.2f}",
                 str(memory.access_count),
                 str(memory.status),
-                "📌" if memory.pinned else "",
+                "yes" if memory.pinned else "",
                 key=memory.id,
             )
         query = self.query_one("#memory-search", Input).value.strip()

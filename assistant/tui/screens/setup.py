@@ -28,8 +28,8 @@ The assistant runs a GGUF language model on this computer. Pick one of these, th
 Run those in another terminal. You can also pick the model in **Settings** (F4).
 `assistant doctor` checks everything and says how to fix what is broken.
 
-Config file: `{config}`
-Models folder: `{models}`
+- Config file: `{config}`
+- Models folder: `{models}`
 """
 
 
