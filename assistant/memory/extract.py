@@ -1550,7 +1550,7 @@ class ExtractedItem(BaseModel):
 
 
 class ExtractionOutput(BaseModel):
-    items: list[ExtractedItem] = Field(max_length=5)
+    items: list[ExtractedItem] = Field(max_length=3)
 
 
 EXTRACTION_SCHEMA = ExtractionOutput
@@ -1842,7 +1842,7 @@ def extract_with_model(
     source_id: str,
     now: datetime,
     known_keys: Sequence[str] = (),
-    max_tokens: int = 200,
+    max_tokens: int = 160,
 ) -> ExtractionResult:
     """Ask the model for memories in this exchange; keep only what the user's words support.
 

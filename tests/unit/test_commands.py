@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant.memory.commands import (
     AddRule,
@@ -123,3 +125,10 @@ def test_remember_text_keeps_the_users_words_for_extraction() -> None:
     assert isinstance(command, Remember)
     [candidate] = remember_candidates(command.text, now=datetime(2025, 3, 3), source_id="m1")
     assert candidate.key == "user.home" and candidate.text == "User lives in Lisbon"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_parser_never_crashes(text: str) -> None:
+    command = parse_command(text)
+    assert command is None or isinstance(command, Command)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant.memory.extract import Candidate, extract_explicit, remember_candidates
 from assistant.memory.types import Kind, Origin
@@ -288,3 +290,21 @@ def test_remember_keeps_anything_else_as_a_third_person_statement() -> None:
 
 def test_remembering_a_secret_stores_nothing() -> None:
     assert remember_candidates("my bank password is Sup3rS3cret!", now=NOW, source_id="m") == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_rules_never_crash_on_any_text(text: str) -> None:
+    for candidate in extract_explicit(text, now=NOW, source_id="m"):
+        assert candidate.text.strip() and candidate.key
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([message for message, _ in EXPECTED] + NOTHING) | st.text(max_size=30), min_size=1, max_size=4
+    ).map(" ".join)
+)
+def test_rules_never_crash_on_mixed_messages(text: str) -> None:
+    found = extract_explicit(text, now=NOW, source_id="m")
+    assert all(0 < c.importance <= 1 for c in found)
