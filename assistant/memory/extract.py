@@ -1758,6 +1758,9 @@ def _grounding_problem(text: str, user_text: str, assistant_text: str) -> str | 
 _AI_SUBJECT = re.compile(r"(?i)^(?:the\s+)?(?:assistant|ai|bot|model|you|chatbot|system|i am an ai|as an ai)\b")
 _DIRECTIVE_WORDS = re.compile(r"(?i)\b(?:always|never|please|from now on|don't|do not|stop|make sure)\b")
 _MAX_STATEMENT_WORDS = 25
+_SELF_REFERENCE = re.compile(
+    r"(?i)\b(?:i|i'm|im|i've|i'd|i'll|me|my|mine|myself|we|we're|our|us|always|never|please|don't|do not)\b"
+)
 
 
 def _statements(text: str) -> list[str]:
@@ -1854,6 +1857,8 @@ def extract_with_model(
     assistant_clean = redact(normalize_text(assistant_text)).text
     if not user_clean or (_is_question(user_clean) and len(_sentences(user_clean)) == 1):
         return ExtractionResult()
+    if not _SELF_REFERENCE.search(user_clean):
+        return ExtractionResult()  # nothing about the user can be grounded in it; spare the model
     messages = build_extraction_messages(resolve_dates(user_clean, now), assistant_clean, known_keys)
     output: ExtractionOutput | None = None
     error: str | None = None

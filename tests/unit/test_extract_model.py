@@ -200,9 +200,15 @@ def test_a_question_alone_is_not_sent_to_the_model() -> None:
     assert result.candidates == [] and result.error is None and runner.calls == []
 
 
+def test_a_message_without_self_reference_is_not_sent_to_the_model() -> None:
+    runner = ScriptedRunner()
+    result = extract_with_model(runner, "The capital of France is Paris.", "Yes.", source_id="msg-42", now=NOW)
+    assert result.candidates == [] and result.error is None and runner.calls == []
+
+
 def test_ungrounded_keys_from_the_rule_families_are_not_trusted() -> None:
     runner = ScriptedRunner(items(("semantic", "user.home", "User mentioned Lisbon trams")))
-    result = extract_with_model(runner, "the Lisbon trams are charming", "", source_id="msg-42", now=NOW)
+    result = extract_with_model(runner, "I think the Lisbon trams are charming", "", source_id="msg-42", now=NOW)
     assert [(c.key, c.text) for c in result.candidates] == [(None, "User mentioned Lisbon trams")]
 
 
