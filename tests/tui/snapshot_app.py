@@ -12,6 +12,7 @@ from fakes import FakeAssistant, seeded_assistant  # noqa: E402
 
 from assistant.config import Settings  # noqa: E402
 from assistant.tui.app import AssistantApp  # noqa: E402
+from assistant.tui.widgets.chat_input import ChatInput  # noqa: E402
 
 SNAPSHOT_SETTINGS = Settings(threads=4, user="sam")
 
@@ -29,6 +30,10 @@ class SnapshotApp(AssistantApp):
 
         super().__init__(SNAPSHOT_SETTINGS, factory)
         self.fake: FakeAssistant = fake
+
+    def on_mount(self) -> None:
+        # Textual runs AssistantApp.on_mount too (handlers run along the class hierarchy). A blinking cursor would make the screenshots differ run to run.
+        self.query_one(ChatInput).cursor_blink = False
 
 
 def first_run_app() -> SnapshotApp:

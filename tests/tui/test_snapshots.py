@@ -21,9 +21,10 @@ def fixed_paths(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def settle(pilot: Pilot) -> None:
-    for _ in range(3):
+    # Workers finish, then their messages start more work (counts, lists): wait out a few rounds.
+    for _ in range(6):
         await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await pilot.pause(0.05)
 
 
 async def exchange(pilot: Pilot) -> None:
