@@ -39,3 +39,23 @@ def extraction_user_prompt(user_text: str, assistant_text: str, known_keys: list
         parts.append("Keys already in use: " + ", ".join(sorted(set(known_keys))[:30]))
     parts.append("Memories about the USER as JSON:")
     return "\n\n".join(parts)
+
+
+COMPRESSION_SYSTEM_PROMPT = """\
+You summarise a past conversation for the assistant's long-term memory.
+Write two or three short sentences about what the USER said: facts about them, events with
+their dates, plans, people and places, using the names and words from the conversation.
+Do not invent anything, do not give advice, do not repeat yourself."""
+
+_MAX_TRANSCRIPT_CHARS = 2400
+
+
+def compression_user_prompt(lines: list[str]) -> str:
+    transcript, used = [], 0
+    for line in lines:
+        line = _clip(line, 300)
+        if used + len(line) > _MAX_TRANSCRIPT_CHARS:
+            break
+        transcript.append(line)
+        used += len(line) + 1
+    return "Conversation:\n" + "\n".join(transcript) + "\n\nSummary:"

@@ -512,7 +512,17 @@ class MemoryEngine:
         return self._set(memory_id, "archive", reason, status=Status.ARCHIVED)
 
     def restore(self, memory_id: str, *, reason: str = "restored by the user") -> Memory:
-        return self._set(memory_id, "restore", reason, status=Status.ACTIVE, superseded_by=None, valid_to=None)
+        # A restore is a use: full strength again, so decay does not archive it straight back.
+        return self._set(
+            memory_id,
+            "restore",
+            reason,
+            status=Status.ACTIVE,
+            superseded_by=None,
+            valid_to=None,
+            strength=1.0,
+            last_accessed=self.now(),
+        )
 
     def pin(self, memory_id: str, *, reason: str = "pinned by the user") -> Memory:
         return self._set(memory_id, "pin", reason, pinned=True)
