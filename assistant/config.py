@@ -57,6 +57,9 @@ class Settings(BaseModel):
     memory_enabled: bool = True
     """Recall memories into each prompt and learn new ones after each exchange."""
 
+    model_extraction: bool = True
+    """After each exchange, also ask the chat model for memories (deterministic rules always run)."""
+
     token_budget: int = Field(default=0, ge=0)
     """Most prompt tokens spent on memory and history; 0 derives it from context_size minus the reply reserve."""
 

@@ -301,7 +301,7 @@ class Assistant:
 
     # -- learning after a reply ------------------------------------------------------------
 
-    def learn(self, turn: Turn, *, use_model: bool = True) -> LearnReport:
+    def learn(self, turn: Turn, *, use_model: bool | None = None) -> LearnReport:
         """Extract memories from the user's side of `turn` and consolidate them.
 
         Deterministic rules always run; the model's extraction runs when `use_model` and may
@@ -312,6 +312,8 @@ class Assistant:
             return report
         explicit = extract_explicit(turn.user_text, now=turn.at, source_id=turn.user_message_id)
         from_model = []
+        if use_model is None:
+            use_model = self.settings.model_extraction and worth_asking_the_model(turn.user_text)
         if use_model:
             result = extract_with_model(
                 self.runner, turn.user_text, turn.reply, source_id=turn.user_message_id, now=turn.at
@@ -366,6 +368,12 @@ class Assistant:
             if section.name in by_section:
                 section.text = "\n".join(f"- {m.text}" for m in by_section[section.name])
         return trace
+
+
+def worth_asking_the_model(user_text: str) -> bool:
+    """Questions and one-word replies rarely state anything about the user: skip the model."""
+    words = user_text.split()
+    return len(words) >= 4 and not user_text.rstrip().endswith("?")
 
 
 def _record(report: LearnReport, applied: Applied) -> None:

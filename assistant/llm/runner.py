@@ -307,7 +307,10 @@ class ModelRunner:
                 raise ModelError(f"structured generation failed: {error}") from None
         text = "".join(pieces)
         try:
-            return schema.model_validate_json(text)
+            # Small models put raw newlines inside strings; accept them rather than fail.
+            return schema.model_validate(json.loads(text, strict=False))
+        except json.JSONDecodeError as error:
+            raise ModelError(f"the model's output was not complete JSON ({error.msg})") from None
         except ValidationError as error:
             problem = error.errors()[0]["msg"] if error.errors() else str(error)
             raise ModelError(f"the model's JSON did not match {schema.__name__}: {problem}") from None
