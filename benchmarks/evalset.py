@@ -260,10 +260,23 @@ def build_evalset(sessions: int = 300, seed: int = 7) -> EvalSet:
         questions.append((f"What did I do in {month}?", "event", [tag]))
 
     # Two hops: who someone is, and what happened with them, in different sessions.
-    for _ in range(8):
+    plans_out = [
+        "birthday party",
+        "barbecue",
+        "book club",
+        "housewarming",
+        "garage sale",
+        "retirement party",
+        "wine tasting",
+        "chess night",
+        "garden party",
+        "baby shower",
+        "quiz night",
+        "farewell dinner",
+    ]
+    for plan in rng.sample(plans_out, len(plans_out)):
         name, profession = people.pop(), rng.choice(PROFESSIONS)
         a = plant(some_session(0, 0.5), "user", f"My neighbour {name} is a {profession}.")
-        plan = rng.choice(["birthday party", "barbecue", "book club", "housewarming"])
         b = plant(some_session(0.5, 1.0), "user", f"I'm going to {name}'s {plan} on Saturday.")
         questions.append((f"What does the person whose {plan} I'm going to do for a living?", "two_hop", [a, b]))
 

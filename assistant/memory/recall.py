@@ -9,10 +9,11 @@ it returns: `Reinforcer` batches the last_accessed / access_count writes.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from assistant.memory.store import (
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 RRF_K = 60
+BRIDGE_FROM = 3  # first-pass hits whose names seed the second hop
+BRIDGE_TERMS = 4
+BRIDGE_WEIGHT = 0.5
 DUPLICATE_SIMILARITY = 0.96
 USE_SATURATION = 20  # access count at which the use signal is full
 
@@ -150,17 +154,33 @@ class Recaller:
             return self._vector_candidates(vector, where, limit), self._text_candidates(query, where, limit)
 
         dense, sparse = with_retries(search)
-        return self.rank(dense, sparse, k)
+        rankings = [(dense, 1.0), (sparse, 1.0)]
+        window = month_window(query, self.now())
+        if window is not None:
+            # "What did I do in March 2024?": the user named a time, so matches inside it count double.
+            since = max(window[0], filters.since) if filters.since else window[0]
+            until = min(window[1], filters.until) if filters.until else window[1]
+            dated_where = build_where(owner, replace(filters, since=since, until=until))
+            rankings.append((with_retries(lambda: self._vector_candidates(vector, dated_where, limit)), 2.0))
+        # Second hop: names in the best first-pass hits lead to the messages that say more about them
+        # ("I'm going to Zara's party" -> "my neighbour Zara is a dentist").
+        names = bridge_terms(query, [row["text"] for row in first_pass(dense, sparse)[:BRIDGE_FROM]])
+        if names:
+            rankings.append((with_retries(lambda: self._text_candidates(" ".join(names), where, limit)), BRIDGE_WEIGHT))
+        return self.rank(rankings, k)
 
-    def rank(self, dense: list[dict[str, Any]], sparse: list[dict[str, Any]], k: int) -> list[RecallHit]:
+    def rank(self, rankings: Sequence[tuple[list[dict[str, Any]], float]], k: int) -> list[RecallHit]:
+        """Fuse weighted rankings (reciprocal rank fusion), re-rank by all signals, collapse duplicates."""
         rows: dict[str, dict[str, Any]] = {}
         fused: dict[str, float] = {}
-        for ranking in (dense, sparse):
+        similarity: dict[str, float] = {}
+        for ranking, weight in rankings:
             for rank, row in enumerate(ranking):
                 rows.setdefault(row["id"], row)
-                fused[row["id"]] = fused.get(row["id"], 0.0) + 1.0 / (RRF_K + rank + 1)
-        similarity = {row["id"]: 1.0 - float(row["_distance"]) for row in dense}
-        best_fused = 2.0 / (RRF_K + 1)
+                fused[row["id"]] = fused.get(row["id"], 0.0) + weight / (RRF_K + rank + 1)
+                if row.get("_distance") is not None:
+                    similarity[row["id"]] = 1.0 - float(row["_distance"])
+        best_fused = max(2.0 / (RRF_K + 1), max(fused.values(), default=0.0))
         now = self.now()
         weights = self.weights
         hits: list[tuple[RecallHit, Any]] = []
@@ -181,6 +201,63 @@ class Recaller:
             hits.append((hit, row.get("vector")))
         hits.sort(key=lambda pair: pair[0].score, reverse=True)
         return collapse_duplicates(hits, k)
+
+
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_MONTH_IN_QUERY = re.compile(
+    r"\b(?:in|during|on|last|since|from)\s+(" + "|".join(_MONTHS) + r")(?:\s+(\d{4}))?\b", re.I
+)
+
+
+def month_window(query: str, now: datetime) -> tuple[datetime, datetime] | None:
+    """The month a query asks about ("in March", "during june 2024"), as [start, end)."""
+    match = _MONTH_IN_QUERY.search(query)
+    if match is None:
+        return None
+    month = _MONTHS.index(match.group(1).lower()) + 1
+    year = int(match.group(2)) if match.group(2) else (now.year if month <= now.month else now.year - 1)
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
+    return start, end - timedelta(microseconds=1)
+
+
+def first_pass(dense: list[dict[str, Any]], sparse: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Candidates ordered by plain rank fusion, before any re-ranking."""
+    scores: dict[str, float] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for ranking in (dense, sparse):
+        for rank, row in enumerate(ranking):
+            rows.setdefault(row["id"], row)
+            scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (RRF_K + rank + 1)
+    return [rows[memory_id] for memory_id in sorted(scores, key=scores.__getitem__, reverse=True)]
+
+
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]{2,})\b")
+
+
+def bridge_terms(query: str, texts: Sequence[str]) -> list[str]:
+    """Proper names (capitalized mid-sentence) in `texts` that the query does not mention."""
+    asked = set(query.lower().split())
+    names: list[str] = []
+    for text in texts:
+        for match in _NAME.finditer(text):
+            name = match.group(1)
+            if name.lower() not in asked and name not in names:
+                names.append(name)
+    return names[:BRIDGE_TERMS]
 
 
 def _normalized(text: str) -> str:

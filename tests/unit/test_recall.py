@@ -156,3 +156,22 @@ def test_an_empty_or_symbol_only_query_still_answers(engine: MemoryEngine) -> No
     engine.add("Likes jazz")
     assert len(engine.search("?!", k=3)) == 1
     assert len(engine.search("", k=3)) == 1
+
+
+def test_second_hop_follows_a_name_to_what_is_known_about_it(engine: MemoryEngine, clock: Clock) -> None:
+    for text in FILLER:
+        engine.add(text)
+    who = engine.add("My neighbour Kwame is a firefighter")
+    clock.advance(days=30)
+    party = engine.add("I'm going to Kwame's housewarming on Saturday")
+    ids = [hit.memory.id for hit in engine.search("what does the host of the housewarming I'm going to do?", k=3)]
+    assert party.id in ids and who.id in ids
+
+
+def test_a_month_in_the_query_favours_that_month(engine: MemoryEngine, clock: Clock) -> None:
+    clock.moment = clock.moment.replace(year=2024, month=3, day=10)
+    march = engine.add("Yesterday I passed my driving test")
+    for month in (5, 6, 7):
+        clock.moment = clock.moment.replace(month=month)
+        engine.add(f"Yesterday I did the weekly shopping, month {month}")
+    assert engine.search("What did I do in March 2024?", k=1)[0].memory.id == march.id

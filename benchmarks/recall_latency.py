@@ -1,0 +1,139 @@
+"""Latency of one `recall()` (query embedding included) at 10k / 100k (/ 1M) memories in one space.
+
+    .venv/bin/python benchmarks/recall_latency.py [--sizes 10000 100000] [--million] [--queries 60]
+
+Memories are synthetic (random unit vectors, random sentences) so big tables build quickly;
+latency does not depend on what the vectors mean. Baselines on the same table in the same
+run: raw LanceDB vector search (top 10), with and without embedding the query. Above
+VECTOR_INDEX_MIN_ROWS the store builds an ANN index (IVF_HNSW_SQ), as the engine's
+maintenance does. Goal: p95 < 50 ms at 100k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from evalset import BREEDS, CITIES, FOODS, HOBBIES, JOBS, NAMES  # noqa: E402
+
+WORDS = sorted({w.lower() for pool in (BREEDS, CITIES, FOODS, HOBBIES, JOBS, NAMES) for p in pool for w in p.split()})
+SYLLABLES = ["ka", "lo", "mi", "ren", "tu", "sa", "vel", "dor", "pi", "xan", "qua", "bri"]
+VOCABULARY = WORDS + ["".join(random.Random(i).choices(SYLLABLES, k=3)) for i in range(4000)]
+QUERIES = [
+    "what is my dog's name",
+    "where do I live now",
+    "what am I allergic to",
+    "when did I run the marathon",
+    "what job do I have",
+    "which instrument am I learning",
+    "my sister's name",
+    "favourite food for dinner",
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def fill(store, count: int, dimension: int, seed: int) -> None:
+    import numpy as np
+
+    from assistant.memory.engine import memory_rows
+    from assistant.memory.types import Kind, Memory, Origin
+
+    rng = np.random.default_rng(seed)
+    words = random.Random(seed)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    batch = 20_000
+    for offset in range(0, count, batch):
+        size = min(batch, count - offset)
+        vectors = rng.standard_normal((size, dimension)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        memories = [
+            Memory(
+                user="bench",
+                kind=Kind.EPISODIC if i % 3 else Kind.SEMANTIC,
+                text=" ".join(words.choices(VOCABULARY, k=words.randint(6, 14))),
+                id=f"m{offset + i}",
+                created_at=start + timedelta(minutes=offset + i),
+                origin=Origin.IMPORTED,
+                sources=[f"s{offset + i}"],
+            )
+            for i in range(size)
+        ]
+        store.append("memories", memory_rows(memories, vectors, dimension))
+
+
+def measure(engine, queries: list[str], rounds: int) -> dict[str, list[float]]:
+    import numpy as np
+
+    from assistant.memory.embed import embed_array
+
+    table = engine.store.table("memories")
+    timings: dict[str, list[float]] = {"recall()": [], "raw vector search + embed": [], "raw vector search": []}
+    for index in range(rounds):
+        query = queries[index % len(queries)] + f" {index}"
+        started = time.perf_counter()
+        engine.search(query, k=10, reinforce=False)
+        timings["recall()"].append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        vector = embed_array(engine.embedder, [query])[0]
+        before_search = time.perf_counter()
+        query_builder = table.search(np.asarray(vector)).distance_type("cosine").select(["id", "_distance"]).limit(10)
+        if engine.store.has_vector_index_cached():
+            query_builder = query_builder.nprobes(24).refine_factor(2)
+        query_builder.to_list()
+        done = time.perf_counter()
+        timings["raw vector search + embed"].append(done - started)
+        timings["raw vector search"].append(done - before_search)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--million", action="store_true", help="also 1,000,000 memories (slow to build)")
+    parser.add_argument("--queries", type=int, default=60)
+    args = parser.parse_args()
+    sizes = [*args.sizes, *([1_000_000] if args.million else [])]
+
+    from assistant.memory.embed import open_embedder
+    from assistant.memory.engine import MemoryEngine
+    from assistant.memory.store import MemoryStore
+
+    embedder = open_embedder("all-minilm-l6-v2")
+    embedder.embed(["warm up"])
+    print(f"{'memories':>10} {'index':>12} {'build s':>8}  {'what':<28}{'p50 ms':>8}{'p95 ms':>8}")
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as scratch:
+            store = MemoryStore(Path(scratch) / "memory", embedder.dimension)
+            started = time.perf_counter()
+            fill(store, size, embedder.dimension, seed=size)
+            store.ensure_indexes()
+            build = time.perf_counter() - started
+            engine = MemoryEngine(store, embedder, "bench", now=lambda: datetime(2025, 1, 1, tzinfo=UTC))
+            measure(engine, QUERIES, 5)  # warm caches
+            timings = measure(engine, QUERIES, args.queries)
+            index = "HNSW_SQ" if store.has_vector_index() else "flat"
+            for name, values in timings.items():
+                p50, p95 = statistics.median(values) * 1000, percentile(values, 0.95) * 1000
+                print(f"{size:>10} {index:>12} {build:>8.1f}  {name:<28}{p50:>8.1f}{p95:>8.1f}")
+            ratio = percentile(timings["recall()"], 0.95) / percentile(timings["raw vector search + embed"], 0.95)
+            print(f"{'':>33}recall() p95 / raw+embed p95 = {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
