@@ -138,6 +138,11 @@ AUDIT_SCHEMA = pa.schema(
 META_SCHEMA = pa.schema([pa.field("key", pa.string(), nullable=False), pa.field("value", pa.string())])
 
 
+def _is_vector_index(index_type: str) -> bool:
+    name = index_type.upper().replace("_", "")
+    return name.startswith("IVF") or "HNSW" in name
+
+
 def _is_conflict(error: BaseException) -> bool:
     text = str(error).lower()
     return any(marker in text for marker in ("conflict", "retryable", "concurrent", "was not found", "not found:"))
@@ -467,7 +472,7 @@ class MemoryStore:
             )
         existing = self._index_names(MEMORIES)
         rows = table.count_rows()
-        if rows >= VECTOR_INDEX_MIN_ROWS and not any(kind.startswith("IVF") for kind in existing.values()):
+        if rows >= VECTOR_INDEX_MIN_ROWS and not any(_is_vector_index(kind) for kind in existing.values()):
             self.build_vector_index(rows)
         for name in (MEMORIES, MESSAGES, AUDIT):
             target = self.table(name)
@@ -502,7 +507,7 @@ class MemoryStore:
         )
 
     def has_vector_index(self) -> bool:
-        return any(kind.startswith("IVF") for kind in self._index_names(MEMORIES).values())
+        return any(_is_vector_index(kind) for kind in self._index_names(MEMORIES).values())
 
     def has_vector_index_cached(self, max_age: float = 30.0) -> bool:
         checked_at, present = self._vector_index_seen
