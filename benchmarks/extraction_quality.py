@@ -25,7 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from assistant.llm.catalog import resolve_model  # noqa: E402
 from assistant.llm.runner import ModelRunner  # noqa: E402
-from assistant.memory.extract import Candidate, extract_explicit, extract_with_model, merge_candidates  # noqa: E402
+from assistant.memory.extract import _GLUE, Candidate, extract_explicit, extract_with_model, merge_candidates  # noqa: E402
 from assistant.memory.language import content_stems  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,7 +53,8 @@ def found(expected: tuple[object, str | None, str | None], candidates: list[Cand
 
 def false_facts(candidates: list[Candidate], user_text: str, negative: bool) -> int:
     assistant_only = content_stems(ASSISTANT_REPLY) - content_stems(user_text)
-    leaked = [c for c in candidates if (content_stems(c.text) - {"user"}) & assistant_only]
+    # Template verbs ("User lives in ...") are not leaks; the assistant's content words are.
+    leaked = [c for c in candidates if (content_stems(c.text) - _GLUE) & assistant_only]
     positive = [c for c in candidates if not c.retracts]
     return len(positive) if negative else len(leaked)
 
