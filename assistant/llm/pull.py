@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -240,13 +241,24 @@ def pull_model(
     entry = pullable_entry(name)
     target = installed_path(name)
     if target.exists() and not force:
-        return PullResult(name, target, target.stat().st_size, None, 0, True, inspect_gguf(target))
+        try:
+            info = inspect_gguf(target)
+        except ModelError as error:
+            raise ModelError(f"{error}; download it again with `assistant models pull {name} --force`") from None
+        return PullResult(name, target, target.stat().st_size, None, 0, True, info)
     endpoint = (endpoint or hub_endpoint()).rstrip("/")
     remote = remote_file(entry, endpoint, revision)
     part = partial_path(name)
     try:
         locations.ensure_private_dir(part.parent)
         resume_from = _resume_offset(part, remote)
+        if remote.size is not None:
+            needed, free = remote.size - resume_from, shutil.disk_usage(part.parent).free
+            if needed > free:
+                raise ModelError(
+                    f"not enough disk space in {part.parent}: the download needs {needed / 1e6:,.0f} MB more, "
+                    f"{free / 1e6:,.0f} MB are free"
+                )
         if on_start is not None:
             on_start(remote, resume_from)
         try:

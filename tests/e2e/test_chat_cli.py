@@ -63,10 +63,10 @@ def test_truncated_gguf(cli, starter_model_path: Path, tmp_path: Path, keep: int
 
 
 def test_prompt_longer_than_the_context(cli) -> None:
-    long_message = "Please remember this list of groceries: " + ", ".join(f"item number {i}" for i in range(600))
+    long_message = "Count the words in this text: " + " ".join(f"word{i} and more words" for i in range(600))
     result = cli("chat", input=long_message, env={"ASSISTANT_CONTEXT_SIZE": "512"})
     message = _one_line_error(result)
-    assert "context" in message and "512" in message
+    assert "context" in message and "tokens" in message
 
 
 def test_empty_message(cli) -> None:

@@ -1,10 +1,12 @@
 """Proof that no command except `models pull` opens an internet socket.
 
 Each command runs in a fresh interpreter with an audit hook installed before the app is
-imported. The hook records, and refuses, every AF_INET/AF_INET6 socket creation, connect
-and DNS lookup (Unix sockets are allowed). Recording to a file catches attempts that a
-library might swallow. When this machine allows it, chat and doctor also run inside a
-network namespace with no interfaces at all (`unshare -n`).
+imported. The hook records, and refuses, every AF_INET/AF_INET6 connect or send, every
+bind outside loopback and every DNS lookup (Unix sockets are allowed; creating an unused
+socket is allowed because urllib3 probes IPv6 support at import by binding one to ::1).
+Recording to a file catches attempts that a library might swallow. When this machine
+allows it, chat and doctor also run inside a network namespace with no interfaces at all
+(`unshare -n`).
 """
 
 from __future__ import annotations
@@ -18,22 +20,32 @@ from pathlib import Path
 import pytest
 
 GUARD = r"""
-import os, socket, sys
+import ipaddress, os, socket, sys
 
 _log = os.environ["NETWORK_GUARD_LOG"]
 _internet = {int(socket.AF_INET), int(socket.AF_INET6)}
 
 
+def _is_loopback(address):
+    try:
+        return ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
 def _guard(event, args):
-    if event == "socket.__new__":
-        family = args[1]
-    elif event == "socket.connect":
-        family = args[0].family
-    elif event == "socket.getaddrinfo":
-        family = None
+    if event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
+        # Any outgoing connection or datagram, even to this machine: a local app has no reason to.
+        blocked = int(args[0].family) in _internet
+    elif event == "socket.bind":
+        # urllib3 probes IPv6 support at import by binding a socket to ::1; listening on a
+        # real interface would be a network service.
+        blocked = int(args[0].family) in _internet and not _is_loopback(args[1])
+    elif event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"):
+        blocked = True  # a DNS lookup is already a network request
     else:
         return
-    if family is None or int(family) in _internet:
+    if blocked:
         with open(_log, "a") as log:
             log.write(f"{event} {args[1:]!r}\n")
         raise PermissionError(f"network use blocked by the offline test: {event}")
