@@ -45,6 +45,10 @@ from assistant.tui.widgets.status_bar import StatusBar
 from assistant.tui.widgets.transcript import NoticeBar, ReplyMarkdown, Transcript, UserMessage
 
 AssistantFactory = Callable[[Settings], Any]
+# Learning yields the model to the user's chat and retries; give up after this many tries.
+LEARN_ATTEMPTS = 5
+LEARN_RETRY_POLL = 0.25
+SAVED_PREFIX = "Saved to memory: "
 
 WELCOME = (
     "Type a message and press **Enter** (Shift+Enter or Ctrl+J for a new line). "
@@ -125,6 +129,14 @@ class AssistantApp(App[int]):
         # it from competing with that frame for the interpreter.
         self.call_after_refresh(self.start_assistant)
 
+    def on_unmount(self) -> None:
+        # Flush batched reinforcement so what recall touched is written before exit.
+        if self.assistant is not None and hasattr(self.assistant, "close"):
+            try:
+                self.assistant.close()
+            except AssistantError as error:
+                self._log_bug(error)
+
     @property
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
@@ -183,9 +195,8 @@ class AssistantApp(App[int]):
             self.start_assistant()
 
     def _model_name(self) -> str:
-        runner = getattr(self.assistant, "runner", None)
-        path = getattr(runner, "model_path", None)
-        return path.stem if path is not None else self.settings.model
+        model = self.settings.model
+        return Path(model).stem if model.endswith(".gguf") or "/" in model else model
 
     # -- sending -----------------------------------------------------------------------
 
@@ -273,17 +284,33 @@ class AssistantApp(App[int]):
         notices = NoticeBar(reply_id=reply_id)
         self._last_notices = notices
         self.transcript.mount(notices)
+        saved_by_command = list(getattr(turn, "saved_ids", None) or [])
         for text in getattr(turn, "notices", None) or []:
+            if saved_by_command and text.startswith(SAVED_PREFIX):
+                continue  # shown with its undo button once the saved memories are read
             notices.add_text(text)
         trace = getattr(turn, "trace", None)
         if trace is not None and trace.memories:
             notices.add_used_memories(len(trace.memories))
         if new_conversation:
             self.refresh_conversations()
-        if self.settings.memory_enabled and not self.incognito:
+        if saved_by_command:
+            self._show_saved(saved_by_command, notices)
+        elif self.settings.memory_enabled and not self.incognito and not getattr(turn, "is_command", False):
             self.status.job = "learning…"
             self.learn(turn, notices)
         self.refresh_memory_count()
+
+    def _show_saved(self, memory_ids: list[str], notices: NoticeBar) -> None:
+        """A "remember that …" command saved memories: offer the same undo as learning does."""
+        from assistant.tui import bridge
+
+        def show(memories: list[Any]) -> None:
+            if memories and notices.is_attached:
+                notices.add_learned([memory.text for memory in memories], [memory.id for memory in memories])
+            self.post_message(MemoriesChanged("remembered"))
+
+        self.call_core(bridge.memories_by_id, self.assistant, memory_ids, then=show, what="reading what was saved")
 
     async def on_reply_failed(self, message: ReplyFailed) -> None:
         await self._finish_stream()
@@ -310,15 +337,28 @@ class AssistantApp(App[int]):
 
     @work(thread=True, group="learn", exit_on_error=False)
     def learn(self, turn: Any, notices: NoticeBar) -> None:
+        from assistant.llm.runner import GenerationCancelled
+
         assistant = self.assistant
         assert assistant is not None
-        try:
-            report = assistant.learn(turn)
-        except AssistantError as error:
-            self.post_message(JobProgress(""))
-            self.post_message(CoreFailed(CoreCall(what="learning from this exchange"), str(error)))
+        worker = get_current_worker()
+        for _attempt in range(LEARN_ATTEMPTS):
+            try:
+                report = assistant.learn(turn)
+            except GenerationCancelled:
+                # The user's next message took the model; learn again once it is free.
+                while not worker.is_cancelled and (assistant.runner.busy or assistant.runner.user_waiting):
+                    threading.Event().wait(LEARN_RETRY_POLL)
+                if worker.is_cancelled:
+                    return
+                continue
+            except AssistantError as error:
+                self.post_message(JobProgress(""))
+                self.post_message(CoreFailed(CoreCall(what="learning from this exchange"), str(error)))
+                return
+            self.post_message(Learned(report, notices))
             return
-        self.post_message(Learned(report, notices))
+        self.post_message(JobProgress(""))
 
     def on_learned(self, message: Learned) -> None:
         report = message.report

@@ -34,8 +34,13 @@ class MemoryDetail:
     history: list[AuditEntry] = field(default_factory=list)
 
 
+# What the status bar counts as memories: not the raw message log.
+COUNTED_KINDS = (Kind.SEMANTIC, Kind.PREFERENCE, Kind.PROCEDURAL, Kind.SUMMARY)
+NOT_MESSAGES = "-episodic"
+
+
 def count_memories(assistant: Any) -> int:
-    return len(assistant.engine.list(statuses=[Status.ACTIVE]))
+    return len(assistant.engine.list(kinds=list(COUNTED_KINDS), statuses=[Status.ACTIVE]))
 
 
 def find_memories(
@@ -43,7 +48,7 @@ def find_memories(
 ) -> list[MemoryRow]:
     """The memory table's rows: recall results for `query` (best first), or every memory matching the filters."""
     engine = assistant.engine
-    kinds = [Kind(kind)] if kind else None
+    kinds = list(COUNTED_KINDS) if kind == NOT_MESSAGES else [Kind(kind)] if kind else None
     statuses = [Status(status)] if status else None
     if query.strip():
         from assistant.memory.recall import RecallFilter
@@ -97,22 +102,18 @@ def export_space(assistant: Any, path: Path) -> dict[str, int]:
     return dict(assistant.engine.export(path))
 
 
+def profile_memories(assistant: Any) -> list[Memory]:
+    """What the core always puts in context about the user: preferences, pinned and key facts."""
+    return list(assistant.profile_memories())
+
+
 def profile_text(assistant: Any) -> str:
-    profile = assistant.engine.profile()
-    return "\n".join(f"{name}: {value}" for name, value in profile.items())
+    return "\n".join(memory.text for memory in profile_memories(assistant))
 
 
-def save_profile(assistant: Any, text: str) -> dict[str, Any]:
-    """Replace the profile with `name: value` lines; names that disappeared are removed."""
-    engine = assistant.engine
-    wanted: dict[str, Any] = {}
-    for line in text.splitlines():
-        name, separator, value = line.partition(":")
-        if separator and name.strip() and value.strip():
-            wanted[name.strip()] = value.strip()
-    changes: dict[str, Any] = {name: None for name in engine.profile() if name not in wanted}
-    changes.update(wanted)
-    return dict(engine.update_profile(changes, reason="edited in the memory panel"))
+def save_profile(assistant: Any, text: str) -> tuple[int, int]:
+    """One entry per line: new lines become preferences, removed lines are archived. Returns (added, removed)."""
+    return _save_lines(assistant, text, profile_memories(assistant), Kind.PREFERENCE, "profile")
 
 
 def active_rules(assistant: Any) -> list[Memory]:
@@ -126,14 +127,23 @@ def rules_text(assistant: Any) -> str:
 
 def save_rules(assistant: Any, text: str) -> tuple[int, int]:
     """One rule per line: new lines are added, removed lines archived. Returns (added, removed)."""
+    return _save_lines(assistant, text, active_rules(assistant), Kind.PROCEDURAL, "rule")
+
+
+def _save_lines(assistant: Any, text: str, current: list[Memory], kind: Kind, what: str) -> tuple[int, int]:
     engine = assistant.engine
     wanted = [line.strip() for line in text.splitlines() if line.strip()]
-    current = active_rules(assistant)
-    current_texts = {rule.text for rule in current}
-    removed = [rule for rule in current if rule.text not in wanted]
+    current_texts = {memory.text for memory in current}
+    removed = [memory for memory in current if memory.text not in wanted]
     added = [line for line in dict.fromkeys(wanted) if line not in current_texts]
-    for rule in removed:
-        engine.archive(rule.id, reason="rule removed in the memory panel")
+    for memory in removed:
+        engine.archive(memory.id, reason=f"{what} removed in the memory panel")
     for line in added:
-        engine.add(line, kind=Kind.PROCEDURAL, origin=Origin.EXPLICIT, reason="rule added in the memory panel")
+        engine.add(line, kind=kind, origin=Origin.EXPLICIT, reason=f"{what} added in the memory panel")
     return len(added), len(removed)
+
+
+def memories_by_id(assistant: Any, memory_ids: list[str]) -> list[Memory]:
+    engine = assistant.engine
+    found = [engine.get(memory_id) for memory_id in memory_ids]
+    return [memory for memory in found if memory is not None]

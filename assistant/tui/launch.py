@@ -6,6 +6,9 @@ the embedder and the store) is imported and opened by the app's warm-up worker.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from assistant.config import Settings, load_settings
@@ -26,5 +29,26 @@ def build_app(user: str | None = None) -> Any:
 
 def run_tui(user: str | None) -> int:
     app = build_app(user)
-    result = app.run()
+    with terminal_kept_from_native_logs():
+        result = app.run()
     return int(result or 0)
+
+
+@contextmanager
+def terminal_kept_from_native_logs() -> Iterator[None]:
+    """Draw the app on a private copy of the terminal.
+
+    llama.cpp writes to fd 2 directly, so loading the model points fd 2 at a log file.
+    Textual draws on `sys.__stderr__` (fd 2): route fd 2 first and draw on the duplicate
+    of the terminal that routing leaves in `sys.stderr`, or the screen would freeze in
+    the log file the moment the model loads.
+    """
+    from assistant.llm.native_log import route_native_stderr
+
+    original = sys.__stderr__
+    route_native_stderr()
+    sys.__stderr__ = sys.stderr
+    try:
+        yield
+    finally:
+        sys.__stderr__ = original

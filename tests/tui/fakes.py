@@ -64,7 +64,6 @@ class FakeEngine:
         self.memories: dict[str, Memory] = {}
         self.audit_log: list[AuditEntry] = []
         self.messages: dict[str, Message] = {}
-        self.profile_document: dict[str, Any] = {"name": "Sam", "answers": "short"}
         self.exported_to: Path | None = None
 
     def _audit(self, memory_id: str, action: str, reason: str) -> None:
@@ -175,18 +174,6 @@ class FakeEngine:
         self.memories.clear()
         self.audit_log.clear()
         self.messages.clear()
-        self.profile_document.clear()
-
-    def profile(self) -> dict[str, Any]:
-        return dict(self.profile_document)
-
-    def update_profile(self, changes: dict[str, Any], *, reason: str = "profile updated") -> dict[str, Any]:
-        for name, value in changes.items():
-            if value is None:
-                self.profile_document.pop(name, None)
-            else:
-                self.profile_document[name] = value
-        return dict(self.profile_document)
 
     def export(self, path: Path) -> dict[str, int]:
         path.write_text("\n".join(m.text for m in self.memories.values()), encoding="utf-8")
@@ -315,6 +302,10 @@ class FakeAssistant:
         )
         self.traces[reply_message.id] = trace
         self.last_turn = FakeTurn(conversation_id, user_message.id, reply_message.id, "".join(pieces), trace)
+
+    def profile_memories(self) -> list[Memory]:
+        active = self.engine.list(kinds=[Kind.PREFERENCE, Kind.SEMANTIC], statuses=[Status.ACTIVE])
+        return sorted([m for m in active if m.kind == Kind.PREFERENCE or m.pinned], key=lambda m: m.created_at)
 
     def learn(self, turn: FakeTurn) -> FakeLearnReport:
         user_text = self.messages[turn.conversation_id][-2].content

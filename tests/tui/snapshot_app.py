@@ -32,7 +32,8 @@ class SnapshotApp(AssistantApp):
         self.fake: FakeAssistant = fake
 
     def on_mount(self) -> None:
-        # Textual runs AssistantApp.on_mount too (handlers run along the class hierarchy). A blinking cursor would make the screenshots differ run to run.
+        # Textual runs AssistantApp.on_mount too (handlers run along the class hierarchy).
+        # A blinking cursor would make the screenshots differ run to run.
         self.query_one(ChatInput).cursor_blink = False
 
 

@@ -143,11 +143,15 @@ async def test_profile_rules_export_and_forget_everything(make_app, tmp_path) ->
         await pilot.press("ctrl+o")
         await settle(app, pilot)
         area = app.screen.query_one(TextArea)
-        assert area.text == "name: Sam\nanswers: short"
-        area.load_text("name: Samira\ncity: Lisbon")
+        assert set(area.text.splitlines()) == {"User is allergic to shellfish", "User prefers short answers"}
+        area.load_text("User is allergic to shellfish\nUser likes detailed answers")
         await pilot.press("ctrl+s")
         await settle(app, pilot)
-        assert fake.engine.profile() == {"name": "Samira", "city": "Lisbon"}
+        assert {m.text for m in fake.profile_memories()} == {
+            "User is allergic to shellfish",
+            "User likes detailed answers",
+        }
+        assert [m.status for m in fake.engine.list() if m.text == "User prefers short answers"] == [Status.ARCHIVED]
         await pilot.press("ctrl+l")
         await settle(app, pilot)
         area = app.screen.query_one(TextArea)
@@ -179,5 +183,5 @@ async def test_profile_rules_export_and_forget_everything(make_app, tmp_path) ->
         app.screen.query_one(Input).value = "DELETE"
         await pilot.press("enter")
         await settle(app, pilot)
-        assert fake.engine.memories == {} and fake.engine.profile() == {}
+        assert fake.engine.memories == {} and fake.profile_memories() == []
         assert table_ids(app) == []

@@ -18,7 +18,9 @@ from assistant.tui import bridge
 from assistant.tui.messages import MemoriesChanged
 from assistant.tui.screens.dialogs import AskLineScreen, AskTextScreen, ConfirmScreen
 
-KIND_CHOICES = [("all kinds", "")] + [(kind.value, kind.value) for kind in Kind]
+KIND_CHOICES = [("all but messages", bridge.NOT_MESSAGES), ("all kinds", "")] + [
+    (kind.value, kind.value) for kind in Kind
+]
 STATUS_CHOICES = [(status.value, status.value) for status in Status] + [("any status", "")]
 SORT_CHOICES = [("relevance", "relevance"), ("recency", "recency"), ("strength", "strength"), ("use", "use")]
 FORGET_ALL_WORD = "DELETE"
@@ -62,7 +64,7 @@ class MemoryScreen(Screen[None]):
             with Vertical(id="memory-list"):
                 yield Input(placeholder="Search memories (recall)…", id="memory-search")
                 with Horizontal(id="memory-filters"):
-                    yield Select(KIND_CHOICES, value="", allow_blank=False, id="filter-kind")
+                    yield Select(KIND_CHOICES, value=bridge.NOT_MESSAGES, allow_blank=False, id="filter-kind")
                     yield Select(STATUS_CHOICES, value="active", allow_blank=False, id="filter-status")
                     yield Select(SORT_CHOICES, value="relevance", allow_blank=False, id="sort")
                 yield DataTable(id="memory-table", cursor_type="row", zebra_stripes=True)
@@ -285,7 +287,7 @@ class MemoryScreen(Screen[None]):
                     self._call(bridge.save_profile, text, note="Profile saved.", what="saving the profile")
 
             self.app.push_screen(
-                AskTextScreen("Your profile, one “name: value” per line (Ctrl+S saves):", current), save
+                AskTextScreen("Your profile: what is always in context, one per line (Ctrl+S saves):", current), save
             )
 
         self.app.call_core(bridge.profile_text, self.assistant, then=edit, what="loading the profile")  # type: ignore[attr-defined]

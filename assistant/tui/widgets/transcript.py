@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Label, Markdown, Static
 
@@ -40,8 +39,8 @@ class ReplyMarkdown(Markdown):
         self.message_id = message_id
 
 
-class NoticeBar(Horizontal):
-    """Notices under a reply: what was learned (with undo) and how many memories were used."""
+class NoticeBar(Vertical):
+    """Notices under a reply, one per line: what was learned (with undo) and how many memories were used."""
 
     DEFAULT_CSS = """
     NoticeBar {
@@ -49,7 +48,9 @@ class NoticeBar(Horizontal):
         margin: 0 8 0 0;
         padding: 0 1;
     }
-    NoticeBar Label { color: $text-muted; padding: 0 1 0 0; }
+    NoticeBar Label { color: $text-muted; }
+    NoticeBar .learned-line { height: auto; }
+    NoticeBar .learned-line Label { width: auto; max-width: 1fr; margin-right: 1; }
     NoticeBar Button { min-width: 0; height: 1; border: none; margin: 0 1 0 0; }
     """
 
@@ -69,27 +70,32 @@ class NoticeBar(Horizontal):
         self.reply_id = reply_id
         self.learned_ids: list[str] = []
 
-    def compose(self) -> ComposeResult:
-        return iter(())
+    @staticmethod
+    def _button(label: str, button_id: str, variant: str = "default") -> Button:
+        # Clicking a notice must not take focus from the message box (keys: ctrl+r undo, f3 inspect).
+        button = Button(label, id=button_id, variant=variant, compact=True)  # type: ignore[arg-type]
+        button.can_focus = False
+        return button
 
     def add_text(self, text: str) -> None:
         self.mount(Label(text, markup=False))
 
     def add_used_memories(self, count: int) -> None:
         noun = "memory" if count == 1 else "memories"
-        self.mount(Button(f"Used {count} {noun}", id="inspect", variant="default", compact=True))
+        self.mount(self._button(f"Used {count} {noun} ›", "inspect"))
 
     def add_learned(self, texts: list[str], memory_ids: list[str]) -> None:
         self.learned_ids = list(memory_ids)
-        shown = "; ".join(texts)
-        self.mount(Label(f"Saved to memory: {shown}", markup=False, classes="learned"))
-        self.mount(Button("Undo", id="undo", variant="warning", compact=True))
+        line = Horizontal(
+            Label(f"Saved to memory: {'; '.join(texts)}", markup=False),
+            self._button("Undo", "undo", variant="warning"),
+            classes="learned-line",
+        )
+        self.mount(line)
 
     def mark_undone(self) -> None:
-        for button in self.query("#undo"):
-            button.remove()
-        for label in self.query(".learned"):
-            label.remove()
+        for line in self.query(".learned-line"):
+            line.remove()
         self.mount(Label("Removed from memory.", markup=False))
         self.learned_ids = []
 
@@ -101,7 +107,9 @@ class NoticeBar(Horizontal):
             self.post_message(self.InspectReply(self.reply_id))
 
 
-class Transcript(VerticalScroll):
+class Transcript(VerticalScroll, can_focus=False):
+    """Scrolls with the mouse; never takes focus, so typing always goes to the message box."""
+
     DEFAULT_CSS = """
     Transcript {
         height: 1fr;

@@ -1,0 +1,138 @@
+"""The TUI on the real core: real GGUF model, real embedder, real LanceDB in the test's data dir.
+
+Few and targeted (each loads the models once). Assertions read the database through the
+memory engine, not only the widgets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from textual.message import Message
+from textual.widgets import DataTable, Input
+
+from assistant.config import load_settings
+from assistant.core import Assistant
+from assistant.memory.engine import MemoryEngine
+from assistant.memory.types import Kind, Role
+from assistant.tui.app import AssistantApp
+from assistant.tui.messages import AssistantReady, ReplyChunk, ReplyDone
+from assistant.tui.screens.inspector import InspectorScreen
+from assistant.tui.screens.memories import MemoryScreen
+from assistant.tui.widgets.transcript import NoticeBar, ReplyMarkdown
+
+pytestmark = pytest.mark.slow
+
+
+def real_app(**overrides: object) -> AssistantApp:
+    settings = load_settings(context_size=2048, **overrides)
+    return AssistantApp(settings, Assistant)
+
+
+async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the app"
+        await pilot.pause(0.1)
+
+
+async def idle(app, pilot) -> None:
+    await wait_until(pilot, lambda: not any(w.is_running for w in app.workers))
+    await pilot.pause(0.1)
+    await wait_until(pilot, lambda: not any(w.is_running for w in app.workers))
+
+
+def facts(engine: MemoryEngine) -> list:
+    return [m for m in engine.list() if m.kind != Kind.EPISODIC]
+
+
+async def test_remember_undo_browse_search_forget_on_the_real_core() -> None:
+    app = real_app(max_reply_tokens=48)
+    seen: list[Message] = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        # typed while the models load: kept, then sent once ready
+        await pilot.press(*"remember that my sister is called Ana", "enter")
+        await pilot.pause()
+        if not app.ready:
+            assert list(app.outbox) == ["remember that my sister is called Ana"]
+        await wait_until(pilot, lambda: any(isinstance(m, ReplyDone) for m in seen))
+        await idle(app, pilot)
+        assert any(isinstance(m, AssistantReady) for m in seen)
+        engine = app.assistant.engine
+        [ana] = [m for m in facts(engine) if "Ana" in m.text]
+        assert ana.sources == [app.assistant.last_turn.user_message_id]
+        bar = app.query(NoticeBar).last()
+        assert bar.learned_ids == [ana.id]
+        # undo removes it from the database
+        await pilot.click("#undo")
+        await idle(app, pilot)
+        assert engine.get(ana.id) is None
+        assert not [m for m in facts(engine) if "Ana" in m.text]
+
+        await pilot.press(*"remember that I am allergic to peanuts", "enter")
+        await wait_until(pilot, lambda: sum(isinstance(m, ReplyDone) for m in seen) == 2)
+        await idle(app, pilot)
+        [peanuts] = [m for m in facts(engine) if "peanut" in m.text.lower()]
+        assert app.status.memory_count == len([m for m in facts(engine) if m.status == "active"])
+
+        # the memory panel finds it by recall, shows its source, and forgets it for good
+        await pilot.press("f2")
+        await idle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, MemoryScreen)
+        screen.query_one("#memory-search", Input).value = "what am I allergic to"
+        screen.query_one("#memory-search", Input).focus()
+        await pilot.press("enter")
+        await idle(app, pilot)
+        ids = [key.value for key in screen.query_one("#memory-table", DataTable).rows]
+        assert ids and ids[0] == peanuts.id
+        assert screen.detail is not None and [s.id for s in screen.detail.sources] == peanuts.sources
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.click("#confirm")
+        await idle(app, pilot)
+        assert engine.get(peanuts.id) is None
+        assert [e.action for e in engine.audit(peanuts.id)][-1] == "forget"
+        await pilot.press("escape")
+        await idle(app, pilot)
+
+
+async def test_stream_cancel_and_inspect_on_the_real_core() -> None:
+    app = real_app(max_reply_tokens=200, temperature=0.0, seed=7)
+    seen: list[Message] = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await wait_until(pilot, lambda: app.ready)
+        await pilot.press(*"Say hello in one short sentence.", "enter")
+        await wait_until(pilot, lambda: any(isinstance(m, ReplyDone) for m in seen))
+        await idle(app, pilot)
+        turn = app.assistant.last_turn
+        chunks = "".join(m.text for m in seen if isinstance(m, ReplyChunk))
+        assert turn.reply and chunks.strip() == turn.reply
+        assert app.query(ReplyMarkdown).last().source.strip() == turn.reply
+        stored = app.assistant.engine.messages(turn.conversation_id)
+        assert [(m.role, m.content) for m in stored][-2:] == [
+            (Role.USER, "Say hello in one short sentence."),
+            (Role.ASSISTANT, turn.reply),
+        ]
+        # the inspector shows the exact sections and token counts of that reply
+        await pilot.press("f3")
+        await idle(app, pilot)
+        assert isinstance(app.screen, InspectorScreen)
+        trace = app.screen.trace
+        assert trace is turn.trace and trace.sections and trace.total_tokens > 0
+        assert sum(s.tokens for s in trace.sections) <= trace.total_tokens + len(trace.sections) * 8
+        await pilot.press("escape")
+
+        # Esc stops a long reply after its first pieces
+        first_done = sum(isinstance(m, ReplyDone) for m in seen)
+        await pilot.press(*"Write a very long story about a dragon who learns to cook.", "enter")
+        await wait_until(pilot, lambda: sum(isinstance(m, ReplyChunk) for m in seen) > len(chunks.split()) + 3)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: sum(isinstance(m, ReplyDone) for m in seen) > first_done)
+        done = [m for m in seen if isinstance(m, ReplyDone)][-1]
+        assert done.stopped and done.turn.stopped
+        assert done.turn.stats.completion_tokens < 200
+        assert app.query(ReplyMarkdown).last().has_class("-stopped")
+        await idle(app, pilot)
