@@ -124,7 +124,8 @@ def _forget(assistant: Assistant, query: str, everything: bool) -> CommandAnswer
     # The assistant's answers to the source messages often repeat the fact: they go too.
     answers = [episodic_memory_id(reply.id) for reply in _answers_to(assistant, matches)]
     doomed = [m.id for m in matches] + [a for a in answers if engine.get(a) is not None]
-    engine.forget(doomed, reason=f"the user asked to forget “{query}”", with_sources=True)
+    # The reason never quotes the query: the audit log must not keep what was forgotten.
+    engine.forget(doomed, reason="the user asked to forget it in chat", with_sources=True)
     return CommandAnswer(
         "Forgotten (with the messages it came from):\n" + "\n".join(_bullet(m) for m in matches),
         log_exchange=False,
