@@ -118,6 +118,10 @@ def register(subcommands: Any) -> None:
     stats = _common(actions.add_parser("stats", help="counts and sizes of this memory space"))
     stats.set_defaults(handler=_stats)
 
+    from assistant.commands import maintain
+
+    maintain.register(actions)
+
 
 def _add(args: argparse.Namespace) -> int:
     from assistant.memory.types import Kind

@@ -49,7 +49,7 @@ LINE_MAX_CHARS = 160
 SUMMARY_IMPORTANCE = 0.4
 MODEL_SUMMARY_TOKENS = 140
 # Groups whose changes go to the store in one write each (summaries, audits, archive).
-WRITE_BATCH = 32
+WRITE_BATCH = int(os.environ.get("ASSISTANT_MAINTENANCE_WRITE_BATCH", "32"))
 IN_CHUNK = 500
 
 # Decay: kinds that are always in context (so every turn uses them) and core facts are exempt.
@@ -154,7 +154,7 @@ def _old_episodes(engine: MemoryEngine, cutoff: datetime) -> tuple[list[Memory],
     rows = engine.store.rows(MEMORIES, where)
     rows.sort(key=lambda row: (_aware(row["created_at"]), row["id"]))
     memories = [row_to_memory(row) for row in rows]
-    vectors = np.asarray([row["vector"] for row in rows], dtype=np.float32).reshape(len(rows), -1)
+    vectors = np.asarray([row["vector"] for row in rows], dtype=np.float32).reshape(len(rows), engine.store.dimension)
     return memories, vectors
 
 
@@ -542,9 +542,11 @@ class DecayReport:
 
 
 def last_use(memory: Memory) -> datetime:
+    # An edit, a reinforcement or being made (a summary) counts as a use.
     moments = [_aware(memory.created_at)]
-    if memory.last_accessed is not None:
-        moments.append(_aware(memory.last_accessed))
+    for moment in (memory.updated_at, memory.last_accessed):
+        if moment is not None:
+            moments.append(_aware(moment))
     return max(moments)
 
 
@@ -739,6 +741,7 @@ def run_pass(
     dry_run: bool = False,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    keep_versions_for: timedelta = KEEP_VERSIONS_FOR,
 ) -> MaintenanceReport:
     """Compression, then decay, then index upkeep, all at `now` (default: the engine's clock)."""
     moment = _aware(now or engine.now())
@@ -765,5 +768,7 @@ def run_pass(
     )
     if _stopped(cancel):
         return report
-    report.indexes = maintain_indexes(engine, dry_run=dry_run, progress=progress, cancel=cancel)
+    report.indexes = maintain_indexes(
+        engine, dry_run=dry_run, progress=progress, cancel=cancel, keep_versions_for=keep_versions_for
+    )
     return report
