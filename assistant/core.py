@@ -249,9 +249,10 @@ class Assistant:
         turn.assistant_message_id = reply.id
 
     def budget(self) -> int:
-        if self.settings.token_budget:
-            return min(self.settings.token_budget, self.runner.context_size - self.settings.max_reply_tokens)
-        return self.runner.context_size - self.settings.max_reply_tokens - TEMPLATE_SLACK
+        """Prompt tokens for this turn: the context minus the reply reserve (never more than half)."""
+        context = self.runner.context_size
+        available = context - min(self.settings.max_reply_tokens, context // 2) - TEMPLATE_SLACK
+        return min(self.settings.token_budget, available) if self.settings.token_budget else available
 
     def _context_for(self, turn: Turn, query: str, memory_on: bool) -> tuple[list, ContextTrace]:
         history: list[Message] = []
