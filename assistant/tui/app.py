@@ -98,6 +98,7 @@ class AssistantApp(App[int]):
         self.ready = False
         self.conversation_id: str | None = None
         self.incognito = False
+        self.closing = False
         self.outbox: deque[str] = deque()
         self.replying = False
         self._cancel: threading.Event | None = None
@@ -130,6 +131,13 @@ class AssistantApp(App[int]):
         self.call_after_refresh(self.start_assistant)
 
     def on_unmount(self) -> None:
+        self.closing = True
+        # Python waits for worker threads at exit: stop a background extraction at its next
+        # token instead of letting it finish. The runner has no public call for this yet.
+        runner = getattr(self.assistant, "_runner", None)
+        background_cancel = getattr(runner, "_background_cancel", None)
+        if isinstance(background_cancel, threading.Event):
+            background_cancel.set()
         # Flush batched reinforcement so what recall touched is written before exit.
         if self.assistant is not None and hasattr(self.assistant, "close"):
             try:
@@ -347,9 +355,9 @@ class AssistantApp(App[int]):
                 report = assistant.learn(turn)
             except GenerationCancelled:
                 # The user's next message took the model; learn again once it is free.
-                while not worker.is_cancelled and (assistant.runner.busy or assistant.runner.user_waiting):
+                while not self._stop_learning(worker) and (assistant.runner.busy or assistant.runner.user_waiting):
                     threading.Event().wait(LEARN_RETRY_POLL)
-                if worker.is_cancelled:
+                if self._stop_learning(worker):
                     return
                 continue
             except AssistantError as error:
@@ -360,6 +368,9 @@ class AssistantApp(App[int]):
             return
         self.post_message(JobProgress(""))
 
+    def _stop_learning(self, worker: Worker[Any]) -> bool:
+        return worker.is_cancelled or self.closing
+
     def on_learned(self, message: Learned) -> None:
         report = message.report
         self.status.job = ""
@@ -368,7 +379,8 @@ class AssistantApp(App[int]):
             if report.saved:
                 notices.add_learned([memory.text for memory in report.saved], [memory.id for memory in report.saved])
             for text in report.notices:
-                notices.add_text(text)
+                if not text.startswith(SAVED_PREFIX):  # already shown above, with its undo button
+                    notices.add_text(text)
         if report.error:
             self.log.warning(f"learning failed: {report.error}")
         if report.saved:
