@@ -86,3 +86,20 @@ async def test_first_run_setup_then_settings_then_ready(make_app) -> None:
         assert app.ready and fake.warmed
         assert not isinstance(app.screen, SetupScreen | SettingsScreen)
         assert load_settings().threads == 3
+
+
+async def test_every_chat_action_is_in_the_palette_and_themes_apply(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for binding in app.BINDINGS:
+            key = binding.key.split(",")[0]
+            assert any(f"({key})" in title for title in titles), f"{binding.action} is not in the palette"
+        shown = {binding.key for binding in app.BINDINGS if binding.show}
+        assert {"escape", "ctrl+n", "f2", "f3", "f4"} <= shown
+        status = app.query_one("#status")
+        dark_background = status.styles.background
+        app.theme = "textual-light"
+        await pilot.pause()
+        assert status.styles.background != dark_background
