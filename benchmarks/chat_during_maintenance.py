@@ -1,0 +1,89 @@
+"""Time to first token of a chat reply while compression runs vs with no job running, same run.
+
+    .venv/bin/python benchmarks/chat_during_maintenance.py [--trials 5] [--sessions 6]
+
+Compression uses the chat model (background completions); the user's chat preempts it.
+Goal: ratio (during / idle) close to 1.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from evalset import build_evalset  # noqa: E402
+
+PROMPT = "Give me one tip for sleeping better."
+
+
+def first_token_seconds(runner) -> float:
+    from assistant.llm.runner import ChatMessage, GenerationStats
+
+    stats = GenerationStats()
+    requested = time.perf_counter()
+    for _piece in runner.stream_chat([ChatMessage("user", PROMPT)], max_tokens=16, temperature=0.0, stats=stats):
+        return time.perf_counter() - requested
+    return time.perf_counter() - requested
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=5)
+    parser.add_argument("--sessions", type=int, default=6)
+    args = parser.parse_args()
+
+    from assistant.config import Settings
+    from assistant.core import Assistant, open_runner
+    from assistant.memory.embed import open_embedder
+    from assistant.memory.engine import MemoryEngine
+    from assistant.memory.store import MemoryStore
+    from assistant.scheduler import Scheduler
+
+    settings = Settings()
+    runner = open_runner(settings)
+    runner.load()
+    embedder = open_embedder(settings.embedder)
+    evalset = build_evalset(args.sessions, 5)
+    now = evalset.end + timedelta(days=60)
+    idle, during, preempted_before = [], [], 0
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = MemoryEngine(MemoryStore(Path(scratch), embedder.dimension), embedder, "bench", now=lambda: now)
+        engine.import_jsonl(json.dumps(m) + "\n" for m in evalset.messages)
+        assistant = Assistant(settings, runner=runner, engine=engine, clock=lambda: now)
+        scheduler = Scheduler(assistant, state_path=Path(scratch) / "jobs.json", use_model=True, retry_seconds=0.3)
+        first_token_seconds(runner)  # warm the prompt cache path
+        for _ in range(args.trials):
+            idle.append(first_token_seconds(runner))
+        scheduler.start()
+        scheduler.request_maintenance()
+        for _ in range(args.trials):
+            deadline = time.monotonic() + 120
+            while not runner.busy and time.monotonic() < deadline:  # compression is generating
+                time.sleep(0.005)
+            if not runner.busy:
+                break
+            during.append(first_token_seconds(runner))
+            time.sleep(0.5)
+        preempted_before = scheduler.status.preempted
+        scheduler.stop()
+    print(f"{'':<28}{'median s':>10}{'max s':>8}{'n':>4}")
+    print(f"{'no job running':<28}{statistics.median(idle):>10.3f}{max(idle):>8.3f}{len(idle):>4}")
+    if during:
+        print(f"{'while compression runs':<28}{statistics.median(during):>10.3f}{max(during):>8.3f}{len(during):>4}")
+        print(f"ratio (median during / idle): {statistics.median(during) / statistics.median(idle):.2f}")
+    print(f"background summaries preempted by the chat: {preempted_before}")
+
+
+if __name__ == "__main__":
+    main()
