@@ -111,6 +111,7 @@ def main() -> int:
         baseline_paint: list[float | None] = []
         app_paint: list[float | None] = []
         app_ready: list[float | None] = []
+        tui_only_paint: list[float | None] = []
         for _ in range(args.runs):
             # Alternate the two so machine load affects both alike.
             baseline_paint += time_markers([sys.executable, str(minimal)], [b"minimal app painted"], env)
@@ -122,11 +123,24 @@ def main() -> int:
             )
             app_paint.append(paint)
             app_ready.append(ready)
+            # The same app started without the CLI's command modules: shows what they cost.
+            tui_only_paint += time_markers(
+                [sys.executable, "-c", "from assistant.tui.launch import run_tui; run_tui(None)"],
+                [b"loading model"],
+                env,
+                give_up=(b"unavailable", b"Internal error", b"Traceback"),
+            )
     base, paint_median, ready_median = median(baseline_paint), median(app_paint), median(app_ready)
+    tui_only = median(tui_only_paint)
     print(f"startup, median of {args.runs} runs, terminal {SIZE[1]}x{SIZE[0]}")
     print(f"{'measure':<34}{'time':>11}{'vs minimal':>12}")
     print(f"{'minimal Textual app: first paint':<34}{fmt(base):>11}{'1.00x':>12}")
-    for label, value in (("assistant: first paint", paint_median), ("assistant: ready to chat", ready_median)):
+    rows = (
+        ("assistant: first paint", paint_median),
+        ("  (TUI entry without the CLI)", tui_only),
+        ("assistant: ready to chat", ready_median),
+    )
+    for label, value in rows:
         ratio = f"{value / base:.2f}x" if value is not None and base else "n/a"
         print(f"{label:<34}{fmt(value):>11}{ratio:>12}")
     if paint_median is not None and base:

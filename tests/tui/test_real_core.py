@@ -136,3 +136,17 @@ async def test_stream_cancel_and_inspect_on_the_real_core() -> None:
         assert done.turn.stats.completion_tokens < 200
         assert app.query(ReplyMarkdown).last().has_class("-stopped")
         await idle(app, pilot)
+
+
+async def test_first_run_without_a_usable_model_shows_setup(tmp_path) -> None:
+    not_a_model = tmp_path / "broken.gguf"
+    not_a_model.write_bytes(b"this is not a GGUF file at all")
+    app = real_app(model=str(not_a_model))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await idle(app, pilot)
+        from assistant.tui.screens.setup import SetupScreen
+
+        assert isinstance(app.screen, SetupScreen)
+        text = app.screen.query_one("#instructions").source
+        assert "broken.gguf" in text and "assistant models add" in text
+        assert not app.ready and app.status.state == "unavailable"
