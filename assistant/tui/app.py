@@ -492,6 +492,10 @@ class AssistantApp(App[int]):
         sidebar = self.query_one(ConversationList)
 
         def show(conversations: list[Any]) -> None:
+            known = {conversation.id for conversation in conversations}
+            if self.conversation_id is not None and self.conversation_id not in known and not self.replying:
+                # Deleted elsewhere (forget everything, or another process): start afresh.
+                self.action_new_conversation()
             sidebar.show(conversations, self.conversation_id)
 
         self.call_core(self.assistant.list_conversations, then=show, what="listing conversations")
