@@ -127,6 +127,11 @@ class Assistant:
             self.engine.embedder.embed(["warm up"])
             self.engine.stats()
 
+    def cancel_background(self) -> None:
+        """Stop background model work (extraction, summaries) at its next token."""
+        if self._runner is not None:
+            self._runner.cancel_background()
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()

@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from assistant.commands.common import add_json_option, add_user_option, print_json, settings_for
-from assistant.memory.engine import iso
 
 
 def register(subcommands: Any) -> None:
@@ -27,7 +26,8 @@ def register(subcommands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.memory.engine import MemoryEngine
+    # Imported here: the engine pulls in pyarrow and numpy, which every CLI start would pay for.
+    from assistant.memory.engine import MemoryEngine, iso
 
     with MemoryEngine.open(settings_for(args)) as engine:
         if args.action == "list":

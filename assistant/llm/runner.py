@@ -198,6 +198,10 @@ class ModelRunner:
         finally:
             self._model_lock.release()
 
+    def cancel_background(self) -> None:
+        """Stop a running background completion at its next token (e.g. when the app quits)."""
+        self._background_cancel.set()
+
     @property
     def busy(self) -> bool:
         return self._model_lock.locked()

@@ -133,11 +133,9 @@ class AssistantApp(App[int]):
     def on_unmount(self) -> None:
         self.closing = True
         # Python waits for worker threads at exit: stop a background extraction at its next
-        # token instead of letting it finish. The runner has no public call for this yet.
-        runner = getattr(self.assistant, "_runner", None)
-        background_cancel = getattr(runner, "_background_cancel", None)
-        if isinstance(background_cancel, threading.Event):
-            background_cancel.set()
+        # token instead of letting it finish.
+        if self.assistant is not None and hasattr(self.assistant, "cancel_background"):
+            self.assistant.cancel_background()
         # Flush batched reinforcement so what recall touched is written before exit.
         if self.assistant is not None and hasattr(self.assistant, "close"):
             try:
