@@ -24,15 +24,21 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from evalset import build_evalset  # noqa: E402
 
-PROMPT = "Give me one tip for sleeping better."
+TOPICS = ["sleeping", "cooking", "running", "reading", "saving money", "gardening", "learning Spanish", "focus"]
 
 
-def first_token_seconds(runner) -> float:
+def first_token_seconds(runner, number: int) -> float:
+    """A fresh question each time, so no trial reuses the previous one's prompt cache."""
     from assistant.llm.runner import ChatMessage, GenerationStats
 
     stats = GenerationStats()
     requested = time.perf_counter()
-    for _piece in runner.stream_chat([ChatMessage("user", PROMPT)], max_tokens=16, temperature=0.0, stats=stats):
+    for _piece in runner.stream_chat(
+        [ChatMessage("user", f"Give me tip {number} for {TOPICS[number % len(TOPICS)]}.")],
+        max_tokens=16,
+        temperature=0.0,
+        stats=stats,
+    ):
         return time.perf_counter() - requested
     return time.perf_counter() - requested
 
@@ -62,9 +68,9 @@ def main() -> None:
         engine.import_jsonl(json.dumps(m) + "\n" for m in evalset.messages)
         assistant = Assistant(settings, runner=runner, engine=engine, clock=lambda: now)
         scheduler = Scheduler(assistant, state_path=Path(scratch) / "jobs.json", use_model=True, retry_seconds=0.3)
-        first_token_seconds(runner)  # warm the prompt cache path
-        for _ in range(args.trials):
-            idle.append(first_token_seconds(runner))
+        first_token_seconds(runner, 99)  # first use allocates buffers
+        for trial in range(args.trials):
+            idle.append(first_token_seconds(runner, trial))
         scheduler.start()
         scheduler.request_maintenance()
         for _ in range(args.trials):
@@ -73,7 +79,7 @@ def main() -> None:
                 time.sleep(0.005)
             if not runner.busy:
                 break
-            during.append(first_token_seconds(runner))
+            during.append(first_token_seconds(runner, args.trials + len(during)))
             time.sleep(0.5)
         preempted_before = scheduler.status.preempted
         scheduler.stop()

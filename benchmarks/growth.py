@@ -72,9 +72,9 @@ def measure(engine, evalset: EvalSet, folder: Path) -> dict[str, float]:
         "p95_ms": sorted(latencies)[int(0.95 * (len(latencies) - 1))] * 1000,
     }
     for k in KS:
-        result[f"R@{k}"] = sum(recall_at(r, q.evidence, k) for r, q in zip(ranked, evalset.questions, strict=True)) / len(
-            evalset.questions
-        )
+        result[f"R@{k}"] = sum(
+            recall_at(r, q.evidence, k) for r, q in zip(ranked, evalset.questions, strict=True)
+        ) / len(evalset.questions)
     return result
 
 
@@ -83,10 +83,17 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20000, help="about how many messages to feed")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--model-groups", type=int, default=0, help="let the chat model summarise this many groups")
+    parser.add_argument("--topic-similarity", type=float, default=None, help="override the clustering threshold")
+    parser.add_argument("--max-group", type=int, default=None, help="override the largest group compressed together")
     args = parser.parse_args()
 
     from assistant.config import Settings
     from assistant.memory import maintenance
+
+    if args.topic_similarity is not None:
+        maintenance.TOPIC_SIMILARITY = args.topic_similarity
+    if args.max_group is not None:
+        maintenance.MAX_GROUP = args.max_group
     from assistant.memory.embed import open_embedder
     from assistant.memory.engine import MemoryEngine, parse_time
     from assistant.memory.store import MemoryStore
@@ -101,6 +108,7 @@ def main() -> None:
 
         runner = open_runner(settings)
     print(f"{len(evalset.messages)} messages in {sessions} sessions over a year, {len(evalset.questions)} questions")
+    print(f"grouping: topic similarity {maintenance.TOPIC_SIMILARITY}, at most {maintenance.MAX_GROUP} messages")
 
     with tempfile.TemporaryDirectory() as scratch:
         folder_a, folder_b = Path(scratch) / "none", Path(scratch) / "maintained"
@@ -142,7 +150,9 @@ def main() -> None:
         ratio = b[name] / a[name] if a[name] else float("nan")
         fmt = ".0f" if name == "active" else ".3f" if name.startswith("R@") else ".1f"
         print(f"{name:<22}{a[name]:>16{fmt}}{b[name]:>12{fmt}}{ratio:>8.2f}")
-    print(f"{'active / said':<22}{a['active'] / len(evalset.messages):>16.3f}{b['active'] / len(evalset.messages):>12.3f}")
+    print(
+        f"{'active / said':<22}{a['active'] / len(evalset.messages):>16.3f}{b['active'] / len(evalset.messages):>12.3f}"
+    )
     for k in KS:
         print(f"R@{k} change: {b[f'R@{k}'] - a[f'R@{k}']:+.3f}")
 

@@ -47,7 +47,8 @@ Write two or three short sentences about what the USER said: facts about them, e
 their dates, plans, people and places, using the names and words from the conversation.
 Do not invent anything, do not give advice, do not repeat yourself."""
 
-_MAX_TRANSCRIPT_CHARS = 2400
+# Prompt evaluation cannot be interrupted: a short transcript bounds how long a chat waits.
+_MAX_TRANSCRIPT_CHARS = 1200
 
 
 def compression_user_prompt(lines: list[str]) -> str:

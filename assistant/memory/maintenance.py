@@ -414,7 +414,9 @@ def _commit_groups(engine: MemoryEngine, prepared: list[Prepared], now: datetime
             vectors[index] = item.vector
     engine.store.upsert(MEMORIES, memory_rows(summaries, vectors, engine.store.dimension))
     audits = [
-        _audit_row(engine, summary.id, "add", "compressed old conversation messages", now, f"kind=summary by={item.method}")
+        _audit_row(
+            engine, summary.id, "add", "compressed old conversation messages", now, f"kind=summary by={item.method}"
+        )
         for summary, item in zip(summaries, prepared, strict=True)
     ]
     engine.store.insert_new(AUDIT, audits)

@@ -1,4 +1,4 @@
-"""SIGKILL `assistant memory maintain` at several write checkpoints; the store stays consistent and a rerun completes."""
+"""SIGKILL `memory maintain` at several write checkpoints: the store stays consistent, a rerun completes."""
 
 from __future__ import annotations
 

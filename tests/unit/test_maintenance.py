@@ -8,14 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from memory_helpers import Clock, open_engine
 
 from assistant.config import Settings
 from assistant.memory import maintenance
 from assistant.memory.embed import SentenceTransformerEmbedder
 from assistant.memory.recall import RecallFilter
 from assistant.memory.types import Kind, Status
-
-from memory_helpers import Clock, open_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from evalset import build_evalset  # noqa: E402
@@ -98,9 +97,7 @@ def test_compression_summarises_old_episodes_and_keeps_everything_restorable(yea
     assert len(engine.list(kinds=[Kind.SUMMARY])) == len(summaries)
 
 
-def test_interrupted_group_is_finished_on_rerun_without_duplicates(
-    year, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_interrupted_group_is_finished_on_rerun_without_duplicates(year, monkeypatch: pytest.MonkeyPatch) -> None:
     engine, clock, _evalset, _kept = year
 
     class Killed(BaseException):

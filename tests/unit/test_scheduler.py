@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from memory_helpers import Clock, open_engine
 
 from assistant.config import Settings
 from assistant.core import Assistant, Turn
@@ -17,8 +18,6 @@ from assistant.llm.runner import ChatMessage, ModelRunner
 from assistant.memory.embed import SentenceTransformerEmbedder
 from assistant.memory.types import Kind, Status
 from assistant.scheduler import JobStatus, Scheduler
-
-from memory_helpers import Clock, open_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from evalset import build_evalset  # noqa: E402
