@@ -107,6 +107,7 @@ class AssistantApp(App[int]):
         self._reply_text: list[str] = []
         self._last_reply_id: str | None = None
         self._last_notices: NoticeBar | None = None
+        self.scheduler: Any = None  # background maintenance, once the real core is ready
         self.sub_title = settings.user
 
     # -- layout ------------------------------------------------------------------------
@@ -132,6 +133,8 @@ class AssistantApp(App[int]):
 
     def on_unmount(self) -> None:
         self.closing = True
+        if self.scheduler is not None:
+            self.scheduler.stop(timeout=10)
         # Python waits for worker threads at exit: stop a background extraction at its next
         # token instead of letting it finish.
         if self.assistant is not None and hasattr(self.assistant, "cancel_background"):
@@ -179,6 +182,43 @@ class AssistantApp(App[int]):
         self.refresh_conversations()
         self.refresh_memory_count()
         self.pump_outbox()
+        self.start_maintenance()
+
+    def start_maintenance(self) -> None:
+        """Compression, decay and index upkeep on a timer, in the scheduler's own thread."""
+        from assistant.core import Assistant
+
+        if self.scheduler is not None or not isinstance(self.assistant, Assistant):
+            return
+        if not self.settings.memory_enabled:
+            return
+        from assistant.scheduler import Scheduler
+
+        self.scheduler = Scheduler(self.assistant, on_progress=self._job_progress_from_thread)
+        self.scheduler.start()
+        self.set_interval(self.settings.maintenance_interval_minutes * 60, self.action_maintain)
+
+    def _job_progress_from_thread(self, status: Any) -> None:
+        if self.closing:
+            return
+        try:
+            self.call_from_thread(self._show_job, status)
+        except RuntimeError:
+            pass  # the app is shutting down
+
+    def _show_job(self, status: Any) -> None:
+        if status.job:
+            counted = f" {status.done}/{status.total}" if status.total else ""
+            self.status.job = f"{status.job}{counted}"
+        elif self.status.job and not self.status.job.startswith("learning"):
+            self.status.job = ""
+            self.refresh_memory_count()
+
+    def action_maintain(self) -> None:
+        if self.scheduler is None:
+            self.notify("Maintenance starts once the model has loaded.", severity="warning")
+            return
+        self.scheduler.request_maintenance()
 
     def on_assistant_unavailable(self, message: AssistantUnavailable) -> None:
         self.status.state = "unavailable"
@@ -684,3 +724,6 @@ class AssistantApp(App[int]):
         yield SystemCommand("Undo last memory (ctrl+r)", "Remove what was just saved", self.action_undo_learned)
         yield SystemCommand("Incognito (f9)", "Stop or resume learning from this chat", self.action_toggle_incognito)
         yield SystemCommand("Stop reply (escape)", "Stop the reply being written", self.action_stop_reply)
+        yield SystemCommand(
+            "Run maintenance now", "Compress old conversations, let unused memories decay", self.action_maintain
+        )

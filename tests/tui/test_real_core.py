@@ -150,3 +150,36 @@ async def test_first_run_without_a_usable_model_shows_setup(tmp_path) -> None:
         text = app.screen.query_one("#instructions").source
         assert "broken.gguf" in text and "assistant models add" in text
         assert not app.ready and app.status.state == "unavailable"
+
+
+async def test_maintenance_runs_in_the_background_from_the_app() -> None:
+    """The app starts the scheduler once ready; a maintenance pass runs off the UI thread."""
+    from datetime import timedelta
+
+    from assistant.memory.types import Message as ChatRecord
+    from assistant.memory.types import Status, utcnow
+
+    app = real_app(max_reply_tokens=16, compression_age_days=1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.ready and app.scheduler is not None)
+        engine = app.assistant.engine
+        old = utcnow() - timedelta(days=60)
+        conversation = engine.create_conversation("long ago").id
+        engine.add_messages(
+            [
+                ChatRecord(
+                    app.assistant.user,
+                    Role.USER,
+                    f"We talked about gardening tomatoes, day {n}",
+                    conversation,
+                    created_at=old + timedelta(minutes=n),
+                )
+                for n in range(6)
+            ]
+        )
+        app.action_maintain()
+        await wait_until(pilot, lambda: app.scheduler.wait_idle(timeout=0))
+        summaries = engine.list(kinds=[Kind.SUMMARY])
+        archived = [m for m in engine.list(kinds=[Kind.EPISODIC]) if m.status == Status.ARCHIVED]
+        assert summaries and len(archived) == 6
+        assert set(summaries[0].sources) == {m.sources[0] for m in archived}
