@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from assistant import __version__
+from assistant.commands import backup as backup_command
 from assistant.commands import chat as chat_command
 from assistant.commands import conversations as conversations_command
 from assistant.commands import doctor as doctor_command
@@ -21,7 +22,7 @@ from assistant.errors import AssistantError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
-COMMAND_MODULES = (chat_command, conversations_command, memory_command, models_command, doctor_command)
+COMMAND_MODULES = (chat_command, conversations_command, memory_command, models_command, doctor_command, backup_command)
 
 
 def _stay_offline() -> None:
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _stay_offline()
+    os.umask(0o077)  # lance and sqlite create files with the umask's mode; the user's life is owner-only
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -58,6 +60,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or EXIT_OK)
     except AssistantError as error:
         print(f"assistant: error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except (OSError, RuntimeError, ValueError) as error:
+        # A damaged memory store surfaces as a lance/arrow error from whichever read hits it first.
+        from assistant.memory.repair import damage_error, looks_like_damage
+
+        if not looks_like_damage(error):
+            raise
+        print(f"assistant: error: {damage_error(error)}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("assistant: interrupted", file=sys.stderr)

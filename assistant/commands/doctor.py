@@ -53,6 +53,9 @@ def register(subcommands: Any) -> None:
     )
     add_json_option(parser)
     parser.add_argument("--quick", action="store_true", help="skip loading the embedder and the timed generation")
+    parser.add_argument(
+        "--repair", action="store_true", help="bring damaged memory tables back to their last good version"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -115,6 +118,27 @@ def check_data_dir() -> Check:
     if not os.access(data, os.W_OK | os.X_OK):
         return Check("data dir", False, f"{data} is not writable", f"fix the ownership of {data}")
     return Check("data dir", True, f"{data} (owner-only, mode {mode:o})", data={"mode": f"{mode:o}"})
+
+
+def check_store(*, full: bool) -> Check:
+    from assistant.memory.repair import BACKUP_HINT, check_store, table_dirs
+
+    memory = locations.memory_dir()
+    if not table_dirs(memory):
+        return Check("memory store", True, f"{memory} (created on first use)")
+    if not full:
+        return Check("memory store", True, f"{memory} (not read: --quick)")
+    damaged = [health for health in check_store(memory) if not health.ok]
+    if damaged:
+        detail = "; ".join(f"{health.name}: {health.problem}" for health in damaged)
+        return Check(
+            "memory store",
+            False,
+            f"damaged: {detail}",
+            f"run: assistant doctor --repair (or {BACKUP_HINT})",
+            {"damaged": [health.name for health in damaged]},
+        )
+    return Check("memory store", True, f"{memory} (every table reads in full)")
 
 
 def check_model(settings: Settings) -> tuple[Check, Path | None]:
@@ -225,7 +249,7 @@ def diagnose(*, quick: bool = False) -> dict[str, Any]:
     found = versions()
     checks = [check_packages(found)]
     settings_check, settings = check_settings()
-    checks += [settings_check, check_data_dir()]
+    checks += [settings_check, check_data_dir(), check_store(full=not quick)]
     if settings is not None:
         model_check, model_path = check_model(settings)
         checks.append(model_check)
@@ -255,7 +279,20 @@ def _print_report(report: dict[str, Any], write: Callable[[str], Any]) -> None:
     write("all good\n" if report["ok"] else "problems found (how to fix them is on stderr)\n")
 
 
+def repair(*, quiet_stdout: bool = False) -> bool:
+    """Repair damaged memory tables; prints one line per table; True when everything is readable now."""
+    from assistant.memory.repair import repair_store, summary_line
+
+    results = repair_store(locations.memory_dir())
+    for result in results:
+        print(f"repair: {summary_line(result)}", file=sys.stdout if result.ok and not quiet_stdout else sys.stderr)
+    sys.stdout.flush()
+    return all(result.ok for result in results)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.repair and not repair(quiet_stdout=args.json):
+        return 1
     report = diagnose(quick=args.quick)
     if args.json:
         print_json(report)

@@ -560,12 +560,13 @@ class MemoryEngine:
             if with_sources or (with_sources is None and memory.kind == Kind.EPISODIC):
                 message_ids.extend(memory.sources)
         touched = [MEMORIES]
-        self.store.delete(MEMORIES, f"{self._owner} AND {in_list('id', [m.id for m in memories])}")
+        # Order matters for a crash part-way: the messages go before the memories, so a killed
+        # forget leaves the memory in place and running forget again finishes the job.
         if message_ids:
             where_messages = f"{self._owner} AND {in_list('id', message_ids)}"
-            conversation_ids = {
-                row["conversation_id"] for row in self.store.rows(MESSAGES, where_messages, columns=["conversation_id"])
-            }
+            doomed = self.store.rows(MESSAGES, where_messages, columns=["conversation_id", "content"])
+            conversation_ids = {row["conversation_id"] for row in doomed if row["conversation_id"]}
+            self._drop_quoted_context(conversation_ids, [row["content"] or "" for row in doomed])
             self.store.delete(MESSAGES, where_messages)
             self._retitle(conversation_ids)
             touched.append(CONVERSATIONS)
@@ -574,9 +575,21 @@ class MemoryEngine:
                 MEMORIES, f"{self._owner} AND {in_list('id', [episodic_memory_id(i) for i in message_ids])}"
             )
             touched.append(MESSAGES)
+        self.store.delete(MEMORIES, f"{self._owner} AND {in_list('id', [m.id for m in memories])}")
         self.store.write_audit([self._audit(memory.id, "forget", reason) for memory in memories])
         self.store.purge(touched)
         return len(memories)
+
+    def _drop_quoted_context(self, conversation_ids: set[str], contents: Sequence[str]) -> None:
+        """An episode quotes the message before it (text and vector): a forgotten message must not live on there."""
+        prefixes = [content[:CONTEXT_CHARS] for content in contents if content]
+        if not conversation_ids or not prefixes:
+            return
+        where = f"{self._owner} AND {in_list('conversation_id', conversation_ids)} AND context IS NOT NULL"
+        quoting = [m for m in self.store.memories(where) if any(p in (m.context or "") for p in prefixes)]
+        if quoting:
+            audits = [self._audit(m.id, "update", "its context quoted a forgotten message") for m in quoting]
+            self._write([replace(m, context=None) for m in quoting], audits)
 
     def _retitle(self, conversation_ids: Iterable[str]) -> None:
         """A title may quote a deleted message: derive it again from what is left (or drop the conversation)."""

@@ -158,6 +158,10 @@ def with_retries(action: Callable[[], T], *, budget_seconds: float = 120.0) -> T
         except (OSError, RuntimeError, ValueError) as error:
             if time.monotonic() > deadline or not _is_conflict(error):
                 raise
+            if "not found" in str(error).lower():
+                # A file removed by another process's cleanup is gone for good on the next try;
+                # one that stays missing is a damaged store, not a race worth two minutes.
+                deadline = min(deadline, time.monotonic() + 5.0)
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 1.0)
 
@@ -298,7 +302,12 @@ class MemoryStore:
         self._tables: dict[str, Table] = {}
         self._vector_index_seen: tuple[float, bool] = (-1e9, False)
         self._migrate()
-        stored = self.table(MEMORIES).schema.field("vector").type.list_size
+        schema = self.table(MEMORIES).schema
+        if "vector" not in schema.names:
+            raise StoreError(
+                "the memory store is damaged (the memories table has no vectors); run: assistant doctor --repair"
+            )
+        stored = schema.field("vector").type.list_size
         if stored != dimension:
             raise StoreError(
                 f"the memory store holds {stored}-dimensional vectors but the embedder makes {dimension}; "

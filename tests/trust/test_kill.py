@@ -1,0 +1,28 @@
+"""SIGKILL the real CLI at seeded random points during import, chat learning, maintenance and forget.
+
+After every kill the store must open without repair, hold every acknowledged write exactly
+once and have no half-applied supersede, archive or forget. CI runs TRUST_KILL_POINTS points
+per operation (default 4); benchmarks/trust_report.py runs many more.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from kill_campaign import CAMPAIGNS
+
+POINTS = int(os.environ.get("TRUST_KILL_POINTS", "4"))
+SEED = int(os.environ.get("TRUST_SEED", "20261121"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("operation", sorted(CAMPAIGNS))
+def test_kills_never_lose_or_half_apply_a_write(operation: str, tmp_path: Path, isolated_dirs: Path) -> None:
+    campaign = CAMPAIGNS[operation](tmp_path, isolated_dirs / "memory", points=POINTS, seed=SEED)
+    assert campaign.failures == [], campaign.failures
+    assert campaign.lost == 0
+    # The seeded points must really hit the writes, not only the start-up before them.
+    assert campaign.injected >= max(1, POINTS // 2), campaign
+    assert campaign.survived == campaign.injected
