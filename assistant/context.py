@@ -87,6 +87,13 @@ def quote(text: str) -> str:
     return '"' + flat.replace('"', "'") + '"'
 
 
+def plain_markers(text: str) -> str:
+    """Pasted text after the memory block must not close it or open a fake one: its markers become plain."""
+    for marker in (MEMORY_OPEN, MEMORY_CLOSE):
+        text = text.replace(marker, f"({marker[1:-1]})")
+    return text
+
+
 def _day(moment: datetime | None) -> str:
     return moment.date().isoformat() if moment else "unknown date"
 
@@ -177,7 +184,7 @@ def assemble(
         room -= count_tokens(memory_block) + 2
 
     history = _fit_history(list(inputs.history), max(0, room), count_tokens, inputs.window_start_id)
-    final_user = f"{memory_block}\n\n{inputs.user_text}" if memory_block else inputs.user_text
+    final_user = f"{memory_block}\n\n{plain_markers(inputs.user_text)}" if memory_block else inputs.user_text
     messages = [ChatMessage("system", system)]
     messages += [ChatMessage(str(m.role), m.content) for m in history]
     messages.append(ChatMessage("user", final_user))

@@ -27,6 +27,7 @@ from assistant.memory.commands import parse_command
 from assistant.memory.consolidate import Applied, Consolidator
 from assistant.memory.engine import MemoryEngine
 from assistant.memory.extract import extract_explicit, extract_with_model, merge_candidates
+from assistant.memory.pasted import authored_text
 from assistant.memory.recall import RecallFilter
 from assistant.memory.redact import notice as redaction_notice
 from assistant.memory.redact import redact
@@ -316,14 +317,15 @@ class Assistant:
         report = LearnReport()
         if turn.incognito or turn.is_command or not turn.used_memory or turn.user_message_id is None:
             return report
-        explicit = extract_explicit(turn.user_text, now=turn.at, source_id=turn.user_message_id)
+        own_text = authored_text(turn.user_text)  # pasted files and quotes are data, not facts about the user
+        if not own_text.strip():
+            return report
+        explicit = extract_explicit(own_text, now=turn.at, source_id=turn.user_message_id)
         from_model = []
         if use_model is None:
-            use_model = self.settings.model_extraction and worth_asking_the_model(turn.user_text)
+            use_model = self.settings.model_extraction and worth_asking_the_model(own_text)
         if use_model:
-            result = extract_with_model(
-                self.runner, turn.user_text, turn.reply, source_id=turn.user_message_id, now=turn.at
-            )
+            result = extract_with_model(self.runner, own_text, turn.reply, source_id=turn.user_message_id, now=turn.at)
             if result.error:
                 # The raw message stays in the episodic log; nothing is lost, only not distilled.
                 log.warning("model extraction failed for message %s: %s", turn.user_message_id, result.error)

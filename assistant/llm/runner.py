@@ -12,6 +12,7 @@ reuses the evaluated prefix shared with the previous prompt.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -71,6 +72,16 @@ class GenerationStats:
             return 0.0
         elapsed = self.finished_at - self.first_token_at
         return (self.completion_tokens - 1) / elapsed if elapsed > 0 else 0.0
+
+
+# `<|im_start|>`-style markup is tokenized as real control tokens (special=True), so a message
+# that contains it could open a fake system turn. A word joiner after "<" keeps it plain text.
+_CONTROL_MARKUP = re.compile(r"<(\|[^|<>\s]{1,48}\|)>")
+
+
+def defuse_control_tokens(text: str) -> str:
+    """Message text with chat-template control markup made inert (it reads the same)."""
+    return _CONTROL_MARKUP.sub("<\u2060\\1>", text)
 
 
 class ModelRunner:
@@ -167,7 +178,8 @@ class ModelRunner:
     def render(self, messages: Sequence[ChatMessage]) -> str:
         """The exact prompt text the model sees for these messages."""
         self.load()
-        response = self._template(messages=[m.as_dict() for m in messages])
+        safe = [{"role": m.role, "content": defuse_control_tokens(m.content)} for m in messages]
+        response = self._template(messages=safe)
         return str(response.prompt)
 
     def count_chat_tokens(self, messages: Sequence[ChatMessage]) -> int:
