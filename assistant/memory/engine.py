@@ -776,7 +776,8 @@ class MemoryEngine:
     def import_file(self, path: Path, *, progress: ProgressCallback | None = None) -> ImportReport:
         """Import JSON Lines messages, or restore an `assistant memory export` file."""
         try:
-            handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
+            # Invalid bytes become lone surrogates, so one bad line is reported and the rest imported.
+            handle = open(path, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115 - closed below
         except OSError as error:
             raise ImportFileError(f"cannot read {path}: {error.strerror or error}") from None
         with handle:
@@ -835,6 +836,11 @@ class MemoryEngine:
             record = json.loads(line)
         except json.JSONDecodeError as error:
             raise ValueError(f"not valid JSON ({error.msg})") from None
+        try:
+            line.encode("utf-8")
+            json.dumps(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("not UTF-8 text (invalid bytes or a lone surrogate escape)") from None
         if not isinstance(record, dict):
             raise ValueError("expected a JSON object")
         role = record.get("role")
