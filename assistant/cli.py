@@ -7,22 +7,17 @@ traceback), 2 usage error (argparse's own exit code).
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from assistant import __version__
-from assistant.commands import backup as backup_command
-from assistant.commands import chat as chat_command
-from assistant.commands import conversations as conversations_command
-from assistant.commands import doctor as doctor_command
-from assistant.commands import memory as memory_command
-from assistant.commands import models as models_command
 from assistant.errors import AssistantError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
-COMMAND_MODULES = (chat_command, conversations_command, memory_command, models_command, doctor_command, backup_command)
+COMMAND_MODULES = ("chat", "conversations", "memory", "models", "doctor", "backup")
 
 
 def _stay_offline() -> None:
@@ -42,16 +37,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"assistant {__version__}")
     parser.add_argument("--user", help="memory space to use (default: the 'user' setting)")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        module.register(subcommands)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"assistant.commands.{name}").register(subcommands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     _stay_offline()
     os.umask(0o077)  # lance and sqlite create files with the umask's mode; the user's life is owner-only
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # Plain `assistant` opens the app: skipping the parsers (and every command module they
+    # import) brings its first frame sooner.
+    args = build_parser().parse_args(arguments) if arguments else argparse.Namespace(command=None, user=None)
     try:
         if args.command is None:
             from assistant.tui.launch import run_tui

@@ -991,7 +991,7 @@ class MemoryEngine:
             "profile_fields": len(self.profile()),
             "schema_version": SCHEMA_VERSION,
             "store": str(self.store.path),
-            "size_bytes": _tree_size(self.store.path),
+            "size_bytes": tree_size(self.store.path),
         }
 
 
@@ -1056,7 +1056,7 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _tree_size(folder: Path) -> int:
+def tree_size(folder: Path) -> int:
     total = 0
     for root, _dirs, files in os.walk(folder):
         for name in files:

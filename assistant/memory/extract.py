@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field, field_validator
 from assistant.errors import AssistantError
 from assistant.llm.runner import ChatMessage, GenerationCancelled
 from assistant.memory.commands import Command, parse_command
-from assistant.memory.dates import CALENDAR_DATE, MONTH_NAMES, MONTHS, find_dates, resolve_dates
+from assistant.memory.dates import CALENDAR_DATE, MONTH_NAMES, MONTHS, NUMBER_WORDS, find_dates, resolve_dates
 from assistant.memory.language import (
     article,
     content_stems,
@@ -286,24 +286,8 @@ _PETS = dict(
         "ferret=ferret|rat=rat|mouse=mouse|chicken=chicken|goat=goat|iguana=lizard|canary=bird"
     ).split("|")
 )
-_NUMBERS = {
-    "no": 0,
-    "zero": 0,
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "twin": 2,
-    "twins": 2,
-}
+# Counts the family rule reads: the shared number words plus "no"/"zero" and twins.
+_NUMBERS = {**NUMBER_WORDS, "no": 0, "zero": 0, "twin": 2, "twins": 2}
 _NUMBER_WORDS = {
     0: "no",
     1: "one",

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from assistant.memory.engine import describe_time, memory_rows, speaker_label
+from assistant.memory.engine import describe_time, memory_rows, speaker_label, tree_size
 from assistant.memory.store import AUDIT, CONVERSATIONS, MEMORIES, MESSAGES, PROFILES, in_list, quote, row_to_memory
 from assistant.memory.types import Kind, Memory, Origin, Status
 
@@ -659,17 +659,6 @@ class IndexReport:
         return asdict(self)
 
 
-def _tree_size(folder: os.PathLike[str] | str) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(folder):
-        for name in files:
-            try:
-                total += os.path.getsize(os.path.join(root, name))
-            except OSError:
-                pass
-    return total
-
-
 def maintain_indexes(
     engine: MemoryEngine,
     *,
@@ -683,7 +672,7 @@ def maintain_indexes(
     from assistant.memory.store import with_retries
 
     store = engine.store
-    report = IndexReport(dry_run=dry_run, size_before=_tree_size(store.path))
+    report = IndexReport(dry_run=dry_run, size_before=tree_size(store.path))
     for name in INDEXED_TABLES:
         table = store.table(name)
         table.checkout_latest()
@@ -709,7 +698,7 @@ def maintain_indexes(
         if progress:
             progress("indexes", done, steps)
     report.vector_index = store.has_vector_index()
-    report.size_after = _tree_size(store.path)
+    report.size_after = tree_size(store.path)
     if progress:
         progress("indexes", steps, steps)
     return report
