@@ -201,7 +201,7 @@ class Assistant:
             user_message = Message(self.user, Role.USER, redaction.text, turn.conversation_id, created_at=self.clock())
             self.engine.add_messages([user_message])
             turn.user_message_id = user_message.id
-        messages, trace = self._context_for(turn, text, memory_on)
+        messages, trace = self._context_for(turn, redaction.text, memory_on)  # a secret never reaches the model
         turn.trace = trace
         stats = GenerationStats()
         turn.stats = stats
@@ -220,8 +220,9 @@ class Assistant:
             turn.reply = "".join(pieces).strip()
             turn.stopped = stats.stopped
             if not incognito and turn.conversation_id is not None and turn.reply:
+                # The model saw the user's words as typed and may echo a secret: store the reply redacted too.
                 reply_message = Message(
-                    self.user, Role.ASSISTANT, turn.reply, turn.conversation_id, created_at=self.clock()
+                    self.user, Role.ASSISTANT, redact(turn.reply).text, turn.conversation_id, created_at=self.clock()
                 )
                 self.engine.add_messages([reply_message])
                 turn.assistant_message_id = reply_message.id
