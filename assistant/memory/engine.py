@@ -25,6 +25,7 @@ from assistant import locations
 from assistant.errors import ImportFileError, StoreError
 from assistant.memory.embed import Embedder, embed_array, open_embedder
 from assistant.memory.recall import Recaller, RecallFilter, RecallWeights, Reinforcer
+from assistant.memory.redact import redact
 from assistant.memory.store import (
     AUDIT,
     CONVERSATIONS,
@@ -380,7 +381,8 @@ class MemoryEngine:
         valid_from: datetime | None = None,
     ) -> Memory:
         """Store a new memory. A semantic fact with the `key` of an active fact supersedes it."""
-        text = text.strip()
+        # Secrets are never memories, whichever door the text came in by (CLI, TUI, chat).
+        text = redact(text).text.strip()
         if not text:
             raise StoreError("a memory needs some text")
         now = self.now()
@@ -457,6 +459,7 @@ class MemoryEngine:
         memory = self.require(memory_id)
         changed = []
         updated = memory
+        text = redact(text).text if text is not None else None
         if text is not None and text.strip() and text.strip() != memory.text:
             updated, changed = replace(updated, text=text.strip()), [*changed, "text"]
         if key is not None and key != memory.key:

@@ -209,3 +209,11 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path, isolated_dir
     )
     assert stats["messages"] == 300 and stats["memories"] == 302 and stats["audit_entries"] == 302
     assert stats["conversations"] == 30
+
+
+def test_memory_add_never_stores_a_secret(cli, isolated_dirs):
+    added = cli("memory", "add", "my password is Tr0ub4dor&3-zebra", "--json")
+    assert added.returncode == 0, added.stderr
+    for path in isolated_dirs.rglob("*"):
+        if path.is_file():
+            assert b"Tr0ub4dor" not in path.read_bytes(), path

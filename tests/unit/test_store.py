@@ -180,10 +180,13 @@ def test_reimport_adds_nothing_and_bad_lines_are_reported_by_number(tmp_path: Pa
 def test_an_unreadable_import_file_is_one_clear_error(tmp_path: Path, engine) -> None:
     with pytest.raises(ImportFileError, match="cannot read"):
         engine.import_file(tmp_path / "missing.jsonl")
+    # Undecodable bytes are a bad line, reported by number; the rest of the file still imports.
     binary = tmp_path / "binary.jsonl"
-    binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(ImportFileError, match="UTF-8"):
-        engine.import_file(binary)
+    good = '{"id": "ok-1", "role": "user", "content": "I like tea"}'
+    binary.write_bytes(b"\xff\xfe\x00garbage\n" + good.encode() + b"\n")
+    report = engine.import_file(binary)
+    assert [number for number, _ in report.bad_lines] == [1]
+    assert report.imported == 1
 
 
 def test_forget_leaves_the_text_in_no_file(tmp_path: Path, engine: MemoryEngine) -> None:
