@@ -199,20 +199,12 @@ class AssistantApp(App[int]):
         self.set_interval(self.settings.maintenance_interval_minutes * 60, self.action_maintain)
 
     def _job_progress_from_thread(self, status: Any) -> None:
+        # post_message never blocks the scheduler's thread (call_from_thread would wait for
+        # the UI, which can deadlock while the app is stopping the scheduler).
         if self.closing:
             return
-        try:
-            self.call_from_thread(self._show_job, status)
-        except RuntimeError:
-            pass  # the app is shutting down
-
-    def _show_job(self, status: Any) -> None:
-        if status.job:
-            counted = f" {status.done}/{status.total}" if status.total else ""
-            self.status.job = f"{status.job}{counted}"
-        elif self.status.job and not self.status.job.startswith("learning"):
-            self.status.job = ""
-            self.refresh_memory_count()
+        counted = f" {status.done}/{status.total}" if status.job and status.total else ""
+        self.post_message(JobProgress(f"{status.job}{counted}" if status.job else ""))
 
     def action_maintain(self) -> None:
         if self.scheduler is None:
