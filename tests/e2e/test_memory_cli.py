@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 SEARCH_KEYS = {"id", "text", "kind", "score", "created_at", "sources"}
 LIST_KEYS = SEARCH_KEYS | {"status", "pinned", "strength", "key"}
 

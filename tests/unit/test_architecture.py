@@ -41,7 +41,8 @@ def test_the_tui_never_imports_the_model_or_the_database():
 def test_importing_the_core_loads_no_ui_and_no_heavy_model_code():
     probe = (
         "import sys, assistant.core, assistant.cli;"
-        "heavy = {'textual', 'torch', 'sentence_transformers', 'llama_cpp'} & set(m.split('.')[0] for m in sys.modules);"
+        "loaded = set(m.split('.')[0] for m in sys.modules);"
+        "heavy = {'textual', 'torch', 'sentence_transformers', 'llama_cpp'} & loaded;"
         "print(sorted(heavy))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

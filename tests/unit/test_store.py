@@ -7,14 +7,13 @@ import stat
 from pathlib import Path
 
 import pytest
+from memory_helpers import Clock, files_containing, open_engine
 
 from assistant.errors import ImportFileError, StoreError
 from assistant.memory.embed import SentenceTransformerEmbedder
 from assistant.memory.engine import MemoryEngine
 from assistant.memory.store import META, SCHEMA_VERSION, MemoryStore
 from assistant.memory.types import Kind, Message, Origin, Role, Status
-
-from memory_helpers import Clock, files_containing, open_engine
 
 
 @pytest.fixture(scope="module")
