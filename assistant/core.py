@@ -19,7 +19,15 @@ from pathlib import Path
 
 from assistant import chat_commands, locations
 from assistant.config import Settings
-from assistant.context import ContextInputs, ContextTrace, TraceMemory, TraceSection, assemble
+from assistant.context import (
+    ContextInputs,
+    ContextTrace,
+    ShownBlock,
+    TraceMemory,
+    TraceSection,
+    assemble,
+    shown_block,
+)
 from assistant.errors import AssistantError
 from assistant.llm.catalog import resolve_model
 from assistant.llm.runner import GenerationStats, ModelRunner
@@ -100,6 +108,12 @@ class Assistant:
         self.last_turn: Turn | None = None
         # Per conversation: where the history window started last turn (keeps the prefix cache).
         self._window_starts: dict[str, str] = {}
+        # Per conversation: the memory block each user message was sent with, resent verbatim
+        # while it stays in the window (again for the prefix cache). Dropped whenever the
+        # engine takes something back, so a forgotten memory is never quoted again.
+        self._shown_blocks: dict[str, dict[str, ShownBlock]] = {}
+        self._profile_ids: dict[str, frozenset[str]] = {}  # per conversation, for the same reason
+        self._shown_revision = 0
 
     # -- lazily opened parts ---------------------------------------------------------------
 
@@ -151,6 +165,8 @@ class Assistant:
     def delete_conversation(self, conversation_id: str) -> None:
         self.engine.delete_conversation(conversation_id)
         self._window_starts.pop(conversation_id, None)
+        self._shown_blocks.pop(conversation_id, None)
+        self._profile_ids.pop(conversation_id, None)
 
     def conversation_messages(self, conversation_id: str) -> list[Message]:
         return self.engine.messages(conversation_id)
@@ -265,23 +281,31 @@ class Assistant:
         history: list[Message] = []
         if turn.conversation_id is not None:
             history = [m for m in self.engine.messages(turn.conversation_id) if m.id != turn.user_message_id]
+        conversation = turn.conversation_id or ""
         inputs = ContextInputs(
             user_text=query,
             history=history,
             now=turn.at,
-            window_start_id=self._window_starts.get(turn.conversation_id or ""),
+            window_start_id=self._window_starts.get(conversation),
         )
         if memory_on:
+            if self.engine.revision != self._shown_revision:
+                self._shown_blocks.clear()
+                self._profile_ids.clear()
+                self._shown_revision = self.engine.revision
+            inputs.shown_blocks = self._shown_blocks.get(conversation, {})
+            inputs.frozen_profile_ids = self._profile_ids.get(conversation)
+            inputs.cap_history = True
             inputs.rules = self.rules()
             inputs.profile = self.profile_memories()
             in_profile = {m.id for m in inputs.profile}
-            in_history = {m.id for m in history} | {turn.user_message_id}
             hits = self.engine.search(query, k=self.settings.recall_k * 2, filters=RecallFilter(kinds=RECALL_KINDS))
             inputs.facts = [h for h in hits if h.memory.kind in FACT_KINDS and h.memory.id not in in_profile][
                 : self.settings.recall_k
             ]
+            # Excerpts of this conversation still in the window are skipped by assemble().
             inputs.episodes = [
-                h for h in hits if h.memory.kind == Kind.EPISODIC and not in_history & set(h.memory.sources)
+                h for h in hits if h.memory.kind == Kind.EPISODIC and turn.user_message_id not in h.memory.sources
             ][: max(2, self.settings.recall_k // 2)]
         messages, trace = assemble(
             inputs,
@@ -291,6 +315,11 @@ class Assistant:
         )
         if turn.conversation_id and trace.window_start_id:
             self._window_starts[turn.conversation_id] = trace.window_start_id
+        block = shown_block(trace)
+        if block is not None and turn.conversation_id and turn.user_message_id:
+            self._shown_blocks.setdefault(turn.conversation_id, {})[turn.user_message_id] = block
+        if memory_on and turn.conversation_id:
+            self._profile_ids[turn.conversation_id] = frozenset(trace.profile_ids)
         return messages, trace
 
     # -- what is always in context ---------------------------------------------------------
@@ -353,6 +382,7 @@ class Assistant:
             section["text"] = ""
         for memory in record["memories"]:
             memory["text"] = ""
+        record["memory_block"] = ""
         path = self._trace_dir() / f"{_safe_name(assistant_message_id)}.json"
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

@@ -184,6 +184,9 @@ class MemoryEngine:
         self.recall_k = recall_k
         self.recaller = Recaller(store, half_life_days=half_life_days, weights=weights, now=now)
         self.reinforcer = Reinforcer(store, user)
+        # Counts changes that can take something back (forget, supersede, archive, edit): a
+        # prompt that quoted a memory earlier in a conversation must not quote it again after.
+        self.revision = 0
 
     @classmethod
     def open(
@@ -214,6 +217,8 @@ class MemoryEngine:
         return f"owner = {quote(self.user)}"
 
     def _audit(self, memory_id: str, action: str, reason: str, detail: str = "") -> AuditEntry:
+        if action not in ("add", "reinforce"):
+            self.revision += 1
         return AuditEntry(self.user, memory_id, action, reason, at=self.now(), detail=detail)
 
     def _write(
