@@ -648,15 +648,19 @@ class MemoryEngine:
         memories = self._store_messages(new, Origin.EXTRACTED, reason, {})
         return memories
 
-    def _unseen(self, messages: Sequence[Message]) -> list[Message]:
-        ids = list(dict.fromkeys(message.id for message in messages))
+    def _present(self, table: str, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` this space already holds in `table`."""
+        ids = list(dict.fromkeys(ids))
         present: set[str] = set()
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
             present.update(
-                row["id"]
-                for row in self.store.rows(MESSAGES, f"{self._owner} AND {in_list('id', chunk)}", columns=["id"])
+                row["id"] for row in self.store.rows(table, f"{self._owner} AND {in_list('id', chunk)}", columns=["id"])
             )
+        return present
+
+    def _unseen(self, messages: Sequence[Message]) -> list[Message]:
+        present = self._present(MESSAGES, [message.id for message in messages])
         seen: set[str] = set()
         fresh = []
         for message in messages:
@@ -737,24 +741,28 @@ class MemoryEngine:
         blended = _normalize_rows(blended)
         for message, vector in zip(messages, vectors, strict=True):
             carried[message.id] = (message.conversation_id, vector)
-        self.store.insert_new(MESSAGES, [message_to_row(message) for message in messages])
-        self.store.insert_new(MEMORIES, memory_rows(memories, blended, self.store.dimension))
+        # The messages go last: a stored message means its whole batch is stored, so a batch cut
+        # short by a crash stays unseen and the next import (or the same turn again) finishes it.
+        inserted = self.store.insert_new(MEMORIES, memory_rows(memories, blended, self.store.dimension))
         self._touch_conversations(messages)
-        self.store.append(
-            AUDIT,
-            [
-                {
-                    "id": _stable_id(self.user, memory.id, "add"),
-                    "owner": self.user,
-                    "memory_id": memory.id,
-                    "action": "add",
-                    "reason": reason,
-                    "at": self.now(),
-                    "detail": f"kind=episodic origin={origin}",
-                }
-                for memory in memories
-            ],
-        )
+        audits = [
+            {
+                "id": _stable_id(self.user, memory.id, "add"),
+                "owner": self.user,
+                "memory_id": memory.id,
+                "action": "add",
+                "reason": reason,
+                "at": self.now(),
+                "detail": f"kind=episodic origin={origin}",
+            }
+            for memory in memories
+        ]
+        if inserted < len(memories):
+            # Some episodes were stored by an attempt that died before its messages: one "add" each.
+            logged = self._present(AUDIT, [row["id"] for row in audits])
+            audits = [row for row in audits if row["id"] not in logged]
+        self.store.append(AUDIT, audits)
+        self.store.insert_new(MESSAGES, [message_to_row(message) for message in messages])
         return memories
 
     def _touch_conversations(self, messages: Sequence[Message]) -> None:

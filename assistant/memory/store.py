@@ -401,12 +401,13 @@ class MemoryStore:
 
     def insert_new(
         self, name: str, rows: list[dict[str, Any]] | pa.Table, *, on: Sequence[str] = ("owner", "id")
-    ) -> None:
-        """Insert rows whose key is not stored yet; rows already there are left alone."""
+    ) -> int:
+        """Insert rows whose key is not stored yet; rows already there are left alone. Returns how many went in."""
         if len(rows) == 0:
-            return
+            return 0
         table = self.table(name)
-        with_retries(lambda: table.merge_insert(list(on)).when_not_matched_insert_all().execute(rows))
+        result = with_retries(lambda: table.merge_insert(list(on)).when_not_matched_insert_all().execute(rows))
+        return int(getattr(result, "num_inserted_rows", len(rows)))
 
     def append(self, name: str, rows: list[dict[str, Any]] | pa.Table) -> None:
         if len(rows) == 0:
