@@ -229,6 +229,9 @@ def assemble(
         h for h in inputs.episodes if h.memory.id not in seen and not in_window.intersection(h.memory.sources)
     ]
     facts = _take([(memory_line(h.memory), h) for h in new_facts], int(room * FACTS_SHARE), count_tokens)
+    # A message a quoted fact was learned from adds nothing: "I'm a chef" next to "User is a chef".
+    said = {source for _, m in profile for source in m.sources} | {s for _, h in facts for s in h.memory.sources}
+    new_episodes = [h for h in new_episodes if not h.memory.sources or not set(h.memory.sources) <= said]
     episodes = _take([(episode_line(h.memory), h) for h in new_episodes], int(room * EPISODES_SHARE), count_tokens)
     memory_block = ""
     if facts or episodes:

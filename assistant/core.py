@@ -48,6 +48,12 @@ Clock = Callable[[], datetime]
 # Kinds recalled as "relevant facts"; episodic messages go to "past conversations".
 FACT_KINDS = (Kind.SEMANTIC, Kind.PREFERENCE, Kind.SUMMARY)
 RECALL_KINDS = (Kind.SEMANTIC, Kind.PREFERENCE, Kind.SUMMARY, Kind.EPISODIC)
+# Recall always returns its best k; below these cosine similarities to the message a memory is
+# noise that costs prompt tokens (and prompt evaluation time) without helping the answer.
+# Set on all-MiniLM-L6-v2: "Where do I live?" meets "User lives in Lisbon" at 0.33, "How can I
+# train my dog?" meets "User has a dog named Rex" at 0.26, unrelated facts stay below 0.15.
+FACT_MIN_SIMILARITY = 0.2
+EPISODE_MIN_SIMILARITY = 0.3
 # Facts so important for the user's safety or identity that they are always in context.
 PROFILE_KEY_PREFIXES = ("user.name", "user.preferred_name", "user.allergy", "user.health", "user.diet")
 # Reserve a few tokens beyond the reply for the generation prompt and stop token.
@@ -300,12 +306,18 @@ class Assistant:
             inputs.profile = self.profile_memories()
             in_profile = {m.id for m in inputs.profile}
             hits = self.engine.search(query, k=self.settings.recall_k * 2, filters=RecallFilter(kinds=RECALL_KINDS))
-            inputs.facts = [h for h in hits if h.memory.kind in FACT_KINDS and h.memory.id not in in_profile][
-                : self.settings.recall_k
-            ]
+            inputs.facts = [
+                h
+                for h in hits
+                if h.memory.kind in FACT_KINDS and h.memory.id not in in_profile and h.similarity >= FACT_MIN_SIMILARITY
+            ][: self.settings.recall_k]
             # Excerpts of this conversation still in the window are skipped by assemble().
             inputs.episodes = [
-                h for h in hits if h.memory.kind == Kind.EPISODIC and turn.user_message_id not in h.memory.sources
+                h
+                for h in hits
+                if h.memory.kind == Kind.EPISODIC
+                and turn.user_message_id not in h.memory.sources
+                and h.similarity >= EPISODE_MIN_SIMILARITY
             ][: max(2, self.settings.recall_k // 2)]
         messages, trace = assemble(
             inputs,

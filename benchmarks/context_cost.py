@@ -22,34 +22,64 @@ from assistant.context import BASE_SYSTEM_PROMPT  # noqa: E402
 from assistant.core import Assistant, open_runner  # noqa: E402
 from assistant.llm.runner import ChatMessage  # noqa: E402
 
-FACTS = [
-    "My name is Ana and I live in Lisbon.",
+# A scripted conversation: facts about the user told along the way, questions that need them,
+# and ordinary requests that do not. Every line is different, as in a real conversation.
+SCRIPT = [
+    "Hi! My name is Ana and I live in Lisbon.",
+    "What is a good way to start learning to cook fish?",
     "I work at a bakery as a pastry chef.",
+    "Can you explain what sourdough starter is?",
     "I'm allergic to shellfish.",
-    "My sister is called Marta.",
-    "I love hiking in the mountains.",
-    "My favourite colour is green.",
-    "I have a dog named Rex.",
-    "I prefer short answers.",
-]
-QUESTIONS = [
     "What should I cook for dinner tonight?",
-    "Can you suggest a weekend trip?",
+    "My sister is called Marta.",
+    "Her birthday is next week. What could I give her?",
+    "I love hiking in the mountains.",
+    "Suggest a weekend trip not far from where I live.",
+    "What should I pack for a two day hike?",
+    "How do I keep my feet from getting blisters?",
+    "I have a dog named Rex.",
+    "How can I teach Rex to stop pulling on the lead?",
+    "Is it safe to take a dog on a long hike?",
+    "My favourite colour is green.",
+    "Which colour should I paint my kitchen?",
+    "I prefer short answers.",
+    "Explain how a croissant gets its layers.",
+    "Why does bread go stale?",
+    "What is the difference between baking soda and baking powder?",
     "Give me a tip for a better morning routine.",
-    "What is a good gift for my sister?",
-    "How can I train my dog to sit?",
+    "How many hours of sleep do adults need?",
     "Recommend a book for a rainy day.",
+    "Who wrote One Hundred Years of Solitude?",
+    "What is a good podcast about history?",
+    "How do I make cold brew coffee?",
+    "Is green tea healthier than coffee?",
+    "What can I cook for Marta, who is vegetarian?",
+    "Suggest a dessert I could bake for a party of ten.",
+    "How do I price cakes for a small order business?",
+    "What should I write on a birthday card for my sister?",
+    "How do I stop procrastinating on paperwork?",
+    "What is a simple budget method?",
+    "How do I ask my boss for a raise?",
+    "What are the best months to visit the Alps?",
+    "How do I read a topographic map?",
+    "What is the capital of Portugal?",
+    "Which seafood dishes are typical in Lisbon?",
+    "Can you suggest a restaurant dish for me there?",
+    "How do I keep Rex calm during fireworks?",
+    "What vaccines does a dog need each year?",
+    "Give me a quick stretching routine after hiking.",
+    "How do I get better at waking up early?",
+    "Suggest a hobby I could do with my sister.",
+    "What is a good name for a bakery newsletter?",
+    "How do I make my croissants flakier?",
+    "Plan a relaxed Sunday for me.",
+    "What do you know about my dog?",
+    "Thanks, that is all for today.",
 ]
 
 
 def script(turns: int) -> list[str]:
-    lines = []
-    for turn in range(turns):
-        if turn < len(FACTS):
-            lines.append(FACTS[turn])
-        else:
-            lines.append(QUESTIONS[turn % len(QUESTIONS)] + f" (turn {turn + 1})")
-    return lines
+    return [SCRIPT[turn % len(SCRIPT)] for turn in range(turns)]
 
 
 class Side:

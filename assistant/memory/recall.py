@@ -57,13 +57,25 @@ class RecallFilter:
     since: datetime | None = None
     until: datetime | None = None
 
+    @property
+    def through_summaries(self) -> bool:
+        """Default recall, where summaries stand in for the messages they compressed."""
+        return self.statuses == (Status.ACTIVE,) and (self.kinds is None or Kind.SUMMARY in self.kinds)
+
 
 def build_where(owner: str, filters: RecallFilter) -> str:
     clauses = [f"owner = {quote(owner)}"]
+    selected = []
     if filters.kinds:
-        clauses.append(in_list("kind", [str(kind) for kind in filters.kinds]))
+        selected.append(in_list("kind", [str(kind) for kind in filters.kinds]))
     if filters.statuses:
-        clauses.append(in_list("status", [str(status) for status in filters.statuses]))
+        selected.append(in_list("status", [str(status) for status in filters.statuses]))
+    if filters.through_summaries:
+        # Compressed messages still compete on their own words; recall() returns their summary.
+        wanted = " AND ".join(selected) or "TRUE"
+        clauses.append(f"(({wanted}) OR (status = '{Status.ARCHIVED}' AND kind = '{Kind.EPISODIC}'))")
+    else:
+        clauses.extend(selected)
     if filters.since is not None:
         clauses.append(f"created_at >= {sql_time(filters.since)}")
     if filters.until is not None:
@@ -167,9 +179,68 @@ class Recaller:
         names = bridge_terms(query, [row["text"] for row in first_pass(dense, sparse)[:BRIDGE_FROM]])
         if names:
             rankings.append((with_retries(lambda: self._text_candidates(" ".join(names), where, limit)), BRIDGE_WEIGHT))
-        return self.rank(rankings, k)
+        if filters.through_summaries:
+            rankings = self._through_summaries(rankings, owner)
+        return self.rank(rankings, k, query_vector=vector)
 
-    def rank(self, rankings: Sequence[tuple[list[dict[str, Any]], float]], k: int) -> list[RecallHit]:
+    def _through_summaries(
+        self, rankings: list[tuple[list[dict[str, Any]], float]], owner: str
+    ) -> list[tuple[list[dict[str, Any]], float]]:
+        """Put each compressed message's summary in its place; drop messages no summary covers.
+
+        Compression keeps the originals (archived) with their words and vectors, so a question
+        about a detail the summary left out still finds the summary that covers it: the active
+        set shrinks without recall losing what was said.
+        """
+        archived = {
+            source: row
+            for ranking, _ in rankings
+            for row in ranking
+            if row["status"] == str(Status.ARCHIVED)
+            for source in row["sources"] or []
+        }
+        if not archived:
+            return rankings
+        where = (
+            f"owner = {quote(owner)} AND kind = '{Kind.SUMMARY}' AND status = '{Status.ACTIVE}' AND "
+            f"array_has_any(sources, [{', '.join(quote(source) for source in archived)}])"
+        )
+        table = self.store.table(MEMORIES)
+        found = with_retries(
+            lambda: (
+                table.search()
+                .where(where)
+                .select(_result_columns(self.store.dimension))
+                .limit(len(archived))  # each source is in at most one summary
+                .to_arrow()
+                .to_pylist()
+            )
+        )
+        summary_of = {source: summary for summary in found for source in summary["sources"] or []}
+        replaced = []
+        for ranking, weight in rankings:
+            rows: list[dict[str, Any]] = []
+            placed: set[str] = set()
+            for row in ranking:
+                if row["status"] == str(Status.ARCHIVED):
+                    summary = next((summary_of[s] for s in row["sources"] or [] if s in summary_of), None)
+                    if summary is None:
+                        continue  # archived by decay, not compressed: out of default recall
+                    # The summary ranks where its best-matching message did, with that match's distance.
+                    row = {**summary, **{key: row[key] for key in ("_distance", "_score") if key in row}}
+                if row["id"] not in placed:
+                    placed.add(row["id"])
+                    rows.append(row)
+            replaced.append((rows, weight))
+        return replaced
+
+    def rank(
+        self,
+        rankings: Sequence[tuple[list[dict[str, Any]], float]],
+        k: int,
+        *,
+        query_vector: np.ndarray | None = None,
+    ) -> list[RecallHit]:
         """Fuse weighted rankings (reciprocal rank fusion), re-rank by all signals, collapse duplicates."""
         rows: dict[str, dict[str, Any]] = {}
         fused: dict[str, float] = {}
@@ -185,6 +256,8 @@ class Recaller:
         weights = self.weights
         hits: list[tuple[RecallHit, Any]] = []
         for memory_id, row in rows.items():
+            if memory_id not in similarity and query_vector is not None and row.get("vector") is not None:
+                similarity[memory_id] = _cosine(query_vector, row["vector"])  # found by its words alone
             memory = row_to_memory(row)
             # Rank fusion orders the candidates; cosine similarity keeps the scale meaningful
             # between queries with strong and weak matches.
@@ -197,7 +270,15 @@ class Recaller:
                 + weights.importance * memory.importance
                 + weights.use * use
             )
-            hit = RecallHit(memory, score, relevance=relevance, recency=recency, importance=memory.importance, use=use)
+            hit = RecallHit(
+                memory,
+                score,
+                relevance=relevance,
+                recency=recency,
+                importance=memory.importance,
+                use=use,
+                similarity=similarity.get(memory_id, 0.0),
+            )
             hits.append((hit, row.get("vector")))
         hits.sort(key=lambda pair: pair[0].score, reverse=True)
         return collapse_duplicates(hits, k)
@@ -258,6 +339,14 @@ def bridge_terms(query: str, texts: Sequence[str]) -> list[str]:
             if name.lower() not in asked and name not in names:
                 names.append(name)
     return names[:BRIDGE_TERMS]
+
+
+def _cosine(a: Any, b: Any) -> float:
+    import numpy as np
+
+    left, right = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+    norms = float(np.linalg.norm(left) * np.linalg.norm(right))
+    return float(left @ right) / norms if norms else 0.0
 
 
 def _normalized(text: str) -> str:

@@ -109,3 +109,5 @@ class RecallHit:
     recency: float = 0.0
     importance: float = 0.0
     use: float = 0.0
+    # Cosine similarity to the query: an absolute scale, unlike the rank-fused relevance.
+    similarity: float = 0.0

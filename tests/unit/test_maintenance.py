@@ -87,6 +87,9 @@ def test_compression_summarises_old_episodes_and_keeps_everything_restorable(yea
     hits = engine.search(original.text, k=20, filters=RecallFilter(statuses=(Status.ARCHIVED,)), reinforce=False)
     assert original.id in {hit.memory.id for hit in hits}
     assert original.id not in {hit.memory.id for hit in engine.search(original.text, k=20, reinforce=False)}
+    # Its words still find it, through the summary that covers it: the summary stands in its place.
+    top = engine.search(original.text, k=3, reinforce=False)
+    assert top[0].memory.kind == Kind.SUMMARY and set(original.sources) <= set(top[0].memory.sources)
 
     # Restoring brings it back at full strength, and a rerun neither re-compresses it nor duplicates anything.
     restored = engine.restore(original.id)

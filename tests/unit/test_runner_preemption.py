@@ -1,0 +1,71 @@
+"""The user's chat takes the model from a background completion even while its prompt is evaluated.
+
+Real starter model. llama.cpp cannot be interrupted inside one prompt evaluation, so background
+prompts are evaluated in chunks; these tests check the chunking is invisible in the output and
+that a user turn stops it between chunks rather than after the whole prompt.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from assistant.llm.runner import PREFILL_CHUNK, ChatMessage, GenerationCancelled, ModelRunner
+
+pytestmark = pytest.mark.slow
+
+LONG_TEXT = " ".join(f"On day {n} the user talked about gardening, tomatoes and the weather." for n in range(40))
+
+
+@pytest.fixture(scope="module")
+def runner(starter_model_path) -> ModelRunner:
+    runner = ModelRunner(starter_model_path, context_size=2048, threads=2)
+    runner.load()
+    return runner
+
+
+def summary_prompt() -> list[ChatMessage]:
+    return [ChatMessage("system", "Summarise the notes in one sentence."), ChatMessage("user", LONG_TEXT)]
+
+
+def test_a_chunked_background_prompt_gives_the_same_answer(runner: ModelRunner) -> None:
+    runner.load().reset()
+    in_one_go = runner.chat(summary_prompt(), max_tokens=24, temperature=0.0)
+    runner.load().reset()
+    in_chunks = runner.chat(summary_prompt(), max_tokens=24, temperature=0.0, background=True)
+    assert in_chunks == in_one_go and in_chunks.strip()
+
+
+def test_the_user_takes_the_model_in_the_middle_of_a_background_prompt(runner: ModelRunner, monkeypatch) -> None:
+    llama = runner.load()
+    llama.reset()
+    prompt_tokens = runner.count_tokens(runner.render(summary_prompt()))
+    assert prompt_tokens > 8 * PREFILL_CHUNK, "the prompt must take many chunks"
+    chunks: list[int] = []
+    started = threading.Event()
+    real_eval = llama.eval
+
+    def counting_eval(tokens):
+        chunks.append(len(tokens))
+        started.set()
+        return real_eval(tokens)
+
+    monkeypatch.setattr(llama, "eval", counting_eval)
+    outcome: list[BaseException | str] = []
+
+    def background() -> None:
+        try:
+            outcome.append(runner.chat(summary_prompt(), max_tokens=24, background=True))
+        except BaseException as error:  # noqa: BLE001 - the outcome is what the test checks
+            outcome.append(error)
+
+    worker = threading.Thread(target=background)
+    worker.start()
+    assert started.wait(60)
+    reply = runner.chat([ChatMessage("user", "Say hello.")], max_tokens=8, temperature=0.0)
+    worker.join(60)
+    assert reply.strip()
+    assert len(outcome) == 1 and isinstance(outcome[0], GenerationCancelled)
+    # It gave way between chunks, long before its prompt was fully evaluated.
+    assert sum(chunks) < prompt_tokens / 2, (sum(chunks), prompt_tokens)
