@@ -98,7 +98,10 @@ def main() -> None:
     from assistant.memory.engine import MemoryEngine, parse_time
     from assistant.memory.store import MemoryStore
 
-    sessions = max(12, round(args.messages / 10.5))
+    # Sessions vary in length: size the first try on a guess, then scale to the asked-for count.
+    sessions = max(12, round(args.messages / 8))
+    evalset = build_evalset(sessions, args.seed)
+    sessions = max(12, round(sessions * args.messages / len(evalset.messages)))
     evalset = build_evalset(sessions, args.seed)
     embedder = CachingEmbedder(open_embedder("all-minilm-l6-v2"))
     settings = Settings()
