@@ -1,12 +1,12 @@
 """Trust figures: randomized fault and bad-input campaigns with larger counts than CI.
 
-    python benchmarks/trust_report.py [--kill-points 12] [--bad-inputs 400] [--seed N]
+    python benchmarks/trust_report.py [--kill-points 12] [--bad-inputs 400] [--seed N] [--only import]
 
 Runs the SIGKILL campaigns of tests/trust/kill_campaign.py (import, chat learning,
 maintenance, forget) in a throwaway data dir each, then feeds generated bad inputs to the
 import parser, the config loader and the GGUF reader. Prints a table: faults injected,
-survived, records lost (must be 0), bad inputs tried, failures. Exits 1 if anything failed
-or any record was lost.
+survived, records lost (must be 0), bad inputs tried, failures; then, per kill campaign,
+what the kills interrupted. Exits 1 if anything failed or any record was lost.
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ def _fresh_dirs(root: Path, name: str) -> Path:
     return data
 
 
-def kill_campaigns(root: Path, points: int, seed: int) -> list[tuple[Campaign, float]]:
+def kill_campaigns(root: Path, points: int, seed: int, only: list[str] | None = None) -> list[tuple[Campaign, float]]:
     results = []
     for offset, (name, campaign) in enumerate(sorted(CAMPAIGNS.items())):
+        if only and name not in only:
+            continue
         data = _fresh_dirs(root, f"kill-{name}")
         work = data.parent
         work.mkdir(parents=True, exist_ok=True)
@@ -175,16 +177,26 @@ def main() -> int:
     parser.add_argument("--bad-inputs", type=int, default=400, help="bad inputs per input kind")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-kills", action="store_true")
+    parser.add_argument(
+        "--only", action="append", choices=sorted(CAMPAIGNS), help="run only this kill campaign (repeatable)"
+    )
+    parser.add_argument("--skip-inputs", action="store_true", help="skip the bad-input campaigns")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
     rows: list[tuple[str, str, int, int, int, int, int, float]] = []
     failures: list[str] = []
+    notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="trust-report-") as folder:
         root = Path(folder)
         if not args.skip_kills:
-            for campaign, seconds in kill_campaigns(root, args.kill_points, args.seed):
+            for campaign, seconds in kill_campaigns(root, args.kill_points, args.seed, args.only):
+                phases = ", ".join(f"{count} {phase}" for phase, count in campaign.phases.most_common())
+                notes.append(
+                    f"{campaign.operation}: {campaign.injected} of {args.kill_points} points killed mid-write"
+                    f" ({phases}); {campaign.completed_first} finished before their kill"
+                )
                 rows.append(
                     (
                         "fault",
@@ -198,7 +210,7 @@ def main() -> int:
                     )
                 )
                 failures += campaign.failures
-        for build in (bad_import_campaign, bad_config_campaign, bad_model_campaign):
+        for build in () if args.skip_inputs else (bad_import_campaign, bad_config_campaign, bad_model_campaign):
             started = time.perf_counter()
             _fresh_dirs(root, build.__name__)
             campaign = build(root, args.bad_inputs, args.seed)
@@ -225,6 +237,8 @@ def main() -> int:
     totals = [sum(row[i] for row in rows) for i in (2, 3, 4, 5, 6)]
     print("-" * len(header))
     print(f"{'total':<20} {totals[0]:>15} {totals[1]:>9} {totals[2]:>12} {totals[3]:>10} {totals[4]:>8}")
+    for note in notes:
+        print(note)
     for failure in failures[:20]:
         print(f"FAILED {failure}")
     return 1 if totals[2] or totals[4] else 0

@@ -1,13 +1,27 @@
 """SIGKILL the real CLI at seeded random points while it writes, then check the store.
 
-A kill point is "after the Nth new file appears under the memory store, plus a random
-delay": every LanceDB commit writes files, so this lands in the middle of real writes
-rather than during model loading. Shared by tests/trust/test_kill.py (few points) and
-benchmarks/trust_report.py (many points).
+Every point gets fresh work of its own, so the kill always lands in the middle of real
+writes rather than in a run with little left to do:
+
+- import: a new file of new messages (new ids and conversations) per point;
+- chat: a new exchange per point, killed while the turn is stored or, after the reply is
+  printed, while what it taught is written (extraction and consolidation: add, supersede,
+  reinforce);
+- maintain: new old conversations to compress, or new recent messages for decay to weaken
+  and archive, imported before the killed run;
+- forget: a different memory per point.
+
+A kill point is "after the Nth new file appears under the memory store (counted from the
+start, or from an output marker), plus a short random delay": every LanceDB commit writes
+files, so this lands among real writes rather than during model loading. After each kill
+the store must open without repair, hold every acknowledged write exactly once, and have
+no half-applied supersede, archive or forget. Shared by tests/trust/test_kill.py (few
+points) and benchmarks/trust_report.py (many points).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -18,9 +32,10 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from trust_helpers import write_messages
+from trust_helpers import TOPICS, write_messages
 
 IMPORT_DRIVER = """
 import sys
@@ -28,9 +43,13 @@ from pathlib import Path
 from assistant.config import load_settings
 from assistant.memory.engine import MemoryEngine
 engine = MemoryEngine.open(load_settings())
-engine.import_file(Path(sys.argv[1]), progress=lambda done, total: print(done, flush=True))
+for name in sys.argv[1:]:
+    print("file", name, flush=True)
+    engine.import_file(Path(name), progress=lambda done, total: print(done, flush=True))
 print("done", flush=True)
 """
+CONTEXT_MARKER = "--- context: "  # `chat --show-context` prints it after the reply, before learning
+SAVED_PREFIX = "Saved to memory: "
 
 
 @dataclass
@@ -48,10 +67,15 @@ class Campaign:
     survived: int = 0
     completed_first: int = 0
     lost: int = 0
+    phases: Counter = field(default_factory=Counter)  # injected faults by what was being written
     failures: list[str] = field(default_factory=list)
 
     def fail(self, problem: str) -> None:
         self.failures.append(f"{self.operation}: {problem}")
+
+    def hit(self, phase: str) -> None:
+        self.injected += 1
+        self.phases[phase] += 1
 
 
 def _files(folder: Path) -> set[str]:
@@ -61,51 +85,119 @@ def _files(folder: Path) -> set[str]:
     return found
 
 
+def _pump(stream, sink: list[bytes]) -> None:
+    for chunk in iter(lambda: stream.read1(65536), b""):
+        sink.append(chunk)
+
+
 def run_killed(
     command: list[str],
     memory_dir: Path,
     *,
     after_files: int,
     delay: float,
+    after_output: str | None = None,
     env: dict[str, str] | None = None,
-    timeout: float = 600,
+    timeout: float = 900,
 ) -> Run:
-    """Start `command`; SIGKILL it once `after_files` new files exist under `memory_dir` and `delay` passed."""
+    """Start `command`; SIGKILL it once `after_files` new files exist under `memory_dir` and `delay` passed.
+
+    With `after_output`, files count only from when that text appears on the command's stdout.
+    """
     before = _files(memory_dir)
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}
     )
-    out: list[str] = []
-    err: list[str] = []
+    out: list[bytes] = []
+    err: list[bytes] = []
     readers = [
-        threading.Thread(target=lambda: out.append(process.stdout.read()), daemon=True),  # type: ignore[union-attr]
-        threading.Thread(target=lambda: err.append(process.stderr.read()), daemon=True),  # type: ignore[union-attr]
+        threading.Thread(target=_pump, args=(process.stdout, out), daemon=True),
+        threading.Thread(target=_pump, args=(process.stderr, err), daemon=True),
     ]
     for reader in readers:
         reader.start()
     seen: set[str] = set()
     deadline = time.monotonic() + timeout
     killed = False
+    armed = after_output is None
     while process.poll() is None and time.monotonic() < deadline:
+        if not armed:
+            armed = after_output.encode() in b"".join(out)  # type: ignore[union-attr]
+            if armed:
+                before |= seen  # count only what is written from now on
+                seen = set()
         seen |= _files(memory_dir) - before
-        if len(seen) >= after_files:
-            time.sleep(delay)
+        if armed and len(seen) >= after_files:
+            if delay:
+                time.sleep(delay)
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 killed = True
             break
-        time.sleep(0.005)
+        time.sleep(0.003)
     if process.poll() is None and not killed:
         process.kill()
         raise TimeoutError(f"{command} ran longer than {timeout}s")
     returncode = process.wait()
     for reader in readers:
         reader.join(timeout=10)
-    return Run(killed and returncode == -signal.SIGKILL, returncode, "".join(out), "".join(err))
+    decode = lambda chunks: b"".join(chunks).decode("utf-8", "replace")  # noqa: E731
+    return Run(killed and returncode == -signal.SIGKILL, returncode, decode(out), decode(err))
 
 
 def cli_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "assistant", *args]
+
+
+# -- setting up work without the app under test -------------------------------------------------
+
+
+@functools.cache
+def _embedder():
+    from assistant.config import load_settings
+    from assistant.memory.embed import open_embedder
+
+    return open_embedder(load_settings().embedder)
+
+
+def seed_store(memory_dir: Path, records: list[dict]) -> None:
+    """Import `records` in this process: setting up a point's work, not a write under test."""
+    from assistant.config import load_settings
+    from assistant.memory.engine import MemoryEngine
+
+    with MemoryEngine.open(load_settings(), embedder=_embedder(), path=memory_dir) as engine:
+        report = engine.import_jsonl(json.dumps(record) + "\n" for record in records)
+    if report.bad_lines or report.imported != len(records):
+        raise RuntimeError(f"seeding the store failed: {report}")
+
+
+def old_conversations(prefix: str, *, sessions: int, seed: int) -> list[dict]:
+    """Evaluation-set chats from 2024 (old enough to compress), with ids and sessions of their own."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from evalset import build_evalset
+
+    records = build_evalset(sessions=sessions, seed=seed).messages
+    return [{**m, "id": prefix + m["id"], "session_id": prefix + m["session_id"]} for m in records]
+
+
+DECAY_HALF_LIFE_DAYS = 2.0  # with episodic importance 0.3, strength falls below 0.05 after ~14 days
+DECAY_ARCHIVED_AFTER_DAYS = 14.5
+
+
+def recent_messages(prefix: str, count: int, *, seed: int, now: datetime) -> list[dict]:
+    """Messages from the last four weeks: too young to compress, spread so decay weakens some and archives others."""
+    rng = random.Random(seed)
+    ages = sorted((rng.uniform(0.5, 28.0) for _ in range(count)), reverse=True)
+    return [
+        {
+            "id": f"{prefix}{number:04d}",
+            "session_id": f"{prefix}s{number // 6}",
+            "role": "user" if number % 2 == 0 else "assistant",
+            "content": f"{rng.choice(TOPICS)}, note {number} ({rng.randint(0, 10**6)})",
+            "timestamp": (now - timedelta(days=age)).isoformat().replace("+00:00", "Z"),
+        }
+        for number, age in enumerate(ages)
+    ]
 
 
 # -- reading the store without the app --------------------------------------------------------
@@ -131,15 +223,20 @@ def store_problems(memory_dir: Path) -> list[str]:
         return problems
     memories = read_table(memory_dir, "memories")
     messages = read_table(memory_dir, "messages")
-    for name, rows in (
-        ("memories", memories),
-        ("messages", messages),
-        ("conversations", read_table(memory_dir, "conversations")),
-    ):
+    conversations = read_table(memory_dir, "conversations")
+    for name, rows in (("memories", memories), ("messages", messages), ("conversations", conversations)):
         duplicated = [key for key, count in Counter((r["owner"], r["id"]) for r in rows).items() if count > 1]
         if duplicated:
             problems.append(f"duplicated {name}: {duplicated[:3]}")
     by_id = {m["id"]: m for m in memories}
+    # A stored message means its whole batch was stored: its episodic memory and its conversation too.
+    known_conversations = {(c["owner"], c["id"]) for c in conversations}
+    unindexed = [m["id"] for m in messages if f"ep-{m['id']}" not in by_id]
+    if unindexed:
+        problems.append(f"{len(unindexed)} messages without their episodic memory, e.g. {unindexed[:3]}")
+    orphans = [m["id"] for m in messages if (m["owner"], m["conversation_id"]) not in known_conversations]
+    if orphans:
+        problems.append(f"{len(orphans)} messages without their conversation, e.g. {orphans[:3]}")
     for memory in memories:
         if memory["status"] == "superseded":
             successor, hops = by_id.get(memory["superseded_by"] or ""), 0
@@ -153,11 +250,20 @@ def store_problems(memory_dir: Path) -> list[str]:
             if source in covered:
                 problems.append(f"message {source} is in two summaries")
             covered[source] = summary["id"]
-    for memory in memories:
-        if memory["kind"] == "episodic" and memory["status"] == "archived":
-            sources = memory["sources"] or []
-            if not all(s in covered for s in sources) and (memory["strength"] or 0) >= 0.05:
-                problems.append(f"episode {memory['id']} archived without a summary")
+    archived_episodes = [m for m in memories if m["kind"] == "episodic" and m["status"] == "archived"]
+    if archived_episodes:
+        # Compression and decay write the archive audit (with its reason) before the archive itself.
+        reasons: dict[str, set[str]] = {}
+        for entry in read_table(memory_dir, "audit"):
+            if entry["action"] == "archive":
+                reasons.setdefault(entry["memory_id"], set()).add((entry["reason"] or "").split(":")[0])
+        unaudited = [m["id"] for m in archived_episodes if m["id"] not in reasons]
+        if unaudited:
+            problems.append(f"{len(unaudited)} episodes archived without an audit entry, e.g. {unaudited[:3]}")
+        for memory in archived_episodes:
+            summarised = all(s in covered for s in memory["sources"] or [])
+            if not summarised and "decayed" not in reasons.get(memory["id"], set()):
+                problems.append(f"episode {memory['id']} archived without a summary and not by decay")
     return problems
 
 
@@ -189,8 +295,10 @@ def bytes_contain(folder: Path, needle: bytes) -> list[str]:
 # -- the campaigns -------------------------------------------------------------------------------
 
 
-def _check(campaign: Campaign, memory_dir: Path, expected_messages: set[str]) -> None:
-    problems = store_problems(memory_dir)
+def _check(
+    campaign: Campaign, memory_dir: Path, expected_messages: set[str], problems: list[str] | None = None
+) -> None:
+    problems = [*(problems or []), *store_problems(memory_dir)]
     missing = expected_messages - message_ids(memory_dir)
     if missing:
         campaign.lost += len(missing)
@@ -201,123 +309,227 @@ def _check(campaign: Campaign, memory_dir: Path, expected_messages: set[str]) ->
         campaign.survived += 1
 
 
-def import_campaign(work: Path, memory_dir: Path, *, points: int, seed: int, messages: int = 2500) -> Campaign:
-    """Kill a large import repeatedly; each restart resumes, acknowledged batches are never lost."""
-    rng = random.Random(seed)
-    campaign = Campaign("memory import")
-    source = write_messages(work / "large.jsonl", messages, seed=seed, prefix="imp")
+def _line_ends(source: Path) -> list[tuple[str, int]]:
+    """(id, byte offset where its line ends) for each line of an import file."""
     ends, offset = [], 0
-    ids = []
     for line in source.read_text(encoding="utf-8").splitlines(keepends=True):
         offset += len(line.encode("utf-8"))
-        ends.append(offset)
-        ids.append(json.loads(line)["id"])
+        ends.append((json.loads(line)["id"], offset))
+    return ends
+
+
+def import_campaign(work: Path, memory_dir: Path, *, points: int, seed: int, messages: int = 1100) -> Campaign:
+    """Kill each point's import of its own new file; a final run resumes them all, losing nothing.
+
+    A file of `messages` lines is stored in batches (1024 messages each): the kill lands in a
+    batch's writes, between batches, or in the index upkeep at the end. Acknowledged batches
+    (reported through the progress callback) must survive.
+    """
+    rng = random.Random(seed)
+    campaign = Campaign("memory import")
     acknowledged: set[str] = set()
-    for _ in range(points):
-        run = run_killed(
-            [sys.executable, "-c", IMPORT_DRIVER, str(source)],
-            memory_dir,
-            after_files=rng.randint(1, 30),
-            delay=rng.uniform(0, 0.4),
+    every: set[str] = set()
+    sources: list[Path] = []
+    for number in range(points):
+        prefix = f"imp{number:03d}-"
+        source = write_messages(
+            work / f"import-{number:03d}.jsonl",
+            messages,
+            seed=seed * 1000 + number,
+            prefix=prefix,
+            sessions=6,
+            session_prefix=f"{prefix}s",
         )
-        for line in run.stdout.splitlines():
-            if line.strip().isdigit():
-                done = int(line)
-                acknowledged |= {i for i, end in zip(ids, ends, strict=True) if end <= done}
+        sources.append(source)
+        ends = _line_ends(source)
+        every |= {message_id for message_id, _end in ends}
+        after_files = rng.randint(1, 36)
+        # Mostly right among the writes; now and then a longer wait lands in the embedding of the next batch.
+        delay = rng.uniform(0, 1.0) if after_files <= 12 and rng.random() < 0.3 else rng.uniform(0, 0.05)
+        run = run_killed(
+            [sys.executable, "-c", IMPORT_DRIVER, str(source)], memory_dir, after_files=after_files, delay=delay
+        )
+        progress = [int(line) for line in run.stdout.splitlines() if line.strip().isdigit()]
+        done = max(progress, default=0)
+        acknowledged |= {message_id for message_id, end in ends if end <= done}
         if not run.killed:
             if run.returncode != 0:
                 campaign.fail(f"exit {run.returncode}: {run.stderr[-300:]}")
             campaign.completed_first += 1
             continue
-        campaign.injected += 1
+        if done == 0:
+            phase = "first batch"
+        elif done < ends[-1][1]:
+            phase = "later batch"
+        else:
+            phase = "index upkeep"
+        campaign.hit(phase)
         _check(campaign, memory_dir, acknowledged)
-    final = subprocess.run([sys.executable, "-c", IMPORT_DRIVER, str(source)], capture_output=True, text=True)
+    final = subprocess.run([sys.executable, "-c", IMPORT_DRIVER, *map(str, sources)], capture_output=True, text=True)
     if final.returncode != 0:
-        campaign.fail(f"the import did not finish after the kills: {final.stderr[-300:]}")
-    _check(campaign, memory_dir, set(ids))
+        campaign.fail(f"the imports did not finish after the kills: {final.stderr[-300:]}")
+    _check(campaign, memory_dir, every)
     campaign.survived -= 1  # the final check is not a fault
-    if len(read_table(memory_dir, "messages")) != len(ids):
-        campaign.fail(f"{len(read_table(memory_dir, 'messages'))} messages stored, expected {len(ids)}")
+    stored = read_table(memory_dir, "messages")
+    if len(stored) != len(every):
+        campaign.fail(f"{len(stored)} messages stored, expected {len(every)}")
     return campaign
 
 
 CHAT_MESSAGES = (
     "My sister is called Ana and she lives in Porto.",
     "I live in Lisbon.",
+    "remember that my dentist is Dr. Silva",
     "Actually I moved to Berlin last month.",
     "I am allergic to peanuts.",
     "My favourite colour is green.",
     "My favourite colour is blue now.",
-    "remember that my dentist is Dr. Silva",
     "I work as a nurse at the city hospital.",
+    "remember that my locker code is on the blue card",
+    "I live in Lisbon again.",
 )
+# Short replies and rule-based extraction keep a point quick; the learning writes (add,
+# supersede, reinforce and their audit entries) are the same as after model extraction.
+CHAT_ENV = {"ASSISTANT_MAX_REPLY_TOKENS": "16", "ASSISTANT_MODEL_EXTRACTION": "false", "ASSISTANT_TEMPERATURE": "0"}
+
+
+def _saved_texts(stderr: str) -> list[str]:
+    return [
+        line[len(SAVED_PREFIX) :].split(" (replaces: ")[0].strip()
+        for line in stderr.splitlines()
+        if line.startswith(SAVED_PREFIX)
+    ]
 
 
 def chat_campaign(work: Path, memory_dir: Path, *, points: int, seed: int) -> Campaign:
-    """Kill `assistant chat` while it stores the exchange and learns from it."""
+    """Kill `assistant chat` while it stores the exchange or, most often, while it learns from it.
+
+    "remember that ..." is a command: its memory is written with the exchange, before the reply.
+    """
     rng = random.Random(seed)
     campaign = Campaign("chat learning")
     acknowledged: set[str] = set()
+    learned: set[str] = set()
     for number in range(points):
         text = CHAT_MESSAGES[number % len(CHAT_MESSAGES)]
-        run = run_killed(
-            cli_command("chat", text), memory_dir, after_files=rng.randint(1, 14), delay=rng.uniform(0, 0.3)
-        )
-        stored = {row["content"]: row["id"] for row in read_table(memory_dir, "messages") if row["role"] == "user"}
-        if run.stdout.endswith("\n"):  # the reply was printed in full: the exchange is acknowledged
-            if text not in stored:
+        if text.startswith("remember") or number % 3 == 2:  # the exchange: conversation, messages, a command's memory
+            options = {"after_files": rng.randint(1, 14), "delay": rng.uniform(0, 0.05)}
+        else:  # once the reply is printed: extraction, consolidation, reinforcement
+            options = {"after_output": CONTEXT_MARKER, "after_files": rng.randint(1, 5), "delay": rng.uniform(0, 0.02)}
+        run = run_killed(cli_command("chat", "--show-context", text), memory_dir, env=CHAT_ENV, **options)
+        problems = []
+        stored = {row["id"]: row["content"] for row in read_table(memory_dir, "messages") if row["role"] == "user"}
+        if CONTEXT_MARKER in run.stdout:  # the reply was printed in full: the exchange is acknowledged
+            ids = {message_id for message_id, content in stored.items() if content == text}
+            if not ids:
                 campaign.lost += 1
-                campaign.fail(f"acknowledged message {text!r} is not stored")
-            else:
-                acknowledged.add(stored[text])
+                problems.append(f"acknowledged message {text!r} is not stored")
+            acknowledged |= ids
+        learned.update(_saved_texts(run.stderr))
+        texts = {row["text"] for row in read_table(memory_dir, "memories")}
+        for saved in sorted(learned - texts):
+            campaign.lost += 1
+            problems.append(f"acknowledged memory {saved!r} is not stored")
         if not run.killed:
             if run.returncode != 0:
                 campaign.fail(f"exit {run.returncode}: {run.stderr[-300:]}")
             campaign.completed_first += 1
+            if problems:
+                campaign.fail("; ".join(problems))
             continue
-        campaign.injected += 1
-        _check(campaign, memory_dir, acknowledged)
+        campaign.hit("learning" if CONTEXT_MARKER in run.stdout else "storing the exchange")
+        _check(campaign, memory_dir, acknowledged, problems)
     return campaign
 
 
-def maintain_campaign(work: Path, memory_dir: Path, *, points: int, seed: int) -> Campaign:
-    """Kill `memory maintain` (compression and decay) repeatedly; a final run completes the work."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    from evalset import build_evalset
+MAINTAIN_ENV = {
+    "ASSISTANT_MAINTENANCE_WRITE_BATCH": "3",
+    "ASSISTANT_DECAY_HALF_LIFE_DAYS": str(DECAY_HALF_LIFE_DAYS),
+}
 
+
+def _complete_summaries(memory_dir: Path, prefix: str) -> set[str]:
+    """Summaries of a point's messages whose originals are all archived: finished compression groups."""
+    memories = read_table(memory_dir, "memories")
+    status = {m["id"]: m["status"] for m in memories}
+    return {
+        m["id"]
+        for m in memories
+        if m["kind"] == "summary"
+        and any(s.startswith(prefix) for s in m["sources"] or [])
+        and all(status.get(f"ep-{s}") == "archived" for s in m["sources"] or [])
+    }
+
+
+def maintain_campaign(
+    work: Path, memory_dir: Path, *, points: int, seed: int, sessions: int = 8, recent: int = 120
+) -> Campaign:
+    """Kill `memory maintain` while it compresses or decays fresh work; a final run completes it.
+
+    Even points import old conversations (compression summarises and archives them), odd
+    points import recent messages (decay weakens them and archives the oldest; compression has
+    nothing to do). The phase counted is the work the kill interrupted, read from the store.
+    """
     rng = random.Random(seed)
     campaign = Campaign("memory maintain")
-    evalset = build_evalset(sessions=6, seed=seed)
-    source = work / "old.jsonl"
-    source.write_text("".join(json.dumps(m) + "\n" for m in evalset.messages), encoding="utf-8")
-    subprocess.run(cli_command("memory", "import", str(source)), check=True, capture_output=True)
-    everything = {m["id"] for m in evalset.messages}
-    env = {"ASSISTANT_MAINTENANCE_WRITE_BATCH": "3"}
-    for _ in range(points):
+    everything: set[str] = set()
+    compression_points: list[tuple[str, set[str]]] = []  # prefix, finished groups when killed
+    for number in range(points):
+        compressing = number % 2 == 0
+        prefix = f"{'cmp' if compressing else 'dec'}{number:03d}-"
+        if compressing:
+            records = old_conversations(prefix, sessions=sessions, seed=seed * 1000 + number)
+        else:
+            records = recent_messages(prefix, recent, seed=seed * 1000 + number, now=datetime.now(UTC))
+        seed_store(memory_dir, records)
+        everything |= {record["id"] for record in records}
         run = run_killed(
             cli_command("memory", "maintain", "--no-model"),
             memory_dir,
-            after_files=rng.randint(1, 40),
-            delay=rng.uniform(0, 0.3),
-            env=env,
+            after_files=rng.randint(1, 60 if compressing else 80),
+            delay=rng.uniform(0, 0.02),
+            env=MAINTAIN_ENV,
         )
         if not run.killed:
             if run.returncode != 0:
                 campaign.fail(f"exit {run.returncode}: {run.stderr[-300:]}")
             campaign.completed_first += 1
             continue
-        campaign.injected += 1
+        if compressing:
+            compression_points.append((prefix, _complete_summaries(memory_dir, prefix)))
+            campaign.injected += 1  # its phase is known once the final run has finished the work
+        else:
+            cutoff = datetime.now(UTC) - timedelta(days=DECAY_ARCHIVED_AFTER_DAYS)
+            due = {
+                f"ep-{r['id']}"
+                for r in records
+                if datetime.fromisoformat(r["timestamp"].replace("Z", "+00:00")) < cutoff
+            }
+            waiting = [m for m in read_table(memory_dir, "memories") if m["id"] in due and m["status"] == "active"]
+            campaign.hit("decay" if waiting else "after decay (index upkeep)")
         _check(campaign, memory_dir, everything)
     final = subprocess.run(
-        cli_command("memory", "maintain", "--no-model"), capture_output=True, text=True, env={**os.environ, **env}
+        cli_command("memory", "maintain", "--no-model"),
+        capture_output=True,
+        text=True,
+        env={**os.environ, **MAINTAIN_ENV},
     )
     if final.returncode != 0:
         campaign.fail(f"maintain did not finish after the kills: {final.stderr[-300:]}")
+    for prefix, finished in compression_points:
+        unfinished = _complete_summaries(memory_dir, prefix) - finished
+        campaign.phases["compression" if unfinished else "after compression (decay, index upkeep)"] += 1
     left = summarised_but_active(memory_dir)
     if left:
         campaign.fail(f"half-applied compression: {left[:3]} summarised but still active")
-    if store_problems(memory_dir):
-        campaign.fail("; ".join(store_problems(memory_dir)))
+    _check(campaign, memory_dir, everything)
+    campaign.survived -= 1  # the final check is not a fault
+    memories = read_table(memory_dir, "memories")
+    decayed = [m for m in memories if m["kind"] == "episodic" and m["status"] == "archived" and m["id"][3:6] == "dec"]
+    if points > 1 and not decayed:
+        campaign.fail("decay archived nothing: the decay points did not exercise it")
+    if not any(m["kind"] == "summary" for m in memories):
+        campaign.fail("compression made no summary")
     return campaign
 
 
@@ -349,9 +561,9 @@ def forget_campaign(work: Path, memory_dir: Path, *, points: int, seed: int) -> 
         if not run.killed:
             campaign.completed_first += 1
             continue
-        campaign.injected += 1
         stored = message_ids(memory_dir)
         episodes = {row["id"] for row in read_table(memory_dir, "memories")}
+        campaign.hit("rows deleted, purge pending or cut" if f"ep-{target}" not in episodes else "before the rows went")
         if target in stored and f"ep-{target}" not in episodes:
             campaign.fail(f"half-applied forget of {target}: its message is kept but its memory is gone")
         _check(campaign, memory_dir, remaining - {lines[n]["id"] for n in range(number + 1)})

@@ -1,8 +1,9 @@
-"""SIGKILL the real CLI at seeded random points during import, chat learning, maintenance and forget.
+"""SIGKILL the real CLI at seeded random points during import, chat learning, compression, decay and forget.
 
 After every kill the store must open without repair, hold every acknowledged write exactly
 once and have no half-applied supersede, archive or forget. CI runs TRUST_KILL_POINTS points
-per operation (default 4); benchmarks/trust_report.py runs many more.
+per operation (default 4); benchmarks/trust_report.py runs many more
+(`--kill-points 24`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ def test_kills_never_lose_or_half_apply_a_write(operation: str, tmp_path: Path, 
     campaign = CAMPAIGNS[operation](tmp_path, isolated_dirs / "memory", points=POINTS, seed=SEED)
     assert campaign.failures == [], campaign.failures
     assert campaign.lost == 0
-    # The seeded points must really hit the writes, not only the start-up before them.
-    assert campaign.injected >= max(1, POINTS // 2), campaign
+    # Each point has fresh work of its own: nearly every kill lands among its writes.
+    assert campaign.injected >= max(1, POINTS - POINTS // 4), campaign
     assert campaign.survived == campaign.injected
+    if operation == "maintain" and POINTS >= 2:
+        assert campaign.phases["compression"] and campaign.phases["decay"], campaign.phases
+    if operation == "chat":
+        assert campaign.phases["learning"], campaign.phases

@@ -19,7 +19,9 @@ TOPICS = (
 )
 
 
-def write_messages(path: Path, count: int, *, seed: int, sessions: int = 3, prefix: str = "m") -> Path:
+def write_messages(
+    path: Path, count: int, *, seed: int, sessions: int = 3, prefix: str = "m", session_prefix: str = "s"
+) -> Path:
     """A JSON Lines import file of `count` user/assistant messages with stable ids."""
     rng = random.Random(seed)
     lines = []
@@ -29,7 +31,7 @@ def write_messages(path: Path, count: int, *, seed: int, sessions: int = 3, pref
             json.dumps(
                 {
                     "id": f"{prefix}{number:05d}",
-                    "session_id": f"s{number % sessions}",
+                    "session_id": f"{session_prefix}{number % sessions}",
                     "role": "user" if number % 2 == 0 else "assistant",
                     "content": f"Note {number}: {topic} ({rng.randint(0, 10**6)})",
                     "timestamp": f"2025-0{1 + number % 9}-1{number % 10}T10:{number % 60:02d}:00+00:00",
