@@ -24,6 +24,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from evalset import build_evalset  # noqa: E402
 
+WAITS: list[tuple[float, float, int]] = []  # per trial: waiting for the model, its own first token, prompt
 TOPICS = ["sleeping", "cooking", "running", "reading", "saving money", "gardening", "learning Spanish", "focus"]
 
 
@@ -39,8 +40,10 @@ def first_token_seconds(runner, number: int) -> float:
         temperature=0.0,
         stats=stats,
     ):
-        return time.perf_counter() - requested
-    return time.perf_counter() - requested
+        break
+    first = time.perf_counter() - requested
+    WAITS.append((stats.started - requested, first - (stats.started - requested), stats.prompt_tokens))
+    return first
 
 
 def main() -> None:
@@ -83,12 +86,26 @@ def main() -> None:
             time.sleep(0.5)
         preempted_before = scheduler.status.preempted
         scheduler.stop()
+        # Idle again after the job, so drift in the machine's load shows on both sides.
+        for trial in range(args.trials):
+            idle.append(first_token_seconds(runner, 2 * args.trials + len(during) + trial))
     print(f"{'':<28}{'median s':>10}{'max s':>8}{'n':>4}")
     print(f"{'no job running':<28}{statistics.median(idle):>10.3f}{max(idle):>8.3f}{len(idle):>4}")
     if during:
         print(f"{'while compression runs':<28}{statistics.median(during):>10.3f}{max(during):>8.3f}{len(during):>4}")
         print(f"ratio (median during / idle): {statistics.median(during) / statistics.median(idle):.2f}")
     print(f"background summaries preempted by the chat: {preempted_before}")
+    waits = WAITS[1:]  # the warm-up first
+    phases = (
+        ("no job running", waits[: args.trials] + waits[-args.trials :]),
+        ("while compression runs", waits[args.trials : -args.trials]),
+    )
+    for label, rows in phases:
+        if rows:
+            print(
+                f"{label}: median wait for the model {statistics.median(r[0] for r in rows) * 1000:.0f}ms, "
+                f"model's own first token {statistics.median(r[1] for r in rows) * 1000:.0f}ms"
+            )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import os
 import re
 import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -90,6 +91,17 @@ def _chunks(values: Sequence[str], size: int = IN_CHUNK) -> list[Sequence[str]]:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _after_the_users_turn(runner: ModelRunner | None, limit_seconds: float = 300.0) -> None:
+    """Hold a commit (embedding, writes: CPU work) while the user's chat has the model.
+
+    On a small machine the commit would compete for the cores the reply is being computed
+    on; uncommitted summaries are only recomputed if the process dies meanwhile.
+    """
+    deadline = time.monotonic() + limit_seconds
+    while runner is not None and (runner.busy or runner.user_waiting) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _stopped(cancel: threading.Event | None) -> bool:
@@ -516,11 +528,13 @@ def compress(
             report.summaries.append(group.id)
             report.archived.extend(member.id for member in group.members)
             if len(prepared) >= batch:
+                _after_the_users_turn(runner)
                 _commit_groups(engine, prepared, now)
                 prepared = []
     finally:
         # Summaries already made are kept even when the user's chat preempted the model.
         if prepared:
+            _after_the_users_turn(runner)
             _commit_groups(engine, prepared, now)
     if progress:
         progress("compress", len(groups), len(groups))
