@@ -1,4 +1,5 @@
-"""A crash between the writes of one import batch: the rerun completes it, nothing half-stored stays.
+"""A crash between the writes of one import batch: the rerun completes it, nothing half-stored stays;
+the half-written file a killed writer leaves behind does not keep forgotten text.
 
 The kill campaigns hit these gaps by chance; here every gap is hit on purpose. Storing a batch
 of messages takes several writes (episodic memories, conversations, audit, the messages
@@ -9,10 +10,13 @@ is stored twice.
 
 from __future__ import annotations
 
+import os
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from kill_campaign import bytes_contain
 from trust_helpers import write_messages
 
 from assistant.memory.embed import SentenceTransformerEmbedder
@@ -101,3 +105,28 @@ def test_an_import_killed_between_any_two_writes_is_completed_by_the_rerun(
         # ... and running the import again finishes the job.
         survivor.import_file(source)
         assert problems(survivor, expected) == [], (number, done)
+
+
+def test_forget_removes_what_a_killed_writer_left_half_written(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """LanceDB writes a file under a temporary name first; a SIGKILL leaves it behind with the rows
+    it was writing. Forgetting those rows later must remove that copy too, but never the file a
+    live writer (here: this process) is still writing."""
+    from assistant.memory.store import TEMP_PREFIX
+
+    engine = MemoryEngine(MemoryStore(tmp_path / "memory", embedder.dimension), embedder, "alice")
+    engine.import_jsonl(['{"id": "secret", "role": "user", "content": "my locker code is 4711-zebra"}\n'])
+    data = tmp_path / "memory" / "memories.lance" / "data"
+    orphan = data / f"{TEMP_PREFIX}Orphan"
+    orphan.write_bytes(b"rows a killed compaction was writing: my locker code is 4711-zebra")
+    os.utime(orphan, (time.time() - 60, time.time() - 60))
+    live = data / f"{TEMP_PREFIX}Writing"
+    with live.open("wb") as handle:
+        handle.write(b"a live writer's rows")
+        handle.flush()
+        os.utime(live, (time.time() - 60, time.time() - 60))
+        engine.forget(["ep-secret"])
+        assert live.exists(), "the file of a writer still at work was deleted"
+    assert not orphan.exists()
+    assert bytes_contain(tmp_path, b"4711-zebra") == []
