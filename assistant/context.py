@@ -215,8 +215,7 @@ def assemble(
     refill = HISTORY_REFILL_WITH_MEMORY if inputs.cap_history else HISTORY_REFILL
     window = _fit_history(sent, max(0, history_room), count_tokens, inputs.window_start_id, refill)
     in_window = {m.id for m, _ in window}
-    earlier = [shown for m, _ in window if (shown := inputs.shown_blocks.get(m.id)) and m.role == Role.USER]
-    seen = {memory.id for block in earlier for memory in block.memories}
+    seen = {memory.id for block in _blocks_in(window, inputs.shown_blocks) for memory in block.memories}
 
     late_profile: list[RecallHit] = []
     window_kept = bool(window) and window[0][0].id == inputs.window_start_id
@@ -255,7 +254,6 @@ def assemble(
         del messages[1]
         window = window[1:]
         total = count_chat_tokens(messages)
-    earlier = [shown for m, _ in window if (shown := inputs.shown_blocks.get(m.id)) and m.role == Role.USER]
 
     rule_text = "\n".join(r.text for r in rules)
     trace.sections = [
@@ -284,7 +282,7 @@ def assemble(
     ]
     # Memories quoted with earlier messages of the window are still in front of the model.
     listed = {m.id for m in trace.memories}
-    for block in earlier:
+    for block in _blocks_in(window, inputs.shown_blocks):
         for memory in block.memories:
             if memory.id not in listed:
                 listed.add(memory.id)
@@ -303,6 +301,11 @@ def shown_block(trace: ContextTrace) -> ShownBlock | None:
         return None
     new = tuple(m for m in trace.memories if m.section in ("relevant facts", "past conversations"))
     return ShownBlock(trace.memory_block, new)
+
+
+def _blocks_in(window: Sequence[tuple[Message, str]], shown_blocks: Mapping[str, ShownBlock]) -> list[ShownBlock]:
+    """The memory blocks the window's user messages carry, oldest first."""
+    return [shown for m, _ in window if m.role == Role.USER and (shown := shown_blocks.get(m.id))]
 
 
 def _with_block(memory_block: str, user_text: str) -> str:
