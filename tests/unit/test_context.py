@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from assistant.context import HISTORY_SHARE, MEMORY_CLOSE, MEMORY_OPEN, ContextInputs, assemble, shown_block
+from assistant.context import (
+    HISTORY_SHARE,
+    MEMORY_CLOSE,
+    MEMORY_OPEN,
+    ContextInputs,
+    assemble,
+    memory_line,
+    shown_block,
+    when,
+)
 from assistant.errors import ContextOverflowError
 from assistant.llm.runner import ModelRunner
 from assistant.memory.types import Kind, Memory, Message, Origin, RecallHit, Role
@@ -196,3 +205,16 @@ def test_a_profile_memory_learned_mid_conversation_is_quoted_below_not_added_to_
     # Once the window moves anyway, the profile is rebuilt in full at the top.
     moved, rebuilt = build(runner, replace(inputs, window_start_id=None, history=conversation(60)))
     assert "allergic to shellfish" in moved[0].content and "allergic" not in rebuilt.memory_block
+
+
+def test_dates_in_the_memory_block_are_short_and_recent_facts_have_none():
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    assert when(now - timedelta(hours=1), now) == "today"
+    assert when(now - timedelta(days=1), now) == "yesterday"
+    assert when(now - timedelta(days=5), now) == "5 days ago"
+    assert when(datetime(2025, 7, 2, tzinfo=UTC), now) == "in July 2025"
+    fresh = Memory(user="u", kind=Kind.SEMANTIC, text="User lives in Lisbon", created_at=now - timedelta(days=3))
+    old = replace(fresh, created_at=datetime(2025, 7, 2, tzinfo=UTC))
+    assert memory_line(fresh, now) == '- "User lives in Lisbon"'
+    assert memory_line(old, now) == '- "User lives in Lisbon" (in July 2025)'
+    assert memory_line(replace(fresh, origin=Origin.IMPORTED), now) == '- "User lives in Lisbon" (imported)'
