@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,11 +37,12 @@ from assistant.memory.commands import parse_command
 from assistant.memory.consolidate import Applied, Consolidator
 from assistant.memory.engine import MemoryEngine
 from assistant.memory.extract import extract_explicit, extract_with_model, merge_candidates
+from assistant.memory.language import words
 from assistant.memory.pasted import authored_text
 from assistant.memory.recall import RecallFilter
 from assistant.memory.redact import notice as redaction_notice
 from assistant.memory.redact import redact
-from assistant.memory.types import Conversation, Kind, Memory, Message, RecallHit, Role, Status, new_id, utcnow
+from assistant.memory.types import Conversation, Kind, Memory, Message, RecallHit, Role, new_id, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,13 @@ RECALL_KINDS = (Kind.SEMANTIC, Kind.PREFERENCE, Kind.SUMMARY, Kind.EPISODIC)
 # train my dog?" meets "User has a dog named Rex" at 0.26, unrelated facts stay below 0.15.
 FACT_MIN_SIMILARITY = 0.2
 EPISODE_MIN_SIMILARITY = 0.3
+# A message that says nothing about the user ("Why does bread go stale?") gets only memories
+# clearly about it: a loosely related note ("User works at a bakery", 0.27) costs prompt tokens
+# on every such turn, and a small model talks about the note instead of answering. A name the
+# memory shares with the message makes it about the user again ("Is Rex too old to swim?").
+GENERAL_FACT_MIN_SIMILARITY = 0.35
+GENERAL_EPISODE_MIN_SIMILARITY = 0.45
+FIRST_PERSON = frozenset("i i'm i've i'd i'll me my mine myself we we're we've our ours us".split())
 # Facts so important for the user's safety or identity that they are always in context.
 PROFILE_KEY_PREFIXES = ("user.name", "user.preferred_name", "user.allergy", "user.health", "user.diet")
 # Reserve a few tokens beyond the reply for the generation prompt and stop token.
@@ -96,6 +106,15 @@ class LearnReport:
         return bool(self.saved or self.reinforced or self.superseded)
 
 
+@dataclass
+class Recalled:
+    """What memory offers one turn: the standing rules and profile, and the recall hits."""
+
+    rules: list[Memory]
+    profile: list[Memory]
+    hits: list[RecallHit]
+
+
 class Assistant:
     def __init__(
         self,
@@ -120,6 +139,9 @@ class Assistant:
         self._shown_blocks: dict[str, dict[str, ShownBlock]] = {}
         self._profile_ids: dict[str, frozenset[str]] = {}  # per conversation, for the same reason
         self._shown_revision = 0
+        # Recall runs here while the user's message is being stored: both must finish before
+        # the model starts, and the store's writes and reads wait on disk more than on the CPU.
+        self._recall_worker: ThreadPoolExecutor | None = None
 
     # -- lazily opened parts ---------------------------------------------------------------
 
@@ -154,6 +176,9 @@ class Assistant:
             self._runner.cancel_background()
 
     def close(self) -> None:
+        if self._recall_worker is not None:
+            self._recall_worker.shutdown(wait=True)
+            self._recall_worker = None
         if self._engine is not None:
             self._engine.close()
 
@@ -216,6 +241,7 @@ class Assistant:
                 self._log_exchange(turn)
             return
 
+        recalling = self._start_recall(redaction.text) if memory_on else None  # a secret never reaches the model
         if not incognito:
             turn.conversation_id = (
                 conversation_id or self.engine.create_conversation(title=_title_from(redaction.text)).id
@@ -223,7 +249,7 @@ class Assistant:
             user_message = Message(self.user, Role.USER, redaction.text, turn.conversation_id, created_at=self.clock())
             self.engine.add_messages([user_message])
             turn.user_message_id = user_message.id
-        messages, trace = self._context_for(turn, redaction.text, memory_on)  # a secret never reaches the model
+        messages, trace = self._context_for(turn, redaction.text, recalling() if recalling else None)
         turn.trace = trace
         stats = GenerationStats()
         turn.stats = stats
@@ -283,7 +309,18 @@ class Assistant:
         available = context - min(self.settings.max_reply_tokens, context // 2) - TEMPLATE_SLACK
         return min(self.settings.token_budget, available) if self.settings.token_budget else available
 
-    def _context_for(self, turn: Turn, query: str, memory_on: bool) -> tuple[list, ContextTrace]:
+    def _start_recall(self, query: str) -> Callable[[], Recalled]:
+        """Start reading what memory offers for `query`; the returned call waits for it."""
+        if self._recall_worker is None:
+            self._recall_worker = ThreadPoolExecutor(max_workers=2, thread_name_prefix="recall")
+        standing = self._recall_worker.submit(self.standing_memories)
+        hits = self._recall_worker.submit(
+            self.engine.search, query, k=self.settings.recall_k * 2, filters=RecallFilter(kinds=RECALL_KINDS)
+        )
+        return lambda: Recalled(*standing.result(), hits.result())
+
+    def _context_for(self, turn: Turn, query: str, recalled: Recalled | None) -> tuple[list, ContextTrace]:
+        """The messages for this turn; `recalled` is None with memory off."""
         history: list[Message] = []
         if turn.conversation_id is not None:
             history = [m for m in self.engine.messages(turn.conversation_id) if m.id != turn.user_message_id]
@@ -294,7 +331,7 @@ class Assistant:
             now=turn.at,
             window_start_id=self._window_starts.get(conversation),
         )
-        if memory_on:
+        if recalled is not None:
             if self.engine.revision != self._shown_revision:
                 self._shown_blocks.clear()
                 self._profile_ids.clear()
@@ -302,22 +339,25 @@ class Assistant:
             inputs.shown_blocks = self._shown_blocks.get(conversation, {})
             inputs.frozen_profile_ids = self._profile_ids.get(conversation)
             inputs.cap_history = True
-            inputs.rules = self.rules()
-            inputs.profile = self.profile_memories()
+            inputs.rules, inputs.profile = recalled.rules, recalled.profile
             in_profile = {m.id for m in inputs.profile}
-            hits = self.engine.search(query, k=self.settings.recall_k * 2, filters=RecallFilter(kinds=RECALL_KINDS))
+            hits = recalled.hits
+            personal = about_the_user(query)
             inputs.facts = [
                 h
                 for h in hits
-                if h.memory.kind in FACT_KINDS and h.memory.id not in in_profile and h.similarity >= FACT_MIN_SIMILARITY
+                if h.memory.kind in FACT_KINDS
+                and h.memory.id not in in_profile
+                and h.similarity >= min_similarity(h, query, personal)
             ][: self.settings.recall_k]
-            # Excerpts of this conversation still in the window are skipped by assemble().
+            # Excerpts of this conversation still in the window are skipped by assemble(), and
+            # this very message (stored while recall ran, so it may or may not be among the hits) here.
             inputs.episodes = [
                 h
                 for h in hits
                 if h.memory.kind == Kind.EPISODIC
                 and turn.user_message_id not in h.memory.sources
-                and h.similarity >= EPISODE_MIN_SIMILARITY
+                and h.similarity >= min_similarity(h, query, personal)
             ][: max(2, self.settings.recall_k // 2)]
         messages, trace = assemble(
             inputs,
@@ -330,7 +370,7 @@ class Assistant:
         block = shown_block(trace)
         if block is not None and turn.conversation_id and turn.user_message_id:
             self._shown_blocks.setdefault(turn.conversation_id, {})[turn.user_message_id] = block
-        if memory_on and turn.conversation_id:
+        if recalled is not None and turn.conversation_id:
             self._profile_ids[turn.conversation_id] = frozenset(trace.profile_ids)
         return messages, trace
 
@@ -338,24 +378,38 @@ class Assistant:
 
     def rules(self) -> list[Memory]:
         """Procedural rules: only the user's own `/rule add` commands ever create them."""
-        rules = self.engine.list(kinds=[Kind.PROCEDURAL], statuses=[Status.ACTIVE])
-        return sorted(rules, key=lambda m: m.created_at)
+        return self.standing_memories()[0]
 
     def profile_memories(self) -> list[Memory]:
-        active = self.engine.list(kinds=[Kind.PREFERENCE, Kind.SEMANTIC], statuses=[Status.ACTIVE])
-        chosen = [
-            m for m in active if m.kind == Kind.PREFERENCE or m.pinned or (m.key or "").startswith(PROFILE_KEY_PREFIXES)
+        return self.standing_memories()[1]
+
+    def standing_memories(self) -> tuple[list[Memory], list[Memory]]:
+        """The rules and the profile, read in one query (they are in every prompt)."""
+        standing = self.engine.standing(PROFILE_KEY_PREFIXES)
+        rules = sorted((m for m in standing if m.kind == Kind.PROCEDURAL), key=lambda m: m.created_at)
+        profile = [
+            m
+            for m in standing
+            if m.kind == Kind.PREFERENCE
+            or (m.kind == Kind.SEMANTIC and (m.pinned or (m.key or "").startswith(PROFILE_KEY_PREFIXES)))
         ]
-        return sorted(chosen, key=lambda m: (not m.pinned, -m.importance, m.created_at))
+        return rules, sorted(profile, key=lambda m: (not m.pinned, -m.importance, m.created_at))
 
     # -- learning after a reply ------------------------------------------------------------
 
     def learn(self, turn: Turn, *, use_model: bool | None = None) -> LearnReport:
-        """Extract memories from the user's side of `turn` and consolidate them.
+        """Extract memories from the user's side of `turn` and consolidate them, then tidy the store.
 
         Deterministic rules always run; the model's extraction runs when `use_model` and may
         raise GenerationCancelled when the user's chat needs the model (the caller retries).
+        Callers run this after every stored exchange, off the reply path (memory on or off).
         """
+        report = self._extract(turn, use_model)
+        if not turn.incognito:
+            self.engine.tidy()
+        return report
+
+    def _extract(self, turn: Turn, use_model: bool | None) -> LearnReport:
         report = LearnReport()
         if turn.incognito or turn.is_command or not turn.used_memory or turn.user_message_id is None:
             return report
@@ -419,6 +473,25 @@ class Assistant:
             if section.name in by_section:
                 section.text = "\n".join(f"- {m.text}" for m in by_section[section.name])
         return trace
+
+
+def about_the_user(text: str) -> bool:
+    """Does the message speak of its writer ("my dog", "I want")?"""
+    return any(word in FIRST_PERSON for word in words(text))
+
+
+def shares_a_name(memory_text: str, text: str) -> bool:
+    """A capitalised word of the memory (past its first word: "Rex", "Lisbon") is in the text."""
+    names = {word.casefold() for word in re.findall(r"(?<=\s)[A-Z][\w'-]+", memory_text)}
+    return bool(names.intersection(words(text)))
+
+
+def min_similarity(hit: RecallHit, query: str, personal: bool) -> float:
+    """How close a recalled memory must be to the message to be worth its prompt tokens."""
+    episode = hit.memory.kind == Kind.EPISODIC
+    if personal or shares_a_name(hit.memory.text, query):
+        return EPISODE_MIN_SIMILARITY if episode else FACT_MIN_SIMILARITY
+    return GENERAL_EPISODE_MIN_SIMILARITY if episode else GENERAL_FACT_MIN_SIMILARITY
 
 
 def worth_asking_the_model(user_text: str) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -42,6 +43,8 @@ from assistant.memory.store import (
     quote,
 )
 from assistant.memory.types import AuditEntry, Conversation, Kind, Memory, Message, Origin, RecallHit, Role, Status
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -264,6 +267,16 @@ class MemoryEngine:
         memories.sort(key=lambda memory: (memory.created_at, memory.id), reverse=True)
         return memories[:limit] if limit is not None else memories
 
+    def standing(self, key_prefixes: Sequence[str]) -> list[Memory]:
+        """Active rules and preferences, and the facts that are pinned or have a key starting with
+        one of `key_prefixes`: what the assistant keeps in every prompt, in one read."""
+        keyed = " OR ".join(f"key LIKE {quote(prefix + '%')}" for prefix in key_prefixes) or "FALSE"
+        always = in_list("kind", [str(Kind.PROCEDURAL), str(Kind.PREFERENCE)])
+        return self.store.memories(
+            f"{self._owner} AND status = '{Status.ACTIVE}' AND "
+            f"({always} OR (kind = '{Kind.SEMANTIC}' AND (pinned OR {keyed})))"
+        )
+
     def sources_of(self, memory: Memory) -> list[Message]:
         if not memory.sources:
             return []
@@ -362,8 +375,22 @@ class MemoryEngine:
         """Write pending reinforcement."""
         self.reinforcer.flush()
 
+    def tidy(self) -> list[str]:
+        """Between turns: compact what the last writes fragmented, so recall stays fast until maintenance.
+
+        Only an optimisation: a failure (another process holding a conflicting commit for two
+        minutes, a full disk) is logged and left to the next turn or the maintenance pass.
+        """
+        self.flush()
+        try:
+            return self.store.tidy()
+        except (StoreError, OSError, RuntimeError, ValueError) as error:
+            log.warning("compacting the memory store failed: %s", error)
+            return []
+
     def close(self) -> None:
         self.flush()
+        self.recaller.close()
 
     def __enter__(self) -> MemoryEngine:
         return self

@@ -12,6 +12,7 @@ import math
 import re
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -117,6 +118,20 @@ class Recaller:
         self.weights = weights or RecallWeights()
         self.now = now
         self.candidates = candidates
+        self._search_pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def _searches(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._search_pool is None:
+                self._search_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="recall-search")
+            return self._search_pool
+
+    def close(self) -> None:
+        with self._pool_lock:
+            if self._search_pool is not None:
+                self._search_pool.shutdown(wait=True)
+                self._search_pool = None
 
     def _vector_candidates(self, vector: np.ndarray, where: str, limit: int) -> list[dict[str, Any]]:
         table = self.store.table(MEMORIES)
@@ -163,7 +178,9 @@ class Recaller:
 
         def search() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             self.store.table(MEMORIES).checkout_latest()
-            return self._vector_candidates(vector, where, limit), self._text_candidates(query, where, limit)
+            # The two searches wait on the store more than on the CPU: run them side by side.
+            text = self._searches().submit(self._text_candidates, query, where, limit)
+            return self._vector_candidates(vector, where, limit), text.result()
 
         dense, sparse = with_retries(search)
         rankings = [(dense, 1.0), (sparse, 1.0)]

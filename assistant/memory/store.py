@@ -56,6 +56,8 @@ TEMP_IDLE_SECONDS = 2.0
 TEMP_IDLE_SECONDS_UNKNOWN_OWNER = 120.0
 # Above this many rows, vector search uses an ANN index instead of scanning every vector.
 VECTOR_INDEX_MIN_ROWS = 50_000
+# tidy() compacts a table once it has this many fragments (a conversation turn adds several).
+TIDY_FRAGMENTS = 24
 
 T = TypeVar("T")
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -388,8 +390,7 @@ class MemoryStore:
             query = table.search().where(where)
             if columns is not None:
                 query = query.select(list(columns))
-            query = query.limit(limit) if limit is not None else query.limit(max(table.count_rows(), 1))
-            return query.to_arrow().to_pylist()
+            return query.limit(limit).to_arrow().to_pylist()  # a plain search with no limit returns every row
 
         return with_retries(read)
 
@@ -439,7 +440,7 @@ class MemoryStore:
     def arrow(self, name: str, where: str) -> pa.Table:
         table = self.table(name)
         table.checkout_latest()
-        return table.search().where(where).limit(max(table.count_rows(), 1)).to_arrow()
+        return table.search().where(where).limit(None).to_arrow()
 
     # --- records ---------------------------------------------------------------------------
     def memories(self, where: str, *, limit: int | None = None) -> list[Memory]:
@@ -495,6 +496,22 @@ class MemoryStore:
         for name in (MEMORIES, MESSAGES, AUDIT):
             target = self.table(name)
             with_retries(lambda target=target: target.optimize())
+
+    def tidy(self, names: Sequence[str] = (MEMORIES, MESSAGES)) -> list[str]:
+        """Compact the tables many small writes have fragmented, folding their new rows into the indexes.
+
+        Every stored message, reinforcement and audit entry adds a fragment, and each query
+        opens them all: after one 50-turn chat, recall took twice as long as on the compacted
+        table. Cheap when there is nothing to do (one statistics read per table).
+        """
+        tidied = []
+        for name in names:
+            table = self.table(name)
+            table.checkout_latest()
+            if table.stats()["fragment_stats"]["num_fragments"] >= TIDY_FRAGMENTS:
+                with_retries(lambda table=table: table.optimize())
+                tidied.append(name)
+        return tidied
 
     @staticmethod
     def _create_index_once(create: Callable[[], object], exists: Callable[[], bool]) -> None:

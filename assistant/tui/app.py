@@ -337,6 +337,8 @@ class AssistantApp(App[int]):
         elif self.settings.memory_enabled and not self.incognito and not getattr(turn, "is_command", False):
             self.status.job = "learning…"
             self.learn(turn, notices)
+        elif not self.incognito and getattr(turn, "conversation_id", None):
+            self.call_core(self.tidy_store, quiet=True)  # learn() does this when memory is on
         self.refresh_memory_count()
 
     def _show_saved(self, memory_ids: list[str], notices: NoticeBar) -> None:
@@ -397,6 +399,12 @@ class AssistantApp(App[int]):
             self.post_message(Learned(report, notices))
             return
         self.post_message(JobProgress(""))
+
+    def tidy_store(self) -> None:
+        from assistant.core import Assistant
+
+        if isinstance(self.assistant, Assistant):
+            self.assistant.engine.tidy()
 
     def _stop_learning(self, worker: Worker[Any]) -> bool:
         return worker.is_cancelled or self.closing

@@ -10,6 +10,7 @@ import pytest
 
 from assistant.config import load_settings
 from assistant.core import Assistant
+from assistant.memory.engine import episodic_memory_id
 
 pytestmark = pytest.mark.slow
 
@@ -43,3 +44,28 @@ def test_memory_blocks_ride_with_their_message_and_a_forget_drops_them(assistant
     third = assistant.reply("Tell me about Marta.", conversation_id=conversation)
     sent = "\n".join(f"{s.name}: {s.text}" for s in third.trace.sections) + third.trace.memory_block
     assert "called Marta" not in sent and not [m for m in third.trace.memories if "sister" in m.text.lower()]
+
+
+def test_a_general_question_gets_only_memories_clearly_about_it(assistant):
+    conversation = assistant.new_conversation("bakery").id
+    say(assistant, conversation, "I work at a bakery as a pastry chef.")
+    say(assistant, conversation, "I have a dog named Rex.")
+    other = assistant.new_conversation("questions").id  # a fresh window: nothing shown yet
+
+    general = say(assistant, other, "Why does bread go stale?")
+    assert "bakery" not in general.trace.memory_block  # loosely related, and the question is not about the user
+
+    personal = say(assistant, other, "Why does my bread go stale so fast?")
+    assert "bakery" in personal.trace.memory_block  # the same note, now that the user speaks of themselves
+
+    named = say(assistant, other, "Is Rex too old to learn to swim?")
+    assert "Rex" in named.trace.memory_block  # a name the memory shares makes it about the user
+
+
+def test_recall_runs_while_the_message_is_stored_and_never_quotes_that_message(assistant):
+    conversation = assistant.new_conversation("echo").id
+    for _ in range(3):
+        turn = say(assistant, conversation, "Remind me what I said about the blue bicycle in the shed.")
+        quoted = [m for m in turn.trace.memories if m.section == "past conversations"]
+        assert episodic_memory_id(turn.user_message_id) not in {m.id for m in quoted}
+        assert turn.user_message_id in {m.id for m in assistant.conversation_messages(conversation)}

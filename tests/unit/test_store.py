@@ -12,7 +12,7 @@ from memory_helpers import Clock, files_containing, open_engine
 from assistant.errors import ImportFileError, StoreError
 from assistant.memory.embed import SentenceTransformerEmbedder
 from assistant.memory.engine import MemoryEngine
-from assistant.memory.store import META, SCHEMA_VERSION, MemoryStore
+from assistant.memory.store import MEMORIES, MESSAGES, META, SCHEMA_VERSION, TIDY_FRAGMENTS, MemoryStore
 from assistant.memory.types import Kind, Message, Origin, Role, Status
 
 
@@ -260,3 +260,24 @@ def test_export_then_import_into_an_empty_store_gives_the_same_space(tmp_path: P
     assert (tmp_path / "third.jsonl").read_text() == (tmp_path / "export.jsonl").read_text()
     assert stat.S_IMODE((tmp_path / "export.jsonl").stat().st_mode) == 0o600
     assert target.search("peanut allergy", k=1)[0].memory.text == "Allergic to peanuts"
+
+
+def fragments(engine: MemoryEngine, table: str) -> int:
+    handle = engine.store.table(table)
+    handle.checkout_latest()
+    return handle.stats()["fragment_stats"]["num_fragments"]
+
+
+def test_tidy_compacts_a_chat_fragmented_store_and_keeps_every_row(engine: MemoryEngine) -> None:
+    conversation = engine.create_conversation(title="long chat").id
+    said = [f"message number {n} about the garden" for n in range(TIDY_FRAGMENTS + 2)]
+    for text in said:  # one write per message, as a chat does
+        engine.add_messages([Message(engine.user, Role.USER, text, conversation)])
+    assert fragments(engine, MEMORIES) >= TIDY_FRAGMENTS
+
+    assert set(engine.tidy()) == {MEMORIES, MESSAGES}
+    assert fragments(engine, MEMORIES) < TIDY_FRAGMENTS / 4
+    assert [m.content for m in engine.messages(conversation)] == said
+    hits = engine.search("message number 7 about the garden", k=3)
+    assert hits and hits[0].memory.text == said[7]  # the text index holds the compacted rows
+    assert engine.tidy() == []  # nothing left to do: one statistics read per table
