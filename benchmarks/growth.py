@@ -31,6 +31,7 @@ from evalset import EvalSet, build_evalset  # noqa: E402
 from recall_quality import recall_at  # noqa: E402
 
 KS = (1, 5, 10)
+LOST_AT = 5  # the k of the per-category breakdown
 
 
 class CachingEmbedder:
@@ -58,12 +59,13 @@ def tree_size(folder: Path) -> int:
 
 def measure(engine, evalset: EvalSet, folder: Path) -> dict[str, float]:
     engine.search_many(["warm up"], reinforce=False)
-    latencies, ranked = [], []
+    latencies, ranked, shown = [], [], []
     for question in evalset.questions:
         started = time.perf_counter()
         hits = engine.search(question.text, k=max(KS), reinforce=False)
         latencies.append(time.perf_counter() - started)
         ranked.append([hit.memory.sources for hit in hits])
+        shown.append([f"{hit.memory.kind}: {' '.join(hit.memory.text.split())[:110]}" for hit in hits[:LOST_AT]])
     stats = engine.stats()
     result = {
         "active": stats["by_status"].get("active", 0),
@@ -75,7 +77,30 @@ def measure(engine, evalset: EvalSet, folder: Path) -> dict[str, float]:
         result[f"R@{k}"] = sum(
             recall_at(r, q.evidence, k) for r, q in zip(ranked, evalset.questions, strict=True)
         ) / len(evalset.questions)
+    # Per question, for the breakdown by category and the list of questions maintenance lost.
+    result["each"] = [recall_at(r, q.evidence, LOST_AT) for r, q in zip(ranked, evalset.questions, strict=True)]
+    result["shown"] = shown
     return result
+
+
+def breakdown(evalset: EvalSet, a: dict, b: dict, show_lost: int) -> None:
+    """R@LOST_AT by question category, and the questions maintenance lost (with what B ranked instead)."""
+    categories: dict[str, list[int]] = {}
+    for index, question in enumerate(evalset.questions):
+        categories.setdefault(question.category, []).append(index)
+    print(f"\nR@{LOST_AT} by category{'':<6}{'no maintenance':>16}{'maintained':>12}{'questions':>10}")
+    for category, indexes in sorted(categories.items()):
+        before = statistics.mean(a["each"][i] for i in indexes)
+        after = statistics.mean(b["each"][i] for i in indexes)
+        print(f"  {category:<24}{before:>16.3f}{after:>12.3f}{len(indexes):>10}")
+    lost = [i for i, _ in enumerate(evalset.questions) if b["each"][i] < a["each"][i]]
+    won = [i for i, _ in enumerate(evalset.questions) if b["each"][i] > a["each"][i]]
+    print(f"questions lost at {LOST_AT}: {len(lost)}, gained: {len(won)}")
+    for i in lost[:show_lost]:
+        question = evalset.questions[i]
+        print(f"  [{question.category}] {question.text}")
+        for line in b["shown"][i]:
+            print(f"      {line}")
 
 
 def main() -> None:
@@ -85,6 +110,7 @@ def main() -> None:
     parser.add_argument("--model-groups", type=int, default=0, help="let the chat model summarise this many groups")
     parser.add_argument("--topic-similarity", type=float, default=None, help="override the clustering threshold")
     parser.add_argument("--max-group", type=int, default=None, help="override the largest group compressed together")
+    parser.add_argument("--show-lost", type=int, default=0, help="list this many questions maintenance lost")
     args = parser.parse_args()
 
     from assistant.config import Settings
@@ -158,6 +184,7 @@ def main() -> None:
     )
     for k in KS:
         print(f"R@{k} change: {b[f'R@{k}'] - a[f'R@{k}']:+.3f}")
+    breakdown(evalset, a, b, args.show_lost)
 
 
 if __name__ == "__main__":

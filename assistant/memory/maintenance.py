@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from assistant.memory.engine import describe_time, memory_rows, speaker_label, tree_size
+from assistant.memory.language import words
 from assistant.memory.store import AUDIT, CONVERSATIONS, MEMORIES, MESSAGES, PROFILES, in_list, quote, row_to_memory
 from assistant.memory.types import Kind, Memory, Origin, Status
 
@@ -43,6 +44,8 @@ SUMMARY_PREFIX = "sum-"
 # Topic clustering inside one conversation: cosine similarity to a cluster's centroid.
 TOPIC_SIMILARITY = 0.40
 MAX_GROUP = 12
+# A reply this short stays in the group of the message it answers, whatever its topic.
+SHORT_REPLY_WORDS = 6
 # Messages of one conversation further apart than this are different episodes.
 EPISODE_GAP = timedelta(days=2)
 SUMMARY_MAX_CHARS = 700
@@ -183,6 +186,10 @@ def _restored(engine: MemoryEngine, memory_ids: Sequence[str]) -> set[str]:
     return found
 
 
+def _is_short_reply(memory: Memory) -> bool:
+    return bool(memory.context) and len(words(memory.text)) <= SHORT_REPLY_WORDS
+
+
 def group_episodes(memories: Sequence[Memory], vectors: np.ndarray) -> list[list[int]]:
     """Indexes of `memories` (time-ordered) grouped by episode, then by topic within it."""
     import numpy as np
@@ -205,9 +212,15 @@ def group_episodes(memories: Sequence[Memory], vectors: np.ndarray) -> list[list
     for episode in episodes:
         clusters: list[list[int]] = []
         centroids: list[np.ndarray] = []
-        for index in episode:
+        cluster_of: dict[int, int] = {}
+        for position, index in enumerate(episode):
             vector = vectors[index]
             best, best_similarity = -1, TOPIC_SIMILARITY
+            previous = cluster_of.get(episode[position - 1]) if position else None
+            if previous is not None and _is_short_reply(memories[index]) and len(clusters[previous]) < MAX_GROUP:
+                # "Honestly shakshuka." means something only next to "What's your comfort food?".
+                best_similarity = float("inf")
+                best = previous
             for number, centroid in enumerate(centroids):
                 if len(clusters[number]) >= MAX_GROUP:
                     continue
@@ -215,9 +228,11 @@ def group_episodes(memories: Sequence[Memory], vectors: np.ndarray) -> list[list
                 if similarity >= best_similarity:
                     best, best_similarity = number, similarity
             if best < 0:
+                cluster_of[index] = len(clusters)
                 clusters.append([index])
                 centroids.append(vector.astype(np.float32).copy())
             else:
+                cluster_of[index] = best
                 clusters[best].append(index)
                 centroids[best] = centroids[best] + vector
         # A lone message joins the closest topic of its episode that has room.
@@ -248,6 +263,11 @@ def _line(memory: Memory, *, with_date: bool) -> str:
         text = f'(asked "{asked[:90]}") {text}'
     date = f"[{_aware(memory.created_at).date().isoformat()}] " if with_date else ""
     return f"{date}{speaker}: {text}"
+
+
+def summary_source_lines(members: Sequence[Memory]) -> list[str]:
+    """The group as the model is shown it; a model summary must be grounded in these lines."""
+    return [_line(member, with_date=True) for member in members]
 
 
 def summary_header(members: Sequence[Memory]) -> str:
@@ -346,7 +366,7 @@ def model_summary(runner: ModelRunner, members: Sequence[Memory]) -> tuple[str |
     from assistant.llm.prompts import COMPRESSION_SYSTEM_PROMPT, compression_user_prompt
     from assistant.llm.runner import ChatMessage
 
-    lines = [_line(member, with_date=True) for member in members]
+    lines = summary_source_lines(members)
     messages = [
         ChatMessage("system", COMPRESSION_SYSTEM_PROMPT),
         ChatMessage("user", compression_user_prompt(lines)),

@@ -28,7 +28,7 @@ from assistant.memory.store import (
     sql_time,
     with_retries,
 )
-from assistant.memory.types import Kind, RecallHit, Status
+from assistant.memory.types import Kind, Origin, RecallHit, Status
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,6 +39,15 @@ BRIDGE_TERMS = 4
 BRIDGE_WEIGHT = 0.5
 DUPLICATE_SIMILARITY = 0.96
 USE_SATURATION = 20  # access count at which the use signal is full
+
+
+@dataclass(frozen=True)
+class Matched:
+    """What a hit was found by: the memory itself, or for a summary, the compressed message that matched."""
+
+    text: str
+    vector: Any
+    sources: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -72,8 +81,11 @@ def build_where(owner: str, filters: RecallFilter) -> str:
     if filters.statuses:
         selected.append(in_list("status", [str(status) for status in filters.statuses]))
     if filters.through_summaries:
-        # Compressed messages still compete on their own words; recall() returns their summary.
-        wanted = " AND ".join(selected) or "TRUE"
+        # Compressed messages still compete on their own words, ranked as they were before
+        # compression, and recall() returns their summary. A summary compression wrote is found
+        # only through them: its text restates them, and as one long document it would match
+        # more of a question's words than any one message does and crowd out better answers.
+        wanted = " AND ".join([*selected, f"NOT (kind = '{Kind.SUMMARY}' AND origin = '{Origin.SUMMARY}')"])
         clauses.append(f"(({wanted}) OR (status = '{Status.ARCHIVED}' AND kind = '{Kind.EPISODIC}'))")
     else:
         clauses.extend(selected)
@@ -196,31 +208,27 @@ class Recaller:
         names = bridge_terms(query, [row["text"] for row in first_pass(dense, sparse)[:BRIDGE_FROM]])
         if names:
             rankings.append((with_retries(lambda: self._text_candidates(" ".join(names), where, limit)), BRIDGE_WEIGHT))
-        if filters.through_summaries:
-            rankings = self._through_summaries(rankings, owner)
-        return self.rank(rankings, k, query_vector=vector)
+        stand_ins = self._summaries_for(rankings, owner) if filters.through_summaries else None
+        return self.rank(rankings, k, query_vector=vector, stand_ins=stand_ins)
 
-    def _through_summaries(
+    def _summaries_for(
         self, rankings: list[tuple[list[dict[str, Any]], float]], owner: str
-    ) -> list[tuple[list[dict[str, Any]], float]]:
-        """Put each compressed message's summary in its place; drop messages no summary covers.
+    ) -> dict[str, dict[str, Any]]:
+        """The active summary covering each compressed message among the candidates, by the message's row id.
 
         Compression keeps the originals (archived) with their words and vectors, so a question
         about a detail the summary left out still finds the summary that covers it: the active
         set shrinks without recall losing what was said.
         """
         archived = {
-            source: row
-            for ranking, _ in rankings
-            for row in ranking
-            if row["status"] == str(Status.ARCHIVED)
-            for source in row["sources"] or []
+            row["id"]: row for ranking, _ in rankings for row in ranking if row["status"] == str(Status.ARCHIVED)
         }
-        if not archived:
-            return rankings
+        sources = {source for row in archived.values() for source in row["sources"] or []}
+        if not sources:
+            return {}
         where = (
             f"owner = {quote(owner)} AND kind = '{Kind.SUMMARY}' AND status = '{Status.ACTIVE}' AND "
-            f"array_has_any(sources, [{', '.join(quote(source) for source in archived)}])"
+            f"array_has_any(sources, [{', '.join(quote(source) for source in sources)}])"
         )
         table = self.store.table(MEMORIES)
         found = with_retries(
@@ -228,28 +236,18 @@ class Recaller:
                 table.search()
                 .where(where)
                 .select(_result_columns(self.store.dimension))
-                .limit(len(archived))  # each source is in at most one summary
+                .limit(len(sources))  # each source is in at most one summary
                 .to_arrow()
                 .to_pylist()
             )
         )
         summary_of = {source: summary for summary in found for source in summary["sources"] or []}
-        replaced = []
-        for ranking, weight in rankings:
-            rows: list[dict[str, Any]] = []
-            placed: set[str] = set()
-            for row in ranking:
-                if row["status"] == str(Status.ARCHIVED):
-                    summary = next((summary_of[s] for s in row["sources"] or [] if s in summary_of), None)
-                    if summary is None:
-                        continue  # archived by decay, not compressed: out of default recall
-                    # The summary ranks where its best-matching message did, with that match's distance.
-                    row = {**summary, **{key: row[key] for key in ("_distance", "_score") if key in row}}
-                if row["id"] not in placed:
-                    placed.add(row["id"])
-                    rows.append(row)
-            replaced.append((rows, weight))
-        return replaced
+        stand_ins = {}
+        for row_id, row in archived.items():
+            summary = next((summary_of[s] for s in row["sources"] or [] if s in summary_of), None)
+            if summary is not None:
+                stand_ins[row_id] = summary
+        return stand_ins
 
     def rank(
         self,
@@ -257,8 +255,15 @@ class Recaller:
         k: int,
         *,
         query_vector: np.ndarray | None = None,
+        stand_ins: dict[str, dict[str, Any]] | None = None,
     ) -> list[RecallHit]:
-        """Fuse weighted rankings (reciprocal rank fusion), re-rank by all signals, collapse duplicates."""
+        """Fuse weighted rankings (reciprocal rank fusion), re-rank by all signals, collapse duplicates.
+
+        With `stand_ins` (default recall), a compressed message is ranked as itself, exactly as
+        before compression, and then its summary takes its place; a message no summary covers
+        (archived by decay) is left out. Ranking the message rather than the summary keeps a
+        summary from adding up weak matches of several of its messages into a strong one.
+        """
         rows: dict[str, dict[str, Any]] = {}
         fused: dict[str, float] = {}
         similarity: dict[str, float] = {}
@@ -298,7 +303,13 @@ class Recaller:
                 use=use,
                 similarity=similarity.get(memory_id, 0.0),
             )
-            hits.append((hit, row.get("vector")))
+            matched = Matched(memory.text, row.get("vector"), tuple(memory.sources))
+            if stand_ins is not None and memory.status == Status.ARCHIVED:
+                summary = stand_ins.get(memory_id)
+                if summary is None:
+                    continue
+                hit = replace(hit, memory=row_to_memory(summary))
+            hits.append((hit, matched))
         hits.sort(key=lambda pair: pair[0].score, reverse=True)
         return collapse_duplicates(hits, k)
 
@@ -372,16 +383,25 @@ def _normalized(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def collapse_duplicates(hits: Sequence[tuple[RecallHit, Any]], k: int) -> list[RecallHit]:
-    """Keep the best of each group of near-identical memories; it inherits the others' sources."""
+def collapse_duplicates(hits: Sequence[tuple[RecallHit, Matched]], k: int) -> list[RecallHit]:
+    """Keep the best of each group of near-identical matches; it inherits the others' sources.
+
+    A summary found through one of its compressed messages is compared by that message: the
+    same small talk repeated across a year ("my friend is allergic to sesame") lands in many
+    summaries, and must take one place in the results, as the repeated messages did before
+    they were compressed, not crowd out the one message that answers the question.
+    """
     import numpy as np
 
     kept: list[RecallHit] = []
     kept_vectors: list[np.ndarray] = []
     kept_texts: dict[str, int] = {}
-    for hit, raw_vector in hits:
-        vector = np.asarray(raw_vector, dtype=np.float32) if raw_vector is not None else None
-        duplicate_of = kept_texts.get(_normalized(hit.memory.text))
+    kept_ids: set[str] = set()
+    for hit, matched in hits:
+        if hit.memory.id in kept_ids:
+            continue  # a summary again, through another of its messages
+        vector = np.asarray(matched.vector, dtype=np.float32) if matched.vector is not None else None
+        duplicate_of = kept_texts.get(_normalized(matched.text))
         if duplicate_of is None and vector is not None and kept_vectors:
             similarities = np.stack(kept_vectors) @ vector
             best = int(np.argmax(similarities))
@@ -389,7 +409,7 @@ def collapse_duplicates(hits: Sequence[tuple[RecallHit, Any]], k: int) -> list[R
                 duplicate_of = best
         if duplicate_of is not None:
             target = kept[duplicate_of].memory
-            extra = [source for source in hit.memory.sources if source not in target.sources]
+            extra = [source for source in matched.sources if source not in target.sources]
             if extra:
                 kept[duplicate_of] = replace(
                     kept[duplicate_of], memory=replace(target, sources=[*target.sources, *extra])
@@ -397,7 +417,8 @@ def collapse_duplicates(hits: Sequence[tuple[RecallHit, Any]], k: int) -> list[R
             continue
         if len(kept) >= k:
             continue
-        kept_texts[_normalized(hit.memory.text)] = len(kept)
+        kept_texts[_normalized(matched.text)] = len(kept)
+        kept_ids.add(hit.memory.id)
         kept.append(hit)
         kept_vectors.append(vector if vector is not None else np.zeros(1, dtype=np.float32))
     return kept
