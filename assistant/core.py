@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -241,12 +241,15 @@ class Assistant:
                 self._log_exchange(turn)
             return
 
+        user_message = Message(self.user, Role.USER, redaction.text, conversation_id or "", created_at=self.clock())
+        if memory_on and not incognito:
+            self.engine.embed_ahead([redaction.text, self.engine.embedding_text_of(user_message)])
         recalling = self._start_recall(redaction.text) if memory_on else None  # a secret never reaches the model
         if not incognito:
             turn.conversation_id = (
                 conversation_id or self.engine.create_conversation(title=_title_from(redaction.text)).id
             )
-            user_message = Message(self.user, Role.USER, redaction.text, turn.conversation_id, created_at=self.clock())
+            user_message = replace(user_message, conversation_id=turn.conversation_id)
             self.engine.add_messages([user_message])
             turn.user_message_id = user_message.id
         messages, trace = self._context_for(turn, redaction.text, recalling() if recalling else None)

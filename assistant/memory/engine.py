@@ -16,6 +16,8 @@ import hashlib
 import json
 import logging
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -58,6 +60,7 @@ CONTEXT_CHARS = 200
 # How much of the answered message's meaning goes into a reply's vector.
 CONTEXT_VECTOR_WEIGHT = 0.2
 DEFAULT_CONVERSATION = "imported"
+EMBED_AHEAD_KEPT = 16
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -190,6 +193,9 @@ class MemoryEngine:
         # Counts changes that can take something back (forget, supersede, archive, edit): a
         # prompt that quoted a memory earlier in a conversation must not quote it again after.
         self.revision = 0
+        # Vectors computed ahead of use (embed_ahead), by text; a few turns' worth.
+        self._ahead: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._ahead_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -351,6 +357,40 @@ class MemoryEngine:
 
     recall = search
 
+    def embed_ahead(self, texts: Sequence[str]) -> None:
+        """Embed, in one batch, texts that are about to be searched for or stored.
+
+        A chat turn embeds the user's message twice, as the recall query and as the episodic
+        memory; one batch of two costs little more than one text.
+        """
+        with self._ahead_lock:
+            missing = [text for text in dict.fromkeys(texts) if text not in self._ahead]
+            if missing:
+                for text, vector in zip(missing, embed_array(self.embedder, missing), strict=True):
+                    self._ahead[text] = vector
+            while len(self._ahead) > EMBED_AHEAD_KEPT:
+                self._ahead.popitem(last=False)
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        with self._ahead_lock:
+            ready = [self._ahead.get(text) for text in texts]
+        if texts and all(vector is not None for vector in ready):
+            return np.stack(ready)
+        return embed_array(self.embedder, texts)
+
+    def embedding_text_of(self, message: Message) -> str:
+        """The text a stored message is embedded by (see embed_ahead)."""
+        return episodic_embedding_text(
+            Memory(
+                user=self.user,
+                kind=Kind.EPISODIC,
+                text=message.content,
+                speaker=speaker_label(str(message.role), message.speaker),
+            )
+        )
+
     def search_many(
         self,
         queries: Sequence[str],
@@ -362,7 +402,7 @@ class MemoryEngine:
         """Recall for many queries with one batched embedding; reinforcement is written in batches."""
         if not queries:
             return []
-        vectors = embed_array(self.embedder, list(queries))
+        vectors = self._embed(list(queries))
         results = []
         for query, vector in zip(queries, vectors, strict=True):
             hits = self.recaller.recall(query, vector, self.user, k=k or self.recall_k, filters=filters)
@@ -754,7 +794,7 @@ class MemoryEngine:
                     context=context,
                 )
             )
-        vectors = embed_array(self.embedder, [embedding_text_for(memory) for memory in memories])
+        vectors = self._embed([embedding_text_for(memory) for memory in memories])
         position = {message.id: index for index, message in enumerate(messages)}
         blended = vectors.copy()
         for index, message in enumerate(messages):
