@@ -140,12 +140,8 @@ class Side:
         self.assistant.learn(turn, use_model=False)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--turns", type=int, default=50)
-    parser.add_argument("--reply-tokens", type=int, default=48)
-    parser.add_argument("--context", type=int, default=2048)
-    args = parser.parse_args()
+def run_once(args: argparse.Namespace) -> tuple[list[dict], list[dict], int, float]:
+    """One scripted conversation with memory and one without, interleaved, each on a fresh store."""
     with tempfile.TemporaryDirectory() as data:
         os.environ["ASSISTANT_DATA_DIR"] = data
         os.environ["ASSISTANT_CONFIG"] = str(Path(data) / "config.toml")
@@ -160,8 +156,20 @@ def main() -> int:
         elapsed = time.perf_counter() - started
         on.assistant.close()
         off.assistant.close()
-    with_memory, without = on.rows, off.rows
-    budget = on.assistant.budget()
+        budget = on.assistant.budget()
+    return on.rows, off.rows, budget, elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=50)
+    parser.add_argument("--reply-tokens", type=int, default=48)
+    parser.add_argument("--context", type=int, default=2048)
+    parser.add_argument("--runs", type=int, default=1, help="repeat the conversation; timings pool all runs")
+    args = parser.parse_args()
+    runs = [run_once(args) for _ in range(args.runs)]
+    with_memory, without, budget, elapsed = runs[0]
+    elapsed = sum(run[3] for run in runs)
 
     print(
         f"context_cost: {args.turns} turns, context {args.context}, prompt budget {budget}, "
@@ -178,35 +186,35 @@ def main() -> int:
         mean_ratio = statistics.mean(r["sent"] / r["full_history"] for r in over)
         print(f"once the history exceeds the budget ({len(over)} turns): memory sends {mean_ratio:.2f}x the tokens")
     print()
-    print("time to first token, from sending the message (recall included); model only in brackets")
+    # Every turn of every run, paired with the same message without memory.
+    pairs = [(a, b) for run in runs for a, b in zip(run[0], run[1], strict=True) if a["ttft"] and b["ttft"]]
+    print(f"time to first token over {len(runs)} run(s), from sending the message (recall included);")
+    print("model only in brackets; medians over runs")
     print(f"{'turn':>5} {'memory on':>18} {'memory off':>18} {'ratio':>7}")
     for number in (1, 10, 50):
-        if number > len(with_memory):
-            continue
-        a, b = with_memory[number - 1], without[number - 1]
-        if a["ttft"] and b["ttft"]:
+        at = [(a, b) for a, b in pairs if a["turn"] == number]
+        if at:
+            on_ms = statistics.median(a["ttft"] for a, _ in at) * 1000
+            on_model = statistics.median(a["model_ttft"] for a, _ in at) * 1000
+            off_ms = statistics.median(b["ttft"] for _, b in at) * 1000
+            off_model = statistics.median(b["model_ttft"] for _, b in at) * 1000
+            ratio = statistics.median(a["ttft"] / b["ttft"] for a, b in at)
             print(
-                f"{number:>5} {a['ttft'] * 1000:>7.0f}ms ({a['model_ttft'] * 1000:>5.0f}ms)"
-                f" {b['ttft'] * 1000:>7.0f}ms ({b['model_ttft'] * 1000:>5.0f}ms) {a['ttft'] / b['ttft']:>7.2f}"
+                f"{number:>5} {on_ms:>7.0f}ms ({on_model:>5.0f}ms) {off_ms:>7.0f}ms ({off_model:>5.0f}ms) {ratio:>7.2f}"
             )
     for key, label in (("ttft", "from sending"), ("model_ttft", "model only")):
-        on_all = [r[key] for r in with_memory if r[key]]
-        off_all = [r[key] for r in without if r[key]]
-        if on_all and off_all:
-            for name, pick in (("median", statistics.median), ("mean", statistics.mean)):
-                a, b = pick(on_all), pick(off_all)
-                print(f"{name} over all turns, {label}: {a * 1000:.0f}ms vs {b * 1000:.0f}ms, ratio {a / b:.2f}")
+        for name, pick in (("median", statistics.median), ("mean", statistics.mean)):
+            a, b = pick(p[0][key] for p in pairs), pick(p[1][key] for p in pairs)
+            print(f"{name} over all turns, {label}: {a * 1000:.0f}ms vs {b * 1000:.0f}ms, ratio {a / b:.2f}")
     # Paired by turn: the same message on both sides, so a turn that refills the history window
     # (hundreds of tokens to evaluate) does not compare with an ordinary one.
     for label, chosen in (
-        ("all turns", with_memory),
-        ("turns quoting new memories", [r for r in with_memory if r["block"]]),
-        ("turns without", [r for r in with_memory if not r["block"]]),
+        ("all turns", pairs),
+        ("turns quoting new memories", [p for p in pairs if p[0]["block"]]),
+        ("turns without", [p for p in pairs if not p[0]["block"]]),
     ):
-        ratios = [
-            r["ttft"] / without[r["turn"] - 1]["ttft"] for r in chosen if r["ttft"] and without[r["turn"] - 1]["ttft"]
-        ]
-        if ratios:
+        if chosen:
+            ratios = [a["ttft"] / b["ttft"] for a, b in chosen]
             print(f"per-turn ratio, {label} ({len(ratios)}): median {statistics.median(ratios):.2f}")
     print("goal: memory adds at most 25% to time to first token (ratio <= 1.25)")
     tokens_on = [r["new_tokens"] for r in with_memory[1:]]
