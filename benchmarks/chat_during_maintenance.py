@@ -28,19 +28,34 @@ WAITS: list[tuple[float, float, int]] = []  # per trial: waiting for the model, 
 TOPICS = ["sleeping", "cooking", "running", "reading", "saving money", "gardening", "learning Spanish", "focus"]
 
 
+def opening_conversation() -> list:
+    """A conversation already under way, as in the app: a system prompt and a few exchanges."""
+    from assistant.context import BASE_SYSTEM_PROMPT
+    from assistant.llm.runner import ChatMessage
+
+    messages = [ChatMessage("system", BASE_SYSTEM_PROMPT)]
+    for topic in TOPICS:
+        messages.append(ChatMessage("user", f"What is one good habit for {topic}?"))
+        messages.append(ChatMessage("assistant", f"Pick one small step for {topic} and repeat it daily for a month."))
+    return messages
+
+
+CONVERSATION: list = []
+
+
 def first_token_seconds(runner, number: int) -> float:
-    """A fresh question each time, so no trial reuses the previous one's prompt cache."""
+    """The next message of one ongoing conversation: a new question each time, the history before it
+    in llama.cpp's cache unless background work took it."""
     from assistant.llm.runner import ChatMessage, GenerationStats
 
+    if not CONVERSATION:
+        CONVERSATION.extend(opening_conversation())
+    CONVERSATION.append(ChatMessage("user", f"Give me tip {number} for {TOPICS[number % len(TOPICS)]}."))
     stats = GenerationStats()
     requested = time.perf_counter()
-    for _piece in runner.stream_chat(
-        [ChatMessage("user", f"Give me tip {number} for {TOPICS[number % len(TOPICS)]}.")],
-        max_tokens=16,
-        temperature=0.0,
-        stats=stats,
-    ):
+    for _piece in runner.stream_chat(CONVERSATION, max_tokens=16, temperature=0.0, stats=stats):
         break
+    CONVERSATION.append(ChatMessage("assistant", "Here is one."))
     first = time.perf_counter() - requested
     WAITS.append((stats.started - requested, first - (stats.started - requested), stats.prompt_tokens))
     return first
@@ -50,7 +65,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--sessions", type=int, default=6)
+    parser.add_argument(
+        "--drop-chat-cache",
+        action="store_true",
+        help="baseline: the chat re-evaluates its prompt after background work",
+    )
     args = parser.parse_args()
+    if args.drop_chat_cache:
+        from assistant.llm.runner import ModelRunner
+
+        ModelRunner._restore_chat_cache = lambda self, llama, tokens: None  # type: ignore[method-assign]
 
     from assistant.config import Settings
     from assistant.core import Assistant, open_runner
@@ -104,7 +128,8 @@ def main() -> None:
         if rows:
             print(
                 f"{label}: median wait for the model {statistics.median(r[0] for r in rows) * 1000:.0f}ms, "
-                f"model's own first token {statistics.median(r[1] for r in rows) * 1000:.0f}ms"
+                f"model's own first token {statistics.median(r[1] for r in rows) * 1000:.0f}ms, "
+                f"prompt {statistics.median(r[2] for r in rows):.0f} tokens"
             )
 
 

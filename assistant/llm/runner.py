@@ -76,9 +76,12 @@ class GenerationStats:
 
 # `<|im_start|>`-style markup is tokenized as real control tokens (special=True), so a message
 # that contains it could open a fake system turn. A word joiner after "<" keeps it plain text.
-# Background prompts are evaluated this many tokens at a time, so the user's chat can take the
-# model between chunks (tens of milliseconds each for the starter model on two cores).
-PREFILL_CHUNK = 64
+# Background prompts are evaluated in chunks sized to take about this long, so the user's chat
+# can take the model between two of them: 16 tokens of the starter model on two cores, one or
+# two of a 7B model. Smaller chunks evaluate a little slower, but only background work pays.
+PREFILL_CHUNK_SECONDS = 0.02
+PREFILL_CHUNK_TOKENS = (1, 64)  # fewest and most tokens a chunk holds
+PREFILL_FIRST_CHUNK = 8  # before the model's speed is known
 
 _CONTROL_MARKUP = re.compile(r"<(\|[^|<>\s]{1,48}\|)>")
 
@@ -86,6 +89,24 @@ _CONTROL_MARKUP = re.compile(r"<(\|[^|<>\s]{1,48}\|)>")
 def defuse_control_tokens(text: str) -> str:
     """Message text with chat-template control markup made inert (it reads the same)."""
     return _CONTROL_MARKUP.sub("<\u2060\\1>", text)
+
+
+@dataclass
+class SavedCache:
+    """llama.cpp's key/value cells for a sequence of evaluated tokens (llama_state_seq_get_data)."""
+
+    cells: Any
+    size: int
+    tokens: list[int]
+
+
+def _shared_prefix(have: Sequence[int], want: Sequence[int]) -> int:
+    count = 0
+    for a, b in zip(have, want, strict=False):
+        if a != b:
+            break
+        count += 1
+    return count
 
 
 class ModelRunner:
@@ -110,6 +131,11 @@ class ModelRunner:
         self._user_waiting = threading.Event()
         self._background_cancel = threading.Event()
         self.load_seconds: float | None = None
+        # The user's conversation as llama.cpp had evaluated it before background work took
+        # the model; the next chat turn puts it back (see _keep_chat_cache).
+        self._saved_chat: SavedCache | None = None
+        self._cache_holds_chat = True
+        self._seconds_per_token: float | None = None  # prompt evaluation, measured on background chunks
 
     # -- loading -----------------------------------------------------------------------
 
@@ -256,8 +282,7 @@ class ModelRunner:
             stats.prompt_tokens = len(tokens)
             stats.started = time.perf_counter()
             llama = self.load()
-            if background:
-                self._prefill(llama, tokens, preempted)
+            self._prepare_cache(llama, tokens, background, preempted)
             try:
                 pieces = llama.create_completion(
                     prompt=tokens,
@@ -291,8 +316,72 @@ class ModelRunner:
             finally:
                 stats.finished_at = time.perf_counter()
 
-    @staticmethod
-    def _prefill(llama: Any, tokens: Sequence[int], preempted: threading.Event) -> None:
+    # -- the user's conversation survives background work ------------------------------
+
+    def _prepare_cache(self, llama: Any, tokens: Sequence[int], background: bool, preempted: threading.Event) -> None:
+        if background:
+            self._keep_chat_cache(llama)
+            self._prefill(llama, tokens, preempted)
+        else:
+            self._restore_chat_cache(llama, tokens)
+
+    def _keep_chat_cache(self, llama: Any) -> None:
+        """Before a background prompt overwrites llama.cpp's cache, copy out the chat's part of it.
+
+        Without this, a reply after a summary or an extraction evaluates its whole prompt
+        again (a long conversation: seconds); with it, the next chat turn copies the cells
+        back (milliseconds). Only the key/value cells of the evaluated tokens are kept.
+        """
+        if not self._cache_holds_chat:
+            return
+        self._cache_holds_chat = False
+        self._saved_chat = None
+        try:
+            import ctypes
+
+            import llama_cpp
+
+            count = int(llama.n_tokens)
+            if count == 0:
+                return
+            context = llama._ctx.ctx
+            size = int(llama_cpp.llama_state_seq_get_size(context, 0))
+            buffer = (ctypes.c_uint8 * size)()
+            written = int(llama_cpp.llama_state_seq_get_data(context, buffer, size, 0))
+            if 0 < written <= size:
+                self._saved_chat = SavedCache(buffer, written, list(llama.input_ids[:count]))
+        except (AttributeError, TypeError, ImportError, ValueError):
+            self._saved_chat = None  # llama-cpp-python changed: the chat re-evaluates, as before
+
+    def _restore_chat_cache(self, llama: Any, tokens: Sequence[int]) -> None:
+        """Put the saved chat cells back when they share more of `tokens` than the cache does now."""
+        saved, self._saved_chat = self._saved_chat, None
+        already_chat, self._cache_holds_chat = self._cache_holds_chat, True
+        if saved is None or already_chat:
+            return
+        try:
+            import llama_cpp
+
+            if _shared_prefix(saved.tokens, tokens) <= _shared_prefix(llama.input_ids[: llama.n_tokens], tokens):
+                return
+            context = llama._ctx.ctx
+            llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+            if int(llama_cpp.llama_state_seq_set_data(context, saved.cells, saved.size, 0)) != saved.size:
+                llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+                llama.n_tokens = 0
+                return
+            llama.input_ids[: len(saved.tokens)] = saved.tokens
+            llama.n_tokens = len(saved.tokens)
+        except (AttributeError, TypeError, ImportError, ValueError):
+            return
+
+    def _chunk_tokens(self) -> int:
+        if self._seconds_per_token is None:
+            return PREFILL_FIRST_CHUNK
+        fewest, most = PREFILL_CHUNK_TOKENS
+        return max(fewest, min(most, int(PREFILL_CHUNK_SECONDS / self._seconds_per_token)))
+
+    def _prefill(self, llama: Any, tokens: Sequence[int], preempted: threading.Event) -> None:
         """Evaluate a background prompt in small chunks, stopping as soon as the user needs the model.
 
         llama.cpp evaluates a whole prompt before the first token and cannot be interrupted
@@ -302,19 +391,20 @@ class ModelRunner:
         (n_tokens, input_ids): if that ever changes, the prompt is simply evaluated in one go.
         """
         try:
-            cached = list(llama.input_ids[: llama.n_tokens])
-            common = 0
-            for have, want in zip(cached, tokens, strict=False):
-                if have != want:
-                    break
-                common += 1
-            common = min(common, len(tokens) - 1)
+            common = min(_shared_prefix(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1)
             llama.n_tokens = common  # eval() drops the cache past this point
             last = len(tokens) - 1  # left for the completion, which needs a token to decode
-            for start in range(common, last, PREFILL_CHUNK):
+            start = common
+            while start < last:
                 if preempted.is_set():
                     raise GenerationCancelled("preempted by the user's chat")
-                llama.eval(tokens[start : min(start + PREFILL_CHUNK, last)])
+                chunk = tokens[start : min(start + self._chunk_tokens(), last)]
+                began = time.perf_counter()
+                llama.eval(chunk)
+                per_token = (time.perf_counter() - began) / len(chunk)
+                known = self._seconds_per_token
+                self._seconds_per_token = per_token if known is None else 0.7 * known + 0.3 * per_token
+                start += len(chunk)
         except (AttributeError, TypeError):
             return
 
@@ -344,8 +434,7 @@ class ModelRunner:
         with self._turn(background=background) as preempted:
             tokens, room = self._fit(prompt, max_tokens)
             llama = self.load()
-            if background:
-                self._prefill(llama, tokens, preempted)
+            self._prepare_cache(llama, tokens, background, preempted)
             pieces: list[str] = []
             try:
                 for chunk in llama.create_completion(

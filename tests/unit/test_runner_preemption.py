@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from assistant.llm.runner import PREFILL_CHUNK, ChatMessage, GenerationCancelled, ModelRunner
+from assistant.llm.runner import PREFILL_CHUNK_TOKENS, ChatMessage, GenerationCancelled, ModelRunner
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def test_the_user_takes_the_model_in_the_middle_of_a_background_prompt(runner: M
     llama = runner.load()
     llama.reset()
     prompt_tokens = runner.count_tokens(runner.render(summary_prompt()))
-    assert prompt_tokens > 8 * PREFILL_CHUNK, "the prompt must take many chunks"
+    assert prompt_tokens > 8 * PREFILL_CHUNK_TOKENS[1], "the prompt must take many chunks"
     chunks: list[int] = []
     started = threading.Event()
     real_eval = llama.eval
@@ -69,3 +69,37 @@ def test_the_user_takes_the_model_in_the_middle_of_a_background_prompt(runner: M
     assert len(outcome) == 1 and isinstance(outcome[0], GenerationCancelled)
     # It gave way between chunks, long before its prompt was fully evaluated.
     assert sum(chunks) < prompt_tokens / 2, (sum(chunks), prompt_tokens)
+
+
+def conversation(turns: int) -> list[ChatMessage]:
+    messages = [ChatMessage("system", "You are a helpful assistant. Answer in one short sentence.")]
+    for n in range(turns):
+        messages.append(ChatMessage("user", f"Tell me fact number {n} about tomatoes and how to grow them well."))
+        messages.append(ChatMessage("assistant", f"Fact {n}: tomatoes like warm soil, sun and steady watering."))
+    return messages
+
+
+def test_the_users_conversation_survives_background_work_in_the_cache(runner: ModelRunner, monkeypatch) -> None:
+    llama = runner.load()
+    llama.reset()
+    chat = conversation(12)
+    runner.chat([*chat, ChatMessage("user", "And one more?")], max_tokens=4, temperature=0.0)
+    runner.chat(summary_prompt(), max_tokens=8, temperature=0.0, background=True)  # overwrites the cache
+
+    evaluated: list[int] = []
+    real_eval = llama.eval
+    monkeypatch.setattr(llama, "eval", lambda tokens: (evaluated.append(len(tokens)), real_eval(tokens))[1])
+    follow_up = [
+        *chat,
+        ChatMessage("user", "And one more?"),
+        ChatMessage("assistant", "Sure."),
+        ChatMessage("user", "Why?"),
+    ]
+    after_background = runner.chat(follow_up, max_tokens=12, temperature=0.0)
+    prompt_tokens = runner.count_tokens(runner.render(follow_up))
+    assert prompt_tokens > 300 and sum(evaluated[:1]) < 40  # the conversation came back from the saved cells
+
+    monkeypatch.setattr(llama, "eval", real_eval)
+    llama.reset()
+    from_scratch = runner.chat(follow_up, max_tokens=12, temperature=0.0)
+    assert after_background == from_scratch  # the restored cells are the conversation's own
