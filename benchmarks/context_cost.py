@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from assistant.config import Settings  # noqa: E402
 from assistant.context import BASE_SYSTEM_PROMPT  # noqa: E402
 from assistant.core import Assistant, open_runner  # noqa: E402
-from assistant.llm.runner import ChatMessage  # noqa: E402
+from assistant.llm.runner import ChatMessage, shared_prefix  # noqa: E402
 
 # A scripted conversation: facts about the user told along the way, questions that need them,
 # and ordinary requests that do not. Every line is different, as in a real conversation.
@@ -82,15 +82,6 @@ def script(turns: int) -> list[str]:
     return [SCRIPT[turn % len(SCRIPT)] for turn in range(turns)]
 
 
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    count = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        count += 1
-    return count
-
-
 class Side:
     """One conversation with its own model instance, so the two runs never evict each other's cache."""
 
@@ -131,7 +122,7 @@ class Side:
                 "full_history": self.runner.count_chat_tokens(full),
                 "ttft": first,  # from sending the message: recall, prompt evaluation, first token
                 "model_ttft": turn.stats.time_to_first_token if turn.stats else None,
-                "new_tokens": turn.stats.prompt_tokens - _common_prefix(cached, self.last_prompt),
+                "new_tokens": turn.stats.prompt_tokens - shared_prefix(cached, self.last_prompt),
                 "block": bool(turn.trace.memory_block),  # this turn quoted memories not shown before
             }
         )

@@ -100,7 +100,8 @@ class SavedCache:
     tokens: list[int]
 
 
-def _shared_prefix(have: Sequence[int], want: Sequence[int]) -> int:
+def shared_prefix(have: Sequence[int], want: Sequence[int]) -> int:
+    """How many tokens two sequences share from the start (what llama.cpp can reuse)."""
     count = 0
     for a, b in zip(have, want, strict=False):
         if a != b:
@@ -362,7 +363,7 @@ class ModelRunner:
         try:
             import llama_cpp
 
-            if _shared_prefix(saved.tokens, tokens) <= _shared_prefix(llama.input_ids[: llama.n_tokens], tokens):
+            if shared_prefix(saved.tokens, tokens) <= shared_prefix(llama.input_ids[: llama.n_tokens], tokens):
                 return
             context = llama._ctx.ctx
             llama._ctx.kv_cache_seq_rm(-1, 0, -1)
@@ -391,7 +392,7 @@ class ModelRunner:
         (n_tokens, input_ids): if that ever changes, the prompt is simply evaluated in one go.
         """
         try:
-            common = min(_shared_prefix(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1)
+            common = min(shared_prefix(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1)
             llama.n_tokens = common  # eval() drops the cache past this point
             last = len(tokens) - 1  # left for the completion, which needs a token to decode
             start = common
