@@ -69,6 +69,7 @@ class TraceMemory:
     text: str
     score: float
     section: str
+    sources: list[str] = field(default_factory=list)  # the messages it was learned from
 
 
 @dataclass
@@ -242,7 +243,8 @@ def assemble(
     refill = HISTORY_REFILL_WITH_MEMORY if inputs.cap_history else HISTORY_REFILL
     window = _fit_history(sent, max(0, history_room), count_tokens, inputs.window_start_id, refill)
     in_window = {m.id for m, _ in window}
-    seen = {memory.id for block in _blocks_in(window, inputs.shown_blocks) for memory in block.memories}
+    shown = [memory for block in _blocks_in(window, inputs.shown_blocks) for memory in block.memories]
+    seen = {memory.id for memory in shown}
 
     late_profile: list[RecallHit] = []
     window_kept = bool(window) and window[0][0].id == inputs.window_start_id
@@ -252,13 +254,19 @@ def assemble(
         profile = [(line, m) for line, m in profile if m.id in inputs.frozen_profile_ids]
         system = _system_text(rules, [line for line, _ in profile], inputs.now)
 
-    new_facts = [h for h in [*late_profile, *inputs.facts] if h.memory.id not in seen]
+    # A fact learned from a message still in the window is in front of the model in the user's own words.
+    new_facts = [
+        h
+        for h in [*late_profile, *inputs.facts]
+        if h.memory.id not in seen and not (h.memory.sources and in_window.issuperset(h.memory.sources))
+    ]
     new_episodes = [
         h for h in inputs.episodes if h.memory.id not in seen and not in_window.intersection(h.memory.sources)
     ]
     facts = _take([(memory_line(h.memory, inputs.now), h) for h in new_facts], int(room * FACTS_SHARE), count_tokens)
     # A message a quoted fact was learned from adds nothing: "I'm a chef" next to "User is a chef".
     said = {source for _, m in profile for source in m.sources} | {s for _, h in facts for s in h.memory.sources}
+    said |= {source for memory in shown for source in memory.sources}
     new_episodes = [h for h in new_episodes if not h.memory.sources or not set(h.memory.sources) <= said]
     episodes = _take(
         [(episode_line(h.memory, inputs.now), h) for h in new_episodes], int(room * EPISODES_SHARE), count_tokens
@@ -300,15 +308,14 @@ def assemble(
         ),
         TraceSection("your message", inputs.user_text, user_tokens),
     ]
-    trace.memories = [TraceMemory(m.id, str(m.kind), m.text, 1.0, "profile") for _, m in profile]
-    trace.memories += [
-        TraceMemory(h.memory.id, str(h.memory.kind), h.memory.text, round(h.score, 4), "relevant facts")
-        for _, h in facts
-    ]
-    trace.memories += [
-        TraceMemory(h.memory.id, str(h.memory.kind), h.memory.text, round(h.score, 4), "past conversations")
-        for _, h in episodes
-    ]
+    trace.memories = [TraceMemory(m.id, str(m.kind), m.text, 1.0, "profile", list(m.sources)) for _, m in profile]
+    for section, chosen in (("relevant facts", facts), ("past conversations", episodes)):
+        trace.memories += [
+            TraceMemory(
+                h.memory.id, str(h.memory.kind), h.memory.text, round(h.score, 4), section, list(h.memory.sources)
+            )
+            for _, h in chosen
+        ]
     # Memories quoted with earlier messages of the window are still in front of the model.
     listed = {m.id for m in trace.memories}
     for block in _blocks_in(window, inputs.shown_blocks):

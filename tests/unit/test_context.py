@@ -218,3 +218,17 @@ def test_dates_in_the_memory_block_are_short_and_recent_facts_have_none():
     assert memory_line(fresh, now) == '- "User lives in Lisbon"'
     assert memory_line(old, now) == '- "User lives in Lisbon" (in July 2025)'
     assert memory_line(replace(fresh, origin=Origin.IMPORTED), now) == '- "User lives in Lisbon" (imported)'
+
+
+def test_a_fact_told_in_a_message_still_in_the_window_is_not_quoted_again(runner):
+    told = Message("u", Role.USER, "I work at a bakery as a pastry chef.", "c1")
+    history = [told, Message("u", Role.ASSISTANT, "How lovely!", "c1")]
+    learned = RecallHit(
+        Memory(user="u", kind=Kind.SEMANTIC, text="User works at a bakery", sources=[told.id], created_at=NOW), 0.9
+    )
+    inputs = ContextInputs(user_text="Name my newsletter.", facts=[learned], history=history, cap_history=True)
+    _, trace = build(runner, inputs)
+    assert trace.memory_block == ""  # the model reads it in the user's own words a few lines up
+    # Once that message has left the window, the fact is what remains of it: quoted.
+    _, later = build(runner, replace(inputs, history=[*history, *conversation(60)]), budget=600)
+    assert "bakery" in later.memory_block

@@ -29,8 +29,8 @@ def say(core: Assistant, conversation: str, text: str):
 
 
 def test_memory_blocks_ride_with_their_message_and_a_forget_drops_them(assistant):
+    say(assistant, assistant.new_conversation("family").id, "My sister is called Marta and she lives in Porto.")
     conversation = assistant.new_conversation("trip").id
-    say(assistant, conversation, "My sister is called Marta and she lives in Porto.")
     first = say(assistant, conversation, "Who is Marta?")
     assert "Marta" in first.trace.memory_block  # recalled and quoted this turn
 
