@@ -1881,10 +1881,14 @@ def merge_candidates(explicit: Sequence[Candidate], model: Sequence[Candidate]) 
     """Rules win on the same key or the same statement; duplicates collapse."""
     explicit_keys = {candidate.key for candidate in explicit if candidate.key}
     explicit_texts = {_text_identity(candidate.text) for candidate in explicit}
+    # A model fact made only of words the rules' facts already hold restates them, often glued
+    # together ("User lives in Lisbon and I have a dog named Rex").
+    said_by_rules = {word for candidate in explicit for word in content_stems(candidate.text)}
     kept_model = [
         candidate
         for candidate in model
         if not (candidate.key and candidate.key in explicit_keys)
         and _text_identity(candidate.text) not in explicit_texts
+        and not (said_by_rules and content_stems(candidate.text) <= said_by_rules)
     ]
     return _dedupe([*explicit, *kept_model])

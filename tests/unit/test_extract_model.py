@@ -250,3 +250,15 @@ def test_rules_win_over_the_model_on_the_same_key() -> None:
         ("user.favourite.colour", "User's favourite colour is green"),
         ("user.goal.marathon", "User is training for a marathon"),
     ]
+
+
+def test_a_model_fact_that_only_glues_rule_facts_together_is_dropped() -> None:
+    said = "Hi, I'm Ana. I live in Lisbon and I have a dog named Rex."
+    explicit = extract_explicit(said, now=NOW, source_id="m1")
+    glued = Candidate(
+        Kind.SEMANTIC, "User lives in Lisbon and I have a dog named Rex", None, 0.5, 0.5, Origin.EXTRACTED, ["m1"]
+    )
+    new = Candidate(Kind.SEMANTIC, "User adopted Rex from a shelter", None, 0.5, 0.5, Origin.EXTRACTED, ["m1"])
+    merged = [c.text for c in merge_candidates(explicit, [glued, new])]
+    assert glued.text not in merged and new.text in merged
+    assert {"User's name is Ana", "User lives in Lisbon", "User has a dog named Rex"} <= set(merged)
