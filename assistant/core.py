@@ -390,12 +390,7 @@ class Assistant:
         """The rules and the profile, read in one query (they are in every prompt)."""
         standing = self.engine.standing(PROFILE_KEY_PREFIXES)
         rules = sorted((m for m in standing if m.kind == Kind.PROCEDURAL), key=lambda m: m.created_at)
-        profile = [
-            m
-            for m in standing
-            if m.kind == Kind.PREFERENCE
-            or (m.kind == Kind.SEMANTIC and (m.pinned or (m.key or "").startswith(PROFILE_KEY_PREFIXES)))
-        ]
+        profile = [m for m in standing if m.kind != Kind.PROCEDURAL]
         return rules, sorted(profile, key=lambda m: (not m.pinned, -m.importance, m.created_at))
 
     # -- learning after a reply ------------------------------------------------------------

@@ -276,7 +276,8 @@ class MemoryEngine:
     def standing(self, key_prefixes: Sequence[str]) -> list[Memory]:
         """Active rules and preferences, and the facts that are pinned or have a key starting with
         one of `key_prefixes`: what the assistant keeps in every prompt, in one read."""
-        keyed = " OR ".join(f"key LIKE {quote(prefix + '%')}" for prefix in key_prefixes) or "FALSE"
+        # starts_with, not LIKE: the prefixes hold "_", which LIKE reads as any character.
+        keyed = " OR ".join(f"starts_with(key, {quote(prefix)})" for prefix in key_prefixes) or "FALSE"
         always = in_list("kind", [str(Kind.PROCEDURAL), str(Kind.PREFERENCE)])
         return self.store.memories(
             f"{self._owner} AND status = '{Status.ACTIVE}' AND "

@@ -281,3 +281,18 @@ def test_tidy_compacts_a_chat_fragmented_store_and_keeps_every_row(engine: Memor
     hits = engine.search("message number 7 about the garden", k=3)
     assert hits and hits[0].memory.text == said[7]  # the text index holds the compacted rows
     assert engine.tidy() == []  # nothing left to do: one statistics read per table
+
+
+def test_standing_memories_are_rules_preferences_pinned_and_profile_keyed_facts(engine: MemoryEngine) -> None:
+    kept = {
+        engine.add("Always answer in English", kind=Kind.PROCEDURAL).text,
+        engine.add("User prefers short answers", kind=Kind.PREFERENCE).text,
+        engine.add("User's name is Ana", key="user.name").text,
+        engine.add("User likes to be called Annie", key="user.preferred_name").text,
+        engine.add("User's locker code is on the fridge", pinned=True).text,
+    }
+    engine.add("User lives in Lisbon", key="user.home")
+    engine.add("User's nickname glitch", key="user.preferredXname")  # "_" is not a wildcard here
+    engine.add("User has a dog named Rex")
+    standing = engine.standing(("user.name", "user.preferred_name"))
+    assert {m.text for m in standing} == kept
