@@ -272,9 +272,7 @@ class Recaller:
                 rows.setdefault(row["id"], row)
                 fused[row["id"]] = fused.get(row["id"], 0.0) + weight / (RRF_K + rank + 1)
                 if row.get("_distance") is not None:
-                    # A summary can come from several of its messages: it is as close as the closest.
-                    close = 1.0 - float(row["_distance"])
-                    similarity[row["id"]] = max(close, similarity.get(row["id"], close))
+                    similarity[row["id"]] = 1.0 - float(row["_distance"])
         best_fused = max(2.0 / (RRF_K + 1), max(fused.values(), default=0.0))
         now = self.now()
         weights = self.weights
