@@ -8,11 +8,12 @@ version, so forgotten text survives in no file under the data dir.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -58,6 +59,10 @@ TEMP_IDLE_SECONDS_UNKNOWN_OWNER = 120.0
 VECTOR_INDEX_MIN_ROWS = 50_000
 # tidy() compacts a table once it has this many fragments (a conversation turn adds several).
 TIDY_FRAGMENTS = 24
+# Held while a process checks and creates the tables. A table is listed as soon as its
+# folder exists but opens only once its first version is written; without the lock a second
+# process starting on a fresh data dir saw "meta" listed and failed to open it.
+SCHEMA_LOCK_FILE = "schema.lock"
 
 T = TypeVar("T")
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -174,6 +179,32 @@ def with_retries(action: Callable[[], T], *, budget_seconds: float = 120.0) -> T
                 deadline = min(deadline, time.monotonic() + 5.0)
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 1.0)
+
+
+@contextlib.contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an OS lock on `path` (created owner-only) against every other process; released on exit or death."""
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise StoreError(f"cannot open {path}: {error.strerror or error}") from None
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            while True:
+                try:
+                    msvcrt.locking(descriptor, msvcrt.LK_LOCK, 1)  # retries for 10 s, then raises
+                    break
+                except OSError:
+                    continue
+        else:
+            import fcntl
+
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing the descriptor releases the lock
 
 
 # Migrations: an ordered list; migration i brings the database from version i to i + 1.
@@ -311,7 +342,8 @@ class MemoryStore:
             raise StoreError(f"cannot open the memory store at {self.path}: {error}") from None
         self._tables: dict[str, Table] = {}
         self._vector_index_seen: tuple[float, bool] = (-1e9, False)
-        self._migrate()
+        with _exclusive_lock(self.path / SCHEMA_LOCK_FILE):
+            self._migrate()
         schema = self.table(MEMORIES).schema
         if "vector" not in schema.names:
             raise StoreError(

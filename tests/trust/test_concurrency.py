@@ -4,13 +4,15 @@ The real app (real model, embedder and LanceDB, driven with Textual's pilot) sto
 turns, "remember that ..." memories and what it learns, while `assistant memory import`
 processes import files into the same store. Then the store is reopened from scratch: every
 imported message and everything the TUI stored is there exactly once, and the store needs
-no repair. (Two CLI imports at once: tests/e2e/test_memory_cli.py.)
+no repair. (Two CLI imports at once: tests/e2e/test_memory_cli.py.) Processes starting on a
+fresh data dir at once all open it.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -23,6 +25,18 @@ from trust_helpers import write_messages
 
 from assistant.config import load_settings
 from assistant.core import Assistant
+from assistant.memory.store import (
+    AUDIT,
+    CONVERSATIONS,
+    MEMORIES,
+    MESSAGES,
+    META,
+    PROFILES,
+    SCHEMA_LOCK_FILE,
+    SCHEMA_VERSION,
+    MemoryStore,
+    _exclusive_lock,
+)
 from assistant.tui.app import AssistantApp
 from assistant.tui.messages import CoreFailed, Learned, ReplyDone, ReplyFailed
 
@@ -124,3 +138,54 @@ async def test_the_tui_and_cli_imports_write_at_once_and_lose_nothing(tmp_path: 
     assert all(user_texts[turn_text(n)] == 1 for n in range(turns))
     conversations = {row["id"] for row in read_table(memory_dir, "conversations")}
     assert {turn.conversation_id for turn in finished} <= conversations
+
+
+OPEN_STORE = """
+import sys, time
+from pathlib import Path
+from assistant.memory.store import MemoryStore
+start_at = float(sys.argv[2])
+time.sleep(max(0.0, start_at - time.time()))
+MemoryStore(Path(sys.argv[1]), 384)
+"""
+
+
+def open_store_processes(path: Path, count: int, start_at: float) -> list[subprocess.Popen[str]]:
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_STORE, str(path), str(start_at)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+
+
+def test_processes_starting_on_a_fresh_data_dir_at_once_all_open_it(tmp_path: Path) -> None:
+    # A CLI command and the TUI started together on a new machine: each creates the tables it
+    # finds missing. Before the schema lock, about one round in ten had a process fail with
+    # "cannot open table meta" (listed while another process was still creating it).
+    for round_number in range(4):
+        path = tmp_path / f"round-{round_number}" / "memory"
+        processes = open_store_processes(path, 5, start_at=time.time() + 3.0)
+        for process in processes:
+            _out, err = process.communicate(timeout=120)
+            assert process.returncode == 0, err
+        store = MemoryStore(path, 384)
+        assert store.schema_version() == SCHEMA_VERSION
+        assert len(store.rows(META, "key = 'schema_version'")) == 1
+        assert {MEMORIES, MESSAGES, CONVERSATIONS, PROFILES, AUDIT, META} <= store._table_names()
+
+
+def test_a_process_opening_the_store_waits_while_another_holds_the_schema_lock(tmp_path: Path) -> None:
+    path = tmp_path / "memory"
+    path.mkdir(mode=0o700)
+    with _exclusive_lock(path / SCHEMA_LOCK_FILE):
+        (process,) = open_store_processes(path, 1, start_at=0.0)
+        time.sleep(8.0)  # ample for the child to import lancedb and reach the lock
+        assert process.poll() is None, process.communicate()[1]
+        assert not list(path.glob("*.lance")), "tables were created while the lock was held"
+    _out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert MemoryStore(path, 384).schema_version() == SCHEMA_VERSION
