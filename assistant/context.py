@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from assistant.errors import ContextOverflowError
 from assistant.llm.runner import ChatMessage
-from assistant.memory.types import Memory, Message, RecallHit, Role
+from assistant.memory.types import Memory, Message, RecallHit, Role, aware
 
 BASE_SYSTEM_PROMPT = (
     "You are a helpful, private assistant running entirely on the user's own computer. Answer clearly and concisely."
@@ -133,9 +133,8 @@ def when(moment: datetime | None, now: datetime | None) -> str:
 
 def _days_between(moment: datetime, now: datetime) -> int:
     """Calendar days from `moment` to `now`, in now's time zone (naive times are UTC)."""
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    return (now.date() - moment.astimezone(now.tzinfo).date()).days
+    now = aware(now)
+    return (now.date() - aware(moment).astimezone(now.tzinfo).date()).days
 
 
 def memory_line(memory: Memory, now: datetime | None = None) -> str:

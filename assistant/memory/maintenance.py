@@ -23,13 +23,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from assistant.memory.engine import describe_time, memory_rows, speaker_label, tree_size
 from assistant.memory.language import words
 from assistant.memory.store import AUDIT, CONVERSATIONS, MEMORIES, MESSAGES, PROFILES, in_list, quote, row_to_memory
-from assistant.memory.types import Kind, Memory, Origin, Status
+from assistant.memory.types import Kind, Memory, Origin, Status, aware
 
 if TYPE_CHECKING:
     import numpy as np
@@ -90,10 +90,6 @@ def summary_id_for(member_ids: Sequence[str]) -> str:
 
 def _chunks(values: Sequence[str], size: int = IN_CHUNK) -> list[Sequence[str]]:
     return [values[start : start + size] for start in range(0, len(values), size)]
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _after_the_users_turn(runner: ModelRunner | None, limit_seconds: float = 300.0) -> None:
@@ -167,7 +163,7 @@ def _old_episodes(engine: MemoryEngine, cutoff: datetime) -> tuple[list[Memory],
         f" AND created_at < {sql_time(cutoff)}"
     )
     rows = engine.store.rows(MEMORIES, where)
-    rows.sort(key=lambda row: (_aware(row["created_at"]), row["id"]))
+    rows.sort(key=lambda row: (aware(row["created_at"]), row["id"]))
     memories = [row_to_memory(row) for row in rows]
     vectors = np.asarray([row["vector"] for row in rows], dtype=np.float32).reshape(len(rows), engine.store.dimension)
     return memories, vectors
@@ -198,7 +194,7 @@ def group_episodes(memories: Sequence[Memory], vectors: np.ndarray) -> list[list
     open_episode: dict[str, int] = {}
     last_seen: dict[str, datetime] = {}
     for index, memory in enumerate(memories):
-        moment = _aware(memory.created_at)
+        moment = aware(memory.created_at)
         bucket = memory.conversation_id or moment.date().isoformat()
         position = open_episode.get(bucket)
         if position is None or moment - last_seen[bucket] > EPISODE_GAP:
@@ -261,7 +257,7 @@ def _line(memory: Memory, *, with_date: bool) -> str:
     asked = " ".join(asked.split())
     if asker == "assistant" and asked.endswith("?") and len(text) < 60 and speaker != "assistant":
         text = f'(asked "{asked[:90]}") {text}'
-    date = f"[{_aware(memory.created_at).date().isoformat()}] " if with_date else ""
+    date = f"[{aware(memory.created_at).date().isoformat()}] " if with_date else ""
     return f"{date}{speaker}: {text}"
 
 
@@ -271,7 +267,7 @@ def summary_source_lines(members: Sequence[Memory]) -> list[str]:
 
 
 def summary_header(members: Sequence[Memory]) -> str:
-    first, last = _aware(members[0].created_at), _aware(members[-1].created_at)
+    first, last = aware(members[0].created_at), aware(members[-1].created_at)
     span = describe_time(first) if first.date() == last.date() else f"{describe_time(first)} to {describe_time(last)}"
     return f"Conversation of {span}, {len(members)} messages."
 
@@ -297,7 +293,7 @@ def _extract(members: Sequence[Memory], vectors: np.ndarray, *, max_chars: int) 
     centroid = vectors.mean(axis=0)
     centroid = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
     centrality = vectors @ centroid
-    multi_day = _aware(members[0].created_at).date() != _aware(members[-1].created_at).date()
+    multi_day = aware(members[0].created_at).date() != aware(members[-1].created_at).date()
     scored = []
     for index, memory in enumerate(members):
         from_user = (memory.speaker or "") != "assistant"
@@ -390,9 +386,9 @@ def _summary_memory(engine: MemoryEngine, group: Group, text: str, now: datetime
         kind=Kind.SUMMARY,
         text=text,
         id=group.id,
-        created_at=_aware(group.members[-1].created_at),
+        created_at=aware(group.members[-1].created_at),
         updated_at=now,
-        valid_from=_aware(group.members[0].created_at),
+        valid_from=aware(group.members[0].created_at),
         importance=max(SUMMARY_IMPORTANCE, *(member.importance for member in group.members)),
         origin=Origin.SUMMARY,
         sources=group.sources,
@@ -483,7 +479,7 @@ def compress(
     user's chat needs the model: everything committed so far stays, a rerun continues.
     """
     report = CompressReport(dry_run=dry_run)
-    now = _aware(now)
+    now = aware(now)
     candidates, vectors = _old_episodes(engine, now - timedelta(days=age_days))
 
     # Sources already summarised: finish an interrupted group, and never re-compress what a
@@ -579,16 +575,16 @@ class DecayReport:
 
 def last_use(memory: Memory) -> datetime:
     # An edit, a reinforcement or being made (a summary) counts as a use.
-    moments = [_aware(memory.created_at)]
+    moments = [aware(memory.created_at)]
     for moment in (memory.updated_at, memory.last_accessed):
         if moment is not None:
-            moments.append(_aware(moment))
+            moments.append(aware(moment))
     return max(moments)
 
 
 def strength_of(memory: Memory, now: datetime, half_life_days: float) -> float:
     """1.0 when just used; halves every (half-life x importance x use) days without use."""
-    days = max(0.0, (_aware(now) - last_use(memory)).total_seconds() / 86400.0)
+    days = max(0.0, (aware(now) - last_use(memory)).total_seconds() / 86400.0)
     effective = half_life_days * (1.0 + 2.0 * memory.importance) * (1.0 + math.log1p(max(0, memory.access_count)))
     return 0.5 ** (days / effective)
 
@@ -609,7 +605,7 @@ def decay(
 ) -> DecayReport:
     """Recompute strengths of active memories; archive those that fell below `threshold`."""
     report = DecayReport(dry_run=dry_run)
-    now = _aware(now)
+    now = aware(now)
     engine.flush()  # pending recall reinforcement counts as use
     memories = engine.store.memories(f"owner = {quote(engine.user)} AND status = 'active'")
     report.considered = len(memories)
@@ -769,7 +765,7 @@ def run_pass(
     keep_versions_for: timedelta = KEEP_VERSIONS_FOR,
 ) -> MaintenanceReport:
     """Compression, then decay, then index upkeep, all at `now` (default: the engine's clock)."""
-    moment = _aware(now or engine.now())
+    moment = aware(now or engine.now())
     report = MaintenanceReport(dry_run=dry_run)
     report.compress = compress(
         engine,

@@ -31,6 +31,7 @@ from assistant.memory.types import (
     Origin,
     Role,
     Status,
+    aware,
 )
 
 if TYPE_CHECKING:
@@ -222,7 +223,7 @@ MIGRATIONS: list[Callable[[MemoryStore], None]] = [_migrate_create_tables]
 def _ts(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware(value)
 
 
 def memory_to_row(memory: Memory, vector: Sequence[float] | np.ndarray, search_text: str) -> dict[str, Any]:

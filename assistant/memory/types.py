@@ -16,6 +16,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(moment: datetime) -> datetime:
+    """`moment` with a time zone: LanceDB hands back naive timestamps, and the store writes UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class Kind(StrEnum):
     EPISODIC = "episodic"  # what happened: a message or exchange
     SEMANTIC = "semantic"  # a fact about the user, upserted by key
