@@ -165,13 +165,24 @@ _DETERMINER_START = re.compile(
 
 
 def _cut(text: str, *, max_words: int = 6, stop: re.Pattern[str] = _VALUE_END) -> str:
-    match = stop.search(text)
-    value = text[: match.start()] if match else text
+    end = next((match.start() for match in stop.finditer(text) if not _inside_a_name(text, match)), len(text))
+    value = text[:end]
     value = value.strip(" '\"-:")
     parts = value.split()
     if not parts or len(parts) > max_words:
         return ""
     return " ".join(parts)
+
+
+def _inside_a_name(text: str, stop: re.Match[str]) -> bool:
+    """A full stop that belongs to the value: "St. Mary's hospital", "Amazon.com"."""
+    if stop.group(0).strip() != ".":
+        return False
+    after = text[stop.end() :]
+    if after[:1].isalnum():
+        return True
+    before = text[: stop.start()].rsplit(" ", 1)[-1].lower()
+    return before in _ABBREVIATIONS and bool(after.strip())
 
 
 def _strip_article(text: str) -> str:
@@ -645,7 +656,7 @@ def _works_at(match: re.Match[str], ctx: _Context) -> list[Candidate]:
     if employer.lower() in ("myself", "me"):
         return [ctx.make(Kind.SEMANTIC, "User is self-employed", "user.work.role", "self-employed", importance=0.7)]
     found = [ctx.make(Kind.SEMANTIC, f"User works at {employer}", "user.work.employer", employer, importance=0.7)]
-    as_role = re.search(r"(?i)\bas\s+(?:a|an)?\s*(?P<role>.+)", rest[len(employer) :])
+    as_role = re.search(r"(?i)\bas\s+(?:an?\s+)?(?P<role>.+)", rest[len(employer) :])
     if as_role and (role := _role(as_role.group("role"))):
         found.append(ctx.make(Kind.SEMANTIC, _role_text(role), "user.work.role", role, importance=0.7))
     return found

@@ -58,6 +58,24 @@ EXPECTED: list[tuple[str, set[tuple[Kind, str | None, str | None]]]] = [
         {(S, "user.work.role", "data scientist"), (S, "user.work.employer", "Spotify")},
     ),
     ("I'm a student at MIT", {(S, "user.work.role", "student"), (S, "user.education.school", "MIT")}),
+    # a full stop inside a name does not end it
+    (
+        "I work as a nurse at St. Mary's hospital and I'm allergic to penicillin.",
+        {
+            (S, "user.work.role", "nurse"),
+            (S, "user.work.employer", "St. Mary's hospital"),
+            (S, "user.allergy.penicillin", "penicillin"),
+        },
+    ),
+    (
+        "I work at Amazon.com as an engineer.",
+        {(S, "user.work.employer", "Amazon.com"), (S, "user.work.role", "engineer")},
+    ),
+    ("I live in St. Louis.", {(S, "user.home", "St. Louis")}),
+    (
+        "I'm allergic to vitamin C. I live in Lisbon",
+        {(S, "user.allergy.vitamin_c", "vitamin c"), (S, "user.home", "Lisbon")},
+    ),
     ("I'm retired now", {(S, "user.work.role", "retired")}),
     ("I work for myself", {(S, "user.work.role", "self-employed")}),
     # family and pets
