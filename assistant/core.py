@@ -36,7 +36,7 @@ from assistant.llm.runner import GenerationStats, ModelRunner
 from assistant.memory.commands import parse_command
 from assistant.memory.consolidate import Applied, Consolidator
 from assistant.memory.engine import MemoryEngine
-from assistant.memory.extract import extract_explicit, extract_with_model, merge_candidates
+from assistant.memory.extract import extract_explicit, extract_with_model, merge_candidates, model_additions
 from assistant.memory.language import words
 from assistant.memory.pasted import authored_text
 from assistant.memory.recall import RecallFilter
@@ -395,37 +395,55 @@ class Assistant:
 
     # -- learning after a reply ------------------------------------------------------------
 
-    def learn(self, turn: Turn, *, use_model: bool | None = None) -> LearnReport:
+    def learn(
+        self,
+        turn: Turn,
+        *,
+        use_model: bool | None = None,
+        on_stated: Callable[[LearnReport], None] | None = None,
+    ) -> LearnReport:
         """Extract memories from the user's side of `turn` and consolidate them, then tidy the store.
 
-        Deterministic rules always run; the model's extraction runs when `use_model` and may
-        raise GenerationCancelled when the user's chat needs the model (the caller retries).
+        What the user stated outright (the deterministic rules) is saved first, so it is in
+        memory at once and stays saved when the model's extraction is cancelled. The model's
+        extraction runs next when `use_model`, and may raise GenerationCancelled when the user's
+        chat needs the model; the caller retries, and what was already saved from this message
+        is not counted again. With a model pass, `on_stated` receives the rules' part of the
+        report as soon as it is saved and the returned report holds the model's part.
         Callers run this after every stored exchange, off the reply path (memory on or off).
         """
-        report = self._extract(turn, use_model)
+        report = self._extract(turn, use_model, on_stated)
         if not turn.incognito:
             self.engine.tidy()
         return report
 
-    def _extract(self, turn: Turn, use_model: bool | None) -> LearnReport:
+    def _extract(
+        self, turn: Turn, use_model: bool | None, on_stated: Callable[[LearnReport], None] | None
+    ) -> LearnReport:
         report = LearnReport()
         if turn.incognito or turn.is_command or not turn.used_memory or turn.user_message_id is None:
             return report
         own_text = authored_text(turn.user_text)  # pasted files and quotes are data, not facts about the user
         if not own_text.strip():
             return report
-        explicit = extract_explicit(own_text, now=turn.at, source_id=turn.user_message_id)
-        from_model = []
+        explicit = merge_candidates(extract_explicit(own_text, now=turn.at, source_id=turn.user_message_id), [])
+        for applied in self.consolidator.apply_all(explicit):
+            _record(report, applied)
+        self.engine.flush()
         if use_model is None:
             use_model = self.settings.model_extraction and worth_asking_the_model(own_text)
-        if use_model:
-            result = extract_with_model(self.runner, own_text, turn.reply, source_id=turn.user_message_id, now=turn.at)
-            if result.error:
-                # The raw message stays in the episodic log; nothing is lost, only not distilled.
-                log.warning("model extraction failed for message %s: %s", turn.user_message_id, result.error)
-                report.error = result.error
-            from_model = result.candidates
-        for applied in self.consolidator.apply_all(merge_candidates(explicit, from_model)):
+        if not use_model:
+            return report
+        if on_stated is not None:
+            if report.changed or report.notices:
+                on_stated(report)
+            report = LearnReport()
+        result = extract_with_model(self.runner, own_text, turn.reply, source_id=turn.user_message_id, now=turn.at)
+        if result.error:
+            # The raw message stays in the episodic log; nothing is lost, only not distilled.
+            log.warning("model extraction failed for message %s: %s", turn.user_message_id, result.error)
+            report.error = result.error
+        for applied in self.consolidator.apply_all(model_additions(explicit, result.candidates)):
             _record(report, applied)
         self.engine.flush()
         return report

@@ -73,6 +73,10 @@ class Consolidator:
         return top if similarity >= RESTATEMENT_SIMILARITY else None
 
     def _reinforce(self, memory: Memory, candidate: Candidate) -> Applied:
+        if candidate.source_ids and set(candidate.source_ids) <= set(memory.sources):
+            # The message this was learned from, read again (learning retried after the model
+            # was taken back, or resumed after a crash): not a restatement.
+            return Applied("skip", memory)
         updated = self.engine.reinforce(
             memory.id,
             sources=candidate.source_ids,

@@ -55,6 +55,7 @@ __all__ = [
     "extract_explicit",
     "extract_with_model",
     "merge_candidates",
+    "model_additions",
     "normalize_key",
     "remember_candidates",
 ]
@@ -1890,16 +1891,22 @@ def extract_with_model(
 
 def merge_candidates(explicit: Sequence[Candidate], model: Sequence[Candidate]) -> list[Candidate]:
     """Rules win on the same key or the same statement; duplicates collapse."""
+    return _dedupe([*explicit, *model_additions(explicit, model)])
+
+
+def model_additions(explicit: Sequence[Candidate], model: Sequence[Candidate]) -> list[Candidate]:
+    """The model's candidates that say something the rules' candidates do not."""
     explicit_keys = {candidate.key for candidate in explicit if candidate.key}
     explicit_texts = {_text_identity(candidate.text) for candidate in explicit}
     # A model fact made only of words the rules' facts already hold restates them, often glued
     # together ("User lives in Lisbon and I have a dog named Rex").
     said_by_rules = {word for candidate in explicit for word in content_stems(candidate.text)}
-    kept_model = [
-        candidate
-        for candidate in model
-        if not (candidate.key and candidate.key in explicit_keys)
-        and _text_identity(candidate.text) not in explicit_texts
-        and not (said_by_rules and content_stems(candidate.text) <= said_by_rules)
-    ]
-    return _dedupe([*explicit, *kept_model])
+    return _dedupe(
+        [
+            candidate
+            for candidate in model
+            if not (candidate.key and candidate.key in explicit_keys)
+            and _text_identity(candidate.text) not in explicit_texts
+            and not (said_by_rules and content_stems(candidate.text) <= said_by_rules)
+        ]
+    )

@@ -382,9 +382,14 @@ class AssistantApp(App[int]):
         assistant = self.assistant
         assert assistant is not None
         worker = get_current_worker()
+
+        def stated(report: Any) -> None:
+            # Shown at once: with a big model, its own extraction can take a while longer.
+            self.post_message(Learned(report, notices, final=False))
+
         for _attempt in range(LEARN_ATTEMPTS):
             try:
-                report = assistant.learn(turn)
+                report = assistant.learn(turn, on_stated=stated)
             except GenerationCancelled:
                 # The user's next message took the model; learn again once it is free.
                 while not self._stop_learning(worker) and (assistant.runner.busy or assistant.runner.user_waiting):
@@ -411,7 +416,8 @@ class AssistantApp(App[int]):
 
     def on_learned(self, message: Learned) -> None:
         report = message.report
-        self.status.job = ""
+        if message.final:
+            self.status.job = ""
         notices: NoticeBar | None = message.notices
         if notices is not None and notices.is_attached:
             if report.saved:

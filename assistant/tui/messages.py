@@ -54,12 +54,14 @@ class ReplyFailed(Message):
 
 
 class Learned(Message):
-    """Background extraction after a reply finished (LearnReport)."""
+    """Background extraction after a reply finished (LearnReport); `final` is False for the
+    part saved before the model's extraction, which is still running."""
 
-    def __init__(self, report: Any, notices: Any = None) -> None:
+    def __init__(self, report: Any, notices: Any = None, *, final: bool = True) -> None:
         super().__init__()
         self.report = report
         self.notices = notices
+        self.final = final
 
 
 class MemoriesChanged(Message):

@@ -307,7 +307,7 @@ class FakeAssistant:
         active = self.engine.list(kinds=[Kind.PREFERENCE, Kind.SEMANTIC], statuses=[Status.ACTIVE])
         return sorted([m for m in active if m.kind == Kind.PREFERENCE or m.pinned], key=lambda m: m.created_at)
 
-    def learn(self, turn: FakeTurn) -> FakeLearnReport:
+    def learn(self, turn: FakeTurn, *, use_model: bool | None = None, on_stated: Any = None) -> FakeLearnReport:
         user_text = self.messages[turn.conversation_id][-2].content
         if user_text.lower().startswith("remember that "):
             fact = user_text[len("remember that ") :].strip().rstrip(".")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from fakes import FakeAssistant
+from fakes import FakeAssistant, FakeLearnReport
 from textual.message import Message
 
 from assistant.tui.messages import AssistantReady, Learned, MemoriesChanged, ReplyChunk, ReplyDone
@@ -112,6 +112,51 @@ async def test_remember_shows_notice_and_undo_forgets(make_app) -> None:
         assert fake.engine.memories == {}
         assert bar.learned_ids == []
         assert app.query_one(StatusBar).memory_count == 0
+
+
+class SlowModelExtraction(FakeAssistant):
+    """Learning like the real core with a slow model: the stated fact first, the model's later."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model_done = threading.Event()
+
+    def learn(self, turn, *, use_model=None, on_stated=None):
+        stated = self.engine.add("User lives in Lisbon", sources=[turn.user_message_id])
+        on_stated(FakeLearnReport(saved=[stated]))
+        self.model_done.wait(30)
+        found = self.engine.add("User restores old bicycles", sources=[turn.user_message_id])
+        return FakeLearnReport(saved=[found])
+
+
+async def test_what_the_user_stated_shows_before_the_model_finishes_and_one_undo_takes_both(make_app) -> None:
+    fake = SlowModelExtraction()
+    app = make_app(fake)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.press(*"I live in Lisbon and restore old bicycles", "enter")
+        bar = None
+        for _ in range(200):
+            await pilot.pause(0.05)
+            bars = app.query(NoticeBar)
+            if bars and bars.first().learned_ids:
+                bar = bars.first()
+                break
+        assert bar is not None, "the stated fact was not shown while the model was still working"
+        assert str(bar.query_one(".learned-line Label").render()) == "Saved to memory: User lives in Lisbon"
+        assert app.query_one(StatusBar).job == "learning…"
+
+        fake.model_done.set()
+        await wait_idle(app, pilot)
+        assert len(bar.query(".learned-line")) == 1
+        assert str(bar.query_one(".learned-line Label").render()) == (
+            "Saved to memory: User lives in Lisbon; User restores old bicycles"
+        )
+        assert app.query_one(StatusBar).job == ""
+        await pilot.click("#undo")
+        await wait_idle(app, pilot)
+        assert fake.engine.memories == {}
 
 
 async def test_input_history_and_multiline(make_app) -> None:

@@ -69,6 +69,7 @@ class NoticeBar(Vertical):
         super().__init__()
         self.reply_id = reply_id
         self.learned_ids: list[str] = []
+        self.learned_texts: list[str] = []
 
     @staticmethod
     def _button(label: str, button_id: str, variant: str = "default") -> Button:
@@ -85,9 +86,17 @@ class NoticeBar(Vertical):
         self.mount(self._button(f"Used {count} {noun} ›", "inspect"))
 
     def add_learned(self, texts: list[str], memory_ids: list[str]) -> None:
-        self.learned_ids = list(memory_ids)
+        # Learning saves in two steps (what the user stated, then what the model found): one
+        # line and one undo for both.
+        self.learned_texts += texts
+        self.learned_ids += memory_ids
+        text = f"Saved to memory: {'; '.join(self.learned_texts)}"
+        existing = self.query(".learned-line Label")
+        if existing:
+            existing.first(Label).update(text)
+            return
         line = Horizontal(
-            Label(f"Saved to memory: {'; '.join(texts)}", markup=False),
+            Label(text, markup=False),
             self._button("Undo", "undo", variant="warning"),
             classes="learned-line",
         )
@@ -98,6 +107,7 @@ class NoticeBar(Vertical):
             line.remove()
         self.mount(Label("Removed from memory.", markup=False))
         self.learned_ids = []
+        self.learned_texts = []
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
