@@ -980,6 +980,73 @@ def _does_not_eat(match: re.Match[str], ctx: _Context) -> list[Candidate]:
     return found
 
 
+# What the user says about a family member: their allergies, diet, health, home and work ---------
+
+# A name after the relation ("my partner Rui", "my husband, João,"): capitalised, so "my partner
+# really is" is not read as a name.
+_GIVEN_NAME = r"(?-i:[A-ZÀ-ÖØ-Þ][\w'-]*)(?:\s+(?-i:[A-ZÀ-ÖØ-Þ][\w'-]*))?"
+# Where a list of allergies ends ("and" joins its items) and where a place or employer ends.
+_FAMILY_LIST_STOP = re.compile(
+    r"(?i)\s*(?:[;!?()]|\.(?=\s|$)|\s(?:but|because|since|so|which|who|when|though|too|now|these days|"
+    r"right now|at the moment|btw|please)\b)"
+)
+_FAMILY_FACT_STOP = re.compile(
+    r"(?i)\s*(?:[,;!?()]|\.(?=\s|$)|\s(?:and|but|because|since|so|which|who|when|though|too|now|these days|"
+    r"right now|at the moment|btw|please)\b)"
+)
+
+
+@rule(
+    r"my\s+(?:(?:little|older|younger|big|baby|eldest|oldest|youngest|elder|new)\s+)?(?P<who>"
+    + _RELATION_PATTERN
+    + r")(?:\s*,?\s+(?P<name>"
+    + _GIVEN_NAME
+    + r")\s*,?)?\s+(?:(?:is|'s)\s+(?:also\s+|severely\s+|very\s+|deathly\s+|highly\s+|really\s+)*"
+    r"allergic\s+to\s+(?P<allergy>.+)|(?:is|'s)\s+(?:(?:now|also|strictly|fully|mostly|a)\s+)*(?P<diet>"
+    + _DIETS
+    + r")\b(?!\s+(?:food|restaurant))|(?:has|suffers from)\s+(?:(?:mild|severe|chronic|bad|serious)\s+)?(?P<cond>"
+    + _CONDITIONS
+    + r")\b|lives\s+in\s+(?P<home>.+)|works\s+(?:at|for)\s+(?P<employer>.+))"
+)
+def _family_member_fact(match: re.Match[str], ctx: _Context) -> list[Candidate]:
+    """ "my partner Rui is vegetarian": the relation's name, and the fact, under the person's key."""
+    relation = _RELATIONS[match.group("who").lower()]
+    name = match.group("name") or ""
+    if name and not _name_words(name, lenient=False):
+        return []
+    person = f"User's {relation.replace('_', ' ')}" + (f" {name}" if name else "")
+    if relation in _UNIQUE_RELATIONS:
+        person_key: str | None = f"user.family.{relation}"
+    else:  # one of several sisters or sons: only a name tells which
+        person_key = f"user.family.{relation}.{slug(name)}" if name else None
+    found = [_relation_candidate(match.group("who"), name, ctx)] if name else []
+
+    def fact(text: str, aspect: str, value: str, importance: float) -> Candidate:
+        key = f"{person_key}.{aspect}" if person_key else None
+        return ctx.make(Kind.SEMANTIC, f"{person} {text}", key, value, importance=importance)
+
+    if match.group("allergy"):
+        for item in _items(_cut(match.group("allergy"), max_words=8, stop=_FAMILY_LIST_STOP)):
+            item = re.sub(r"(?i)^(?:a|an|the|all|most|some|any|certain)\s+", "", item).strip()
+            if item and not _DETERMINER_START.match(item) and len(item.split()) <= 3:
+                aspect = "allergy." + slug(" ".join(singular(word) for word in item.split()))
+                found.append(fact(f"is allergic to {item}", aspect, item.lower(), 0.95))
+    elif match.group("diet"):
+        diet = match.group("diet").lower().replace(" ", "-")
+        found.append(fact(f"is {diet}", "diet", diet, 0.85))
+    elif match.group("cond"):
+        condition = match.group("cond").lower()
+        if not _DETERMINER_START.match(condition) and condition not in ("a disease", "a disorder", "a syndrome"):
+            found.append(fact(f"has {condition}", f"health.{slug(condition)}", condition, 0.85))
+    elif match.group("home"):
+        place = _cut(match.group("home"), max_words=5, stop=_FAMILY_FACT_STOP)
+        if place and not _DETERMINER_START.match(place):
+            found.append(fact(f"lives in {place}", "home", place, 0.7))
+    elif match.group("employer") and (employer := _employer(match.group("employer"))):
+        found.append(fact(f"works at {employer}", "employer", employer, 0.6))
+    return found if len(found) > (1 if name else 0) else []
+
+
 # Likes, dislikes, favourites, preferences --------------------------------------------------
 
 _LIKE_STOP = re.compile(

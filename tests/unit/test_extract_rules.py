@@ -58,6 +58,37 @@ EXPECTED: list[tuple[str, set[tuple[Kind, str | None, str | None]]]] = [
         {(S, "user.work.role", "data scientist"), (S, "user.work.employer", "Spotify")},
     ),
     ("I'm a student at MIT", {(S, "user.work.role", "student"), (S, "user.education.school", "MIT")}),
+    # what the user says about a family member
+    (
+        "I just moved to Porto, and my partner Rui is vegetarian.",
+        {
+            (S, "user.home", "Porto"),
+            (S, "user.family.partner.name", "Rui"),
+            (S, "user.family.partner.diet", "vegetarian"),
+        },
+    ),
+    (
+        "My wife Ana is allergic to nuts and shellfish.",
+        {
+            (S, "user.family.wife.name", "Ana"),
+            (S, "user.family.wife.allergy.nut", "nuts"),
+            (S, "user.family.wife.allergy.shellfish", "shellfish"),
+        },
+    ),
+    (
+        "My daughter Mia is allergic to peanuts, so no nuts please.",
+        {(S, "user.family.daughter.mia", "Mia"), (S, "user.family.daughter.mia.allergy.peanut", "peanuts")},
+    ),
+    (
+        "My husband, João, works at Siemens.",
+        {(S, "user.family.husband.name", "João"), (S, "user.family.husband.employer", "Siemens")},
+    ),
+    ("My mom has diabetes.", {(S, "user.family.mother.health.diabetes", "diabetes")}),
+    ("My sister lives in Madrid", {(S, None, "Madrid")}),  # which sister? no key, so no other sister supersedes it
+    ("My sister lives in Paris and she loves it", {(S, None, "Paris")}),
+    ("my partner honestly is vegetarian", set()),
+    ("If my wife is allergic to nuts, what should I cook?", set()),
+    ("Is my partner Rui vegetarian?", set()),
     # a full stop inside a name does not end it
     (
         "I work as a nurse at St. Mary's hospital and I'm allergic to penicillin.",
@@ -185,7 +216,6 @@ NOTHING = [
     "Pretend my name is Gandalf",
     # other people
     "My friend said she lives in Rome",
-    "My sister lives in Madrid",
     "He told me he's allergic to shellfish",
     "My boss is a vegan",
     "Tom loves hiking",
@@ -215,6 +245,17 @@ NOTHING = [
 @pytest.mark.parametrize(("message", "expected"), EXPECTED, ids=[m for m, _ in EXPECTED])
 def test_rules_extract_the_expected_facts(message: str, expected: set[tuple[Kind, str | None, str | None]]) -> None:
     assert facts(message) == expected
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["My sister lives in Madrid", "My wife Ana is allergic to nuts", "my partner Rui is vegan", "My dad has gout"],
+)
+def test_a_fact_about_a_family_member_is_about_them_not_the_user(message: str) -> None:
+    texts = [candidate.text for candidate in extract_explicit(message, now=NOW, source_id="msg-1")]
+    assert texts and all(
+        text.startswith(("User's sister", "User's wife", "User's partner", "User's father")) for text in texts
+    )
 
 
 @pytest.mark.parametrize("message", NOTHING)
