@@ -863,23 +863,29 @@ def _married_to(match: re.Match[str], ctx: _Context) -> list[Candidate]:
 # Health and diet ---------------------------------------------------------------------------
 
 
-def _allergy_candidates(things: str, ctx: _Context, *, retracts: bool = False) -> list[Candidate]:
-    value = _cut(
-        things,
-        max_words=8,
-        stop=re.compile(
-            r"(?i)\s*(?:[.;!?()]|\s(?:but|because|since|so|which|who|when|though|too|anymore|any more|now|"
-            r"as well|btw|please)\b)"
-        ),
-    )
-    found: list[Candidate] = []
-    for item in _items(value):
+_ALLERGY_LIST_END = re.compile(
+    r"(?i)\s*(?:[.;!?()]|\s(?:but|because|since|so|which|who|when|though|too|anymore|any more|now|"
+    r"as well|btw|please|these days|right now|at the moment)\b)"
+)
+
+
+def _allergens(things: str, stop: re.Pattern[str] = _ALLERGY_LIST_END) -> list[tuple[str, str]]:
+    """'peanuts, eggs and milk' -> (item, key suffix) pairs: ('peanuts', 'peanut'), ..."""
+    found = []
+    for item in _items(_cut(things, max_words=8, stop=stop)):
         item = re.sub(r"(?i)^(?:a|an|the|all|most|some|any|certain|severely|very)\s+", "", item).strip()
-        if not item or _DETERMINER_START.match(item) or len(item.split()) > 3:
-            continue
-        key = f"user.allergy.{slug(' '.join(singular(word) for word in item.split()))}"
+        if item and not _DETERMINER_START.match(item) and len(item.split()) <= 3:
+            found.append((item, slug(" ".join(singular(word) for word in item.split()))))
+    return found
+
+
+def _allergy_candidates(things: str, ctx: _Context, *, retracts: bool = False) -> list[Candidate]:
+    found: list[Candidate] = []
+    for item, key in _allergens(things):
         text = f"User is no longer allergic to {item}" if retracts else f"User is allergic to {item}"
-        found.append(ctx.make(Kind.SEMANTIC, text, key, item.lower(), importance=0.95, retracts=retracts))
+        found.append(
+            ctx.make(Kind.SEMANTIC, text, f"user.allergy.{key}", item.lower(), importance=0.95, retracts=retracts)
+        )
     return found
 
 
@@ -985,15 +991,6 @@ def _does_not_eat(match: re.Match[str], ctx: _Context) -> list[Candidate]:
 # A name after the relation ("my partner Rui", "my husband, João,"): capitalised, so "my partner
 # really is" is not read as a name.
 _GIVEN_NAME = r"(?-i:[A-ZÀ-ÖØ-Þ][\w'-]*)(?:\s+(?-i:[A-ZÀ-ÖØ-Þ][\w'-]*))?"
-# Where a list of allergies ends ("and" joins its items) and where a place or employer ends.
-_FAMILY_LIST_STOP = re.compile(
-    r"(?i)\s*(?:[;!?()]|\.(?=\s|$)|\s(?:but|because|since|so|which|who|when|though|too|now|these days|"
-    r"right now|at the moment|btw|please)\b)"
-)
-_FAMILY_FACT_STOP = re.compile(
-    r"(?i)\s*(?:[,;!?()]|\.(?=\s|$)|\s(?:and|but|because|since|so|which|who|when|though|too|now|these days|"
-    r"right now|at the moment|btw|please)\b)"
-)
 
 
 @rule(
@@ -1026,11 +1023,8 @@ def _family_member_fact(match: re.Match[str], ctx: _Context) -> list[Candidate]:
         return ctx.make(Kind.SEMANTIC, f"{person} {text}", key, value, importance=importance)
 
     if match.group("allergy"):
-        for item in _items(_cut(match.group("allergy"), max_words=8, stop=_FAMILY_LIST_STOP)):
-            item = re.sub(r"(?i)^(?:a|an|the|all|most|some|any|certain)\s+", "", item).strip()
-            if item and not _DETERMINER_START.match(item) and len(item.split()) <= 3:
-                aspect = "allergy." + slug(" ".join(singular(word) for word in item.split()))
-                found.append(fact(f"is allergic to {item}", aspect, item.lower(), 0.95))
+        for item, key in _allergens(match.group("allergy")):
+            found.append(fact(f"is allergic to {item}", f"allergy.{key}", item.lower(), 0.95))
     elif match.group("diet"):
         diet = match.group("diet").lower().replace(" ", "-")
         found.append(fact(f"is {diet}", "diet", diet, 0.85))
@@ -1039,7 +1033,7 @@ def _family_member_fact(match: re.Match[str], ctx: _Context) -> list[Candidate]:
         if not _DETERMINER_START.match(condition) and condition not in ("a disease", "a disorder", "a syndrome"):
             found.append(fact(f"has {condition}", f"health.{slug(condition)}", condition, 0.85))
     elif match.group("home"):
-        place = _cut(match.group("home"), max_words=5, stop=_FAMILY_FACT_STOP)
+        place = _cut(match.group("home"), max_words=5)
         if place and not _DETERMINER_START.match(place):
             found.append(fact(f"lives in {place}", "home", place, 0.7))
     elif match.group("employer") and (employer := _employer(match.group("employer"))):
