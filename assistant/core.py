@@ -409,7 +409,8 @@ class Assistant:
         extraction runs next when `use_model`, and may raise GenerationCancelled when the user's
         chat needs the model; the caller retries, and what was already saved from this message
         is not counted again. With a model pass, `on_stated` receives the rules' part of the
-        report as soon as it is saved and the returned report holds the model's part.
+        report (possibly empty) as soon as it is saved, and the returned report holds the
+        model's part.
         Callers run this after every stored exchange, off the reply path (memory on or off).
         """
         report = self._extract(turn, use_model, on_stated)
@@ -435,8 +436,7 @@ class Assistant:
         if not use_model:
             return report
         if on_stated is not None:
-            if report.changed or report.notices:
-                on_stated(report)
+            on_stated(report)  # even when empty: the caller learns the rules' part is done
             report = LearnReport()
         result = extract_with_model(self.runner, own_text, turn.reply, source_id=turn.user_message_id, now=turn.at)
         if result.error:

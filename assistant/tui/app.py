@@ -100,6 +100,7 @@ class AssistantApp(App[int]):
         self.incognito = False
         self.closing = False
         self.outbox: deque[str] = deque()
+        self.saving_stated = False  # learning has not yet saved what the last message stated
         self.replying = False
         self._cancel: threading.Event | None = None
         self._stream: MarkdownStream | None = None
@@ -251,7 +252,9 @@ class AssistantApp(App[int]):
         self.pump_outbox()
 
     def pump_outbox(self) -> None:
-        if not self.ready or self.replying or not self.outbox:
+        # A message waits for the rules' facts from the exchange before it (about 0.1 s), so
+        # "what do you know about me?" sent right after a reply already sees them.
+        if not self.ready or self.replying or self.saving_stated or not self.outbox:
             return
         text = self.outbox.popleft()
         for view in self.transcript.query(UserMessage).filter(".-queued"):
@@ -336,6 +339,7 @@ class AssistantApp(App[int]):
             self._show_saved(saved_by_command, notices)
         elif self.settings.memory_enabled and not self.incognito and not getattr(turn, "is_command", False):
             self.status.job = "learning…"
+            self.saving_stated = True
             self.learn(turn, notices)
         elif not self.incognito and getattr(turn, "conversation_id", None):
             self.call_core(self.tidy_store, quiet=True)  # learn() does this when memory is on
@@ -414,7 +418,13 @@ class AssistantApp(App[int]):
     def _stop_learning(self, worker: Worker[Any]) -> bool:
         return worker.is_cancelled or self.closing
 
+    def _stated_saved(self) -> None:
+        if self.saving_stated:
+            self.saving_stated = False
+            self.pump_outbox()
+
     def on_learned(self, message: Learned) -> None:
+        self._stated_saved()
         report = message.report
         if message.final:
             self.status.job = ""
@@ -505,6 +515,12 @@ class AssistantApp(App[int]):
         self.notify(message.error, title=title, severity="error", timeout=10)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "learn" and event.state in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            self._stated_saved()  # however learning ended, the next message is not held up
         # An unexpected exception is a bug: log it with its traceback, show one line, keep running.
         if event.state != WorkerState.ERROR:
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from fakes import FakeAssistant, FakeLearnReport
 from textual.message import Message
@@ -120,8 +121,19 @@ class SlowModelExtraction(FakeAssistant):
     def __init__(self) -> None:
         super().__init__()
         self.model_done = threading.Event()
+        self.memories_at_reply: list[int] = []
+        self.first_reply_may_end = threading.Event()
+        self.first_reply_may_end.set()
+
+    def stream_reply(self, text, **options):
+        self.memories_at_reply.append(len(self.engine.memories))
+        self.first_reply_may_end.wait(30)
+        yield from super().stream_reply(text, **options)
 
     def learn(self, turn, *, use_model=None, on_stated=None):
+        if self.engine.memories:
+            return FakeLearnReport()
+        time.sleep(0.3)  # the rules, the embedder and the store
         stated = self.engine.add("User lives in Lisbon", sources=[turn.user_message_id])
         on_stated(FakeLearnReport(saved=[stated]))
         self.model_done.wait(30)
@@ -157,6 +169,26 @@ async def test_what_the_user_stated_shows_before_the_model_finishes_and_one_undo
         await pilot.click("#undo")
         await wait_idle(app, pilot)
         assert fake.engine.memories == {}
+
+
+async def test_a_message_sent_right_after_a_reply_sees_what_the_one_before_stated(make_app) -> None:
+    fake = SlowModelExtraction()
+    app = make_app(fake)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        fake.first_reply_may_end.clear()
+        await pilot.press(*"I live in Lisbon", "enter")
+        await pilot.press(*"what do you know about me?", "enter")
+        assert list(app.outbox) == ["what do you know about me?"]  # waiting for the reply
+        fake.first_reply_may_end.set()
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if len(fake.memories_at_reply) == 2:
+                break
+        assert fake.memories_at_reply == [0, 1]
+        fake.model_done.set()
+        await wait_idle(app, pilot)
 
 
 async def test_input_history_and_multiline(make_app) -> None:

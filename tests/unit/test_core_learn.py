@@ -56,7 +56,7 @@ def test_a_stated_fact_is_saved_before_the_model_and_survives_its_cancellation(a
     # Retried once the model is free: the model's pass runs, the stated fact is not restated.
     retried: list[LearnReport] = []
     assistant.learn(turn, on_stated=retried.append)
-    assert retried == []
+    assert [(report.saved, report.reinforced) for report in retried] == [([], [])]
     [again] = lisbon_facts(assistant)
     assert again.id == fact.id and again.access_count == fact.access_count
     assert [entry.action for entry in assistant.engine.audit(fact.id)] == ["add"]
