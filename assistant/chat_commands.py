@@ -30,6 +30,7 @@ KIND_TITLES = {
     Kind.PROCEDURAL: "Rules you gave me",
     Kind.SUMMARY: "Summaries of past conversations",
 }
+FAMILY_KEY_PREFIX = "user.family."
 HOW_LEARNED = {
     Origin.EXPLICIT: "you asked me to remember it",
     Origin.EXTRACTED: "learned from our conversation",
@@ -193,19 +194,33 @@ def _source_note(assistant: Assistant, memory: Memory) -> str:
     return f"{how}, {when}"
 
 
+def _knowledge_groups(memories: list[Memory]) -> list[tuple[str, list[Memory]]]:
+    """Memories by kind, with facts about the user's family apart from facts about the user."""
+    groups = []
+    for kind, title in KIND_TITLES.items():
+        group = [m for m in memories if m.kind == kind]
+        if kind == Kind.SEMANTIC:
+            family = [m for m in group if (m.key or "").startswith(FAMILY_KEY_PREFIX)]
+            group = [m for m in group if m not in family]
+            groups.append((title, group))
+            groups.append(("Your family", family))
+        else:
+            groups.append((title, group))
+    return [(title, group) for title, group in groups if group]
+
+
 def knowledge_report(assistant: Assistant) -> str:
     """ "What do you know about me?": every active memory grouped by kind, with how it was learned."""
     memories = assistant.engine.list(kinds=list(KIND_TITLES), statuses=[Status.ACTIVE])
     if not memories:
         return "I don't know anything about you yet. Tell me, or say “remember that …”."
     sections = []
-    for kind, title in KIND_TITLES.items():
-        group = sorted((m for m in memories if m.kind == kind), key=lambda m: m.created_at)
-        if group:
-            lines = [f"- {m.text} — *{_source_note(assistant, m)}*" for m in group]
-            sections.append(f"**{title}**\n" + "\n".join(lines))
+    for title, group in _knowledge_groups(memories):
+        lines = [f"- {m.text} — *{_source_note(assistant, m)}*" for m in sorted(group, key=lambda m: m.created_at)]
+        sections.append(f"**{title}**\n" + "\n".join(lines))
     conversations = len(assistant.engine.conversations())
-    sections.append(f"I also keep the log of our {conversations} conversation(s). Say “forget …” to remove anything.")
+    noun = "conversation" if conversations == 1 else "conversations"
+    sections.append(f"I also keep the log of our {conversations} {noun}. Say “forget …” to remove anything.")
     return "Here is what I know about you:\n\n" + "\n\n".join(sections)
 
 

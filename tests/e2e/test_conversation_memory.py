@@ -81,8 +81,10 @@ def test_what_do_you_know_about_me_lists_what_was_learned_grouped_with_sources(c
     chat(cli, "remember that my sister is called Marta")
     chat(cli, "/rule add Always answer in English")
     answer = chat(cli, "what do you know about me?").stdout
-    assert "Facts about you" in answer and "Rules you gave me" in answer
-    assert "shellfish" in answer and "Marta" in answer
+    assert "Facts about you" in answer and "Your family" in answer and "Rules you gave me" in answer
+    about_you = answer.split("Facts about you", 1)[1].split("Your family", 1)[0]
+    family = answer.split("Your family", 1)[1].split("Rules you gave me", 1)[0]
+    assert "shellfish" in about_you and "Marta" in family and "Marta" not in about_you
     assert "from “I'm allergic to shellfish.”" in answer  # how it was learned: its source message
 
 
