@@ -36,7 +36,7 @@ from assistant.llm.runner import GenerationStats, ModelRunner
 from assistant.memory.commands import parse_command
 from assistant.memory.consolidate import Applied, Consolidator
 from assistant.memory.engine import MemoryEngine
-from assistant.memory.extract import extract_explicit, extract_with_model, merge_candidates, model_additions
+from assistant.memory.extract import extract_explicit, extract_with_model, model_additions
 from assistant.memory.language import words
 from assistant.memory.pasted import authored_text
 from assistant.memory.recall import RecallFilter
@@ -427,7 +427,7 @@ class Assistant:
         own_text = authored_text(turn.user_text)  # pasted files and quotes are data, not facts about the user
         if not own_text.strip():
             return report
-        explicit = merge_candidates(extract_explicit(own_text, now=turn.at, source_id=turn.user_message_id), [])
+        explicit = extract_explicit(own_text, now=turn.at, source_id=turn.user_message_id)  # deduplicated
         for applied in self.consolidator.apply_all(explicit):
             _record(report, applied)
         self.engine.flush()
