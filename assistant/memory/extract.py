@@ -98,13 +98,16 @@ _INTERJECTIONS = re.compile(
 )
 
 
+def _ends_with_abbreviation(text: str) -> bool:
+    return text.rsplit(" ", 1)[-1].lower() in _ABBREVIATIONS
+
+
 def _sentences(text: str) -> list[str]:
     pieces: list[str] = []
     for line in normalize_text(text).split("\n"):
         start = 0
         for match in re.finditer(r"[.!?;]+(?=\s|$)|\s+-\s+", line):
-            before = line[start : match.start()].rsplit(" ", 1)[-1].lower()
-            if match.group(0) == "." and before in _ABBREVIATIONS:
+            if match.group(0) == "." and _ends_with_abbreviation(line[start : match.start()]):
                 continue
             pieces.append(line[start : match.end()].strip())
             start = match.end()
@@ -182,8 +185,7 @@ def _inside_a_name(text: str, stop: re.Match[str]) -> bool:
     after = text[stop.end() :]
     if after[:1].isalnum():
         return True
-    before = text[: stop.start()].rsplit(" ", 1)[-1].lower()
-    return before in _ABBREVIATIONS and bool(after.strip())
+    return _ends_with_abbreviation(text[: stop.start()]) and bool(after.strip())
 
 
 def _strip_article(text: str) -> str:
@@ -869,10 +871,10 @@ _ALLERGY_LIST_END = re.compile(
 )
 
 
-def _allergens(things: str, stop: re.Pattern[str] = _ALLERGY_LIST_END) -> list[tuple[str, str]]:
+def _allergens(things: str) -> list[tuple[str, str]]:
     """'peanuts, eggs and milk' -> (item, key suffix) pairs: ('peanuts', 'peanut'), ..."""
     found = []
-    for item in _items(_cut(things, max_words=8, stop=stop)):
+    for item in _items(_cut(things, max_words=8, stop=_ALLERGY_LIST_END)):
         item = re.sub(r"(?i)^(?:a|an|the|all|most|some|any|certain|severely|very)\s+", "", item).strip()
         if item and not _DETERMINER_START.match(item) and len(item.split()) <= 3:
             found.append((item, slug(" ".join(singular(word) for word in item.split()))))
@@ -910,6 +912,11 @@ def _allergy_retracted(match: re.Match[str], ctx: _Context) -> list[Candidate]:
     return _allergy_candidates(match.group("rest"), ctx, retracts=True)
 
 
+def _names_a_condition(condition: str) -> bool:
+    """'asthma', 'Crohn's disease'; not the bare 'a disease' or 'that disorder'."""
+    return condition.lower() not in ("a disease", "a disorder", "a syndrome") and not _DETERMINER_START.match(condition)
+
+
 def _health(condition: str, ctx: _Context, *, verb: str = "has", retracts: bool = False) -> Candidate:
     condition = condition.lower().strip()
     key = f"user.health.{slug(condition)}"
@@ -925,9 +932,7 @@ def _health(condition: str, ctx: _Context, *, verb: str = "has", retracts: bool 
 )
 def _condition(match: re.Match[str], ctx: _Context) -> list[Candidate]:
     condition = match.group("cond")
-    if condition.lower() in ("a disease", "a disorder", "a syndrome") or _DETERMINER_START.match(condition):
-        return []
-    return [_health(condition, ctx)]
+    return [_health(condition, ctx)] if _names_a_condition(condition) else []
 
 
 @rule(
@@ -1030,7 +1035,7 @@ def _family_member_fact(match: re.Match[str], ctx: _Context) -> list[Candidate]:
         found.append(fact(f"is {diet}", "diet", diet, 0.85))
     elif match.group("cond"):
         condition = match.group("cond").lower()
-        if not _DETERMINER_START.match(condition) and condition not in ("a disease", "a disorder", "a syndrome"):
+        if _names_a_condition(condition):
             found.append(fact(f"has {condition}", f"health.{slug(condition)}", condition, 0.85))
     elif match.group("home"):
         place = _cut(match.group("home"), max_words=5)
