@@ -194,16 +194,18 @@ def _source_note(assistant: Assistant, memory: Memory) -> str:
     return f"{how}, {when}"
 
 
+def _about_family(memory: Memory) -> bool:
+    return (memory.key or "").startswith(FAMILY_KEY_PREFIX)
+
+
 def _knowledge_groups(memories: list[Memory]) -> list[tuple[str, list[Memory]]]:
     """Memories by kind, with facts about the user's family apart from facts about the user."""
     groups = []
     for kind, title in KIND_TITLES.items():
         group = [m for m in memories if m.kind == kind]
         if kind == Kind.SEMANTIC:
-            family = [m for m in group if (m.key or "").startswith(FAMILY_KEY_PREFIX)]
-            group = [m for m in group if m not in family]
-            groups.append((title, group))
-            groups.append(("Your family", family))
+            groups.append((title, [m for m in group if not _about_family(m)]))
+            groups.append(("Your family", [m for m in group if _about_family(m)]))
         else:
             groups.append((title, group))
     return [(title, group) for title, group in groups if group]
