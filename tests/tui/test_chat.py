@@ -145,8 +145,7 @@ async def test_what_the_user_stated_shows_before_the_model_finishes_and_one_undo
     fake = SlowModelExtraction()
     app = make_app(fake)
     async with app.run_test(size=(110, 30)) as pilot:
-        await pilot.pause()
-        await app.workers.wait_for_complete()
+        await wait_idle(app, pilot)
         await pilot.press(*"I live in Lisbon and restore old bicycles", "enter")
         bar = None
         for _ in range(200):
@@ -175,8 +174,7 @@ async def test_a_message_sent_right_after_a_reply_sees_what_the_one_before_state
     fake = SlowModelExtraction()
     app = make_app(fake)
     async with app.run_test(size=(110, 30)) as pilot:
-        await pilot.pause()
-        await app.workers.wait_for_complete()
+        await wait_idle(app, pilot)
         fake.first_reply_may_end.clear()
         await pilot.press(*"I live in Lisbon", "enter")
         await pilot.press(*"what do you know about me?", "enter")
