@@ -12,7 +12,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -24,8 +24,10 @@ from textual.widgets.markdown import MarkdownStream
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from assistant import locations
+from assistant.application.protocol import FrontendCore, MaintenanceJobs
 from assistant.config import Settings
 from assistant.errors import AssistantError, ModelError
+from assistant.memory.types import Conversation, Memory, Message
 from assistant.tui.messages import (
     AssistantReady,
     AssistantUnavailable,
@@ -44,7 +46,10 @@ from assistant.tui.widgets.conversations import ConversationList
 from assistant.tui.widgets.status_bar import StatusBar
 from assistant.tui.widgets.transcript import NoticeBar, ReplyMarkdown, Transcript, UserMessage
 
-AssistantFactory = Callable[[Settings], Any]
+if TYPE_CHECKING:
+    from assistant.application.views import ContextTrace, JobStatus, LearnReport, Turn
+
+CoreFactory = Callable[[Settings], FrontendCore]
 # Learning yields the model to the user's chat and retries; give up after this many tries.
 LEARN_ATTEMPTS = 5
 LEARN_RETRY_POLL = 0.25
@@ -90,11 +95,11 @@ class AssistantApp(App[int]):
         }
     )
 
-    def __init__(self, settings: Settings, make_assistant: AssistantFactory) -> None:
+    def __init__(self, settings: Settings, make_assistant: CoreFactory) -> None:
         super().__init__()
         self.settings = settings
         self._make_assistant = make_assistant
-        self.assistant: Any | None = None
+        self.assistant: FrontendCore | None = None
         self.ready = False
         self.conversation_id: str | None = None
         self.incognito = False
@@ -108,7 +113,7 @@ class AssistantApp(App[int]):
         self._reply_text: list[str] = []
         self._last_reply_id: str | None = None
         self._last_notices: NoticeBar | None = None
-        self.scheduler: Any = None  # background maintenance, once the real core is ready
+        self.scheduler: MaintenanceJobs | None = None  # background maintenance, once the core is ready
         self.sub_title = settings.user
 
     # -- layout ------------------------------------------------------------------------
@@ -138,10 +143,10 @@ class AssistantApp(App[int]):
             self.scheduler.stop(timeout=10)
         # Python waits for worker threads at exit: stop a background extraction at its next
         # token instead of letting it finish.
-        if self.assistant is not None and hasattr(self.assistant, "cancel_background"):
+        if self.assistant is not None:
             self.assistant.cancel_background()
         # Flush batched reinforcement so what recall touched is written before exit.
-        if self.assistant is not None and hasattr(self.assistant, "close"):
+        if self.assistant is not None:
             try:
                 self.assistant.close()
             except AssistantError as error:
@@ -187,19 +192,15 @@ class AssistantApp(App[int]):
 
     def start_maintenance(self) -> None:
         """Compression, decay and index upkeep on a timer, in the scheduler's own thread."""
-        from assistant.core import Assistant
-
-        if self.scheduler is not None or not isinstance(self.assistant, Assistant):
+        if self.scheduler is not None or self.assistant is None or not self.settings.memory_enabled:
             return
-        if not self.settings.memory_enabled:
+        self.scheduler = self.assistant.maintenance_jobs(self._job_progress_from_thread)
+        if self.scheduler is None:
             return
-        from assistant.scheduler import Scheduler
-
-        self.scheduler = Scheduler(self.assistant, on_progress=self._job_progress_from_thread)
         self.scheduler.start()
         self.set_interval(self.settings.maintenance_interval_minutes * 60, self.action_maintain)
 
-    def _job_progress_from_thread(self, status: Any) -> None:
+    def _job_progress_from_thread(self, status: JobStatus) -> None:
         # post_message never blocks the scheduler's thread (call_from_thread would wait for
         # the UI, which can deadlock while the app is stopping the scheduler).
         if self.closing:
@@ -275,18 +276,17 @@ class AssistantApp(App[int]):
         assistant = self.assistant
         assert assistant is not None
         worker = get_current_worker()
-        options: dict[str, Any] = {"conversation_id": conversation_id, "cancel": cancel}
-        if incognito:
-            options["incognito"] = True
         try:
-            for piece in assistant.stream_reply(text, **options):
+            for piece in assistant.stream_reply(
+                text, conversation_id=conversation_id, cancel=cancel, incognito=incognito
+            ):
                 self.post_message(ReplyChunk(piece))
                 if worker.is_cancelled:
                     cancel.set()
         except AssistantError as error:
             self.post_message(ReplyFailed(str(error)))
             return
-        self.post_message(ReplyDone(getattr(assistant, "last_turn", None), stopped=cancel.is_set()))
+        self.post_message(ReplyDone(assistant.last_turn, stopped=cancel.is_set()))
 
     async def on_reply_chunk(self, message: ReplyChunk) -> None:
         self._reply_text.append(message.text)
@@ -312,11 +312,10 @@ class AssistantApp(App[int]):
             self._after_turn(turn, view)
         self.pump_outbox()
 
-    def _after_turn(self, turn: Any, view: ReplyMarkdown | None) -> None:
-        stats = getattr(turn, "stats", None)
-        if stats is not None:
-            self.status.tokens_per_second = float(getattr(stats, "tokens_per_second", 0.0) or 0.0)
-        reply_id = getattr(turn, "assistant_message_id", None)
+    def _after_turn(self, turn: Turn, view: ReplyMarkdown | None) -> None:
+        if turn.stats is not None:
+            self.status.tokens_per_second = turn.stats.tokens_per_second
+        reply_id = turn.assistant_message_id
         if view is not None:
             view.message_id = reply_id
         self._last_reply_id = reply_id or self._last_reply_id
@@ -325,36 +324,35 @@ class AssistantApp(App[int]):
         notices = NoticeBar(reply_id=reply_id)
         self._last_notices = notices
         self.transcript.mount(notices)
-        saved_by_command = list(getattr(turn, "saved_ids", None) or [])
-        for text in getattr(turn, "notices", None) or []:
+        saved_by_command = list(turn.saved_ids)
+        for text in turn.notices:
             if saved_by_command and text.startswith(SAVED_PREFIX):
                 continue  # shown with its undo button once the saved memories are read
             notices.add_text(text)
-        trace = getattr(turn, "trace", None)
-        if trace is not None and trace.memories:
-            notices.add_used_memories(len(trace.memories))
+        if turn.trace.memories:
+            notices.add_used_memories(len(turn.trace.memories))
         if new_conversation:
             self.refresh_conversations()
         if saved_by_command:
             self._show_saved(saved_by_command, notices)
-        elif self.settings.memory_enabled and not self.incognito and not getattr(turn, "is_command", False):
+        elif self.settings.memory_enabled and not self.incognito and not turn.is_command:
             self.status.job = "learning…"
             self.saving_stated = True
             self.learn(turn, notices)
-        elif not self.incognito and getattr(turn, "conversation_id", None):
+        elif not self.incognito and turn.conversation_id:
             self.call_core(self.tidy_store, quiet=True)  # learn() does this when memory is on
         self.refresh_memory_count()
 
     def _show_saved(self, memory_ids: list[str], notices: NoticeBar) -> None:
         """A "remember that …" command saved memories: offer the same undo as learning does."""
-        from assistant.tui import bridge
+        assert self.assistant is not None
 
-        def show(memories: list[Any]) -> None:
+        def show(memories: list[Memory]) -> None:
             if memories and notices.is_attached:
                 notices.add_learned([memory.text for memory in memories], [memory.id for memory in memories])
             self.post_message(MemoriesChanged("remembered"))
 
-        self.call_core(bridge.memories_by_id, self.assistant, memory_ids, then=show, what="reading what was saved")
+        self.call_core(self.assistant.memories_by_id, memory_ids, then=show, what="reading what was saved")
 
     async def on_reply_failed(self, message: ReplyFailed) -> None:
         await self._finish_stream()
@@ -380,40 +378,36 @@ class AssistantApp(App[int]):
     # -- learning ----------------------------------------------------------------------
 
     @work(thread=True, group="learn", exit_on_error=False)
-    def learn(self, turn: Any, notices: NoticeBar) -> None:
-        from assistant.llm.runner import GenerationCancelled
-
+    def learn(self, turn: Turn, notices: NoticeBar) -> None:
         assistant = self.assistant
         assert assistant is not None
         worker = get_current_worker()
 
-        def stated(report: Any) -> None:
+        def stated(report: LearnReport) -> None:
             # Shown at once: with a big model, its own extraction can take a while longer.
             self.post_message(Learned(report, notices, final=False))
 
         for _attempt in range(LEARN_ATTEMPTS):
             try:
                 report = assistant.learn(turn, on_stated=stated)
-            except GenerationCancelled:
-                # The user's next message took the model; learn again once it is free.
-                while not self._stop_learning(worker) and (assistant.runner.busy or assistant.runner.user_waiting):
-                    threading.Event().wait(LEARN_RETRY_POLL)
-                if self._stop_learning(worker):
-                    return
-                continue
             except AssistantError as error:
                 self.post_message(JobProgress(""))
                 self.post_message(CoreFailed(CoreCall(what="learning from this exchange"), str(error)))
                 return
+            if report is None:
+                # The user's next message took the model; learn again once it is free.
+                while not self._stop_learning(worker) and assistant.chat_needs_model():
+                    threading.Event().wait(LEARN_RETRY_POLL)
+                if self._stop_learning(worker):
+                    return
+                continue
             self.post_message(Learned(report, notices))
             return
         self.post_message(JobProgress(""))
 
     def tidy_store(self) -> None:
-        from assistant.core import Assistant
-
-        if isinstance(self.assistant, Assistant):
-            self.assistant.engine.tidy()
+        if self.assistant is not None:
+            self.assistant.tidy()
 
     def _stop_learning(self, worker: Worker[Any]) -> bool:
         return worker.is_cancelled or self.closing
@@ -473,12 +467,11 @@ class AssistantApp(App[int]):
     def refresh_memory_count(self) -> None:
         if self.assistant is None:
             return
-        from assistant.tui import bridge
 
         def show(count: int | None) -> None:
             self.status.memory_count = count
 
-        self.call_core(bridge.count_memories, self.assistant, then=show, what="counting memories", quiet=True)
+        self.call_core(self.assistant.count_memories, then=show, what="counting memories", quiet=True)
 
     # -- core calls --------------------------------------------------------------------
 
@@ -551,7 +544,7 @@ class AssistantApp(App[int]):
             return
         sidebar = self.query_one(ConversationList)
 
-        def show(conversations: list[Any]) -> None:
+        def show(conversations: list[Conversation]) -> None:
             known = {conversation.id for conversation in conversations}
             if self.conversation_id is not None and self.conversation_id not in known and not self.replying:
                 # Deleted elsewhere (forget everything, or another process): start afresh.
@@ -569,7 +562,7 @@ class AssistantApp(App[int]):
                 self.notify("Wait for the reply to finish (Esc stops it).")
             return
 
-        def show(messages: list[Any]) -> None:
+        def show(messages: list[Message]) -> None:
             self.conversation_id = conversation_id
             self._show_messages(messages)
             self.query_one(ConversationList).select_conversation(conversation_id)
@@ -578,7 +571,7 @@ class AssistantApp(App[int]):
 
         self.call_core(self.assistant.conversation_messages, conversation_id, then=show, what="opening the chat")
 
-    def _show_messages(self, messages: list[Any]) -> None:
+    def _show_messages(self, messages: list[Message]) -> None:
         self.transcript.remove_children()
         self._last_reply_id = None
         self._last_notices = None
@@ -606,14 +599,11 @@ class AssistantApp(App[int]):
         self.query_one(ConversationList).index = None
         self.query_one(ChatInput).focus()
 
-    def _target_conversation(self) -> Any | None:
+    def _target_conversation(self) -> Conversation | None:
         sidebar = self.query_one(ConversationList)
         conversation = sidebar.highlighted_conversation if sidebar.has_focus else None
         if conversation is None and self.conversation_id is not None:
-            for item in sidebar.children:
-                candidate = getattr(item, "conversation", None)
-                if candidate is not None and candidate.id == self.conversation_id:
-                    return candidate
+            return sidebar.conversation(self.conversation_id)
         return conversation
 
     def action_rename_conversation(self) -> None:
@@ -690,7 +680,7 @@ class AssistantApp(App[int]):
             return
         from assistant.tui.screens.inspector import InspectorScreen
 
-        def show(trace: Any) -> None:
+        def show(trace: ContextTrace | None) -> None:
             if trace is None:
                 self.notify("No context was recorded for that reply.")
             else:

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
+
+from assistant.application.protocol import FrontendCore
+
+if TYPE_CHECKING:
+    from assistant.application.views import LearnReport, Turn
+    from assistant.tui.widgets.transcript import NoticeBar
 
 
 class AssistantReady(Message):
     """warm_up() finished: the model, embedder and store are open."""
 
-    def __init__(self, assistant: Any) -> None:
+    def __init__(self, assistant: FrontendCore) -> None:
         super().__init__()
         self.assistant = assistant
 
@@ -41,7 +47,7 @@ class ReplyChunk(Message):
 class ReplyDone(Message):
     """The stream ended; `turn` is the core's last_turn (None if the core gave none)."""
 
-    def __init__(self, turn: Any, *, stopped: bool) -> None:
+    def __init__(self, turn: Turn | None, *, stopped: bool) -> None:
         super().__init__()
         self.turn = turn
         self.stopped = stopped
@@ -57,7 +63,7 @@ class Learned(Message):
     """Background extraction after a reply finished (LearnReport); `final` is False for the
     part saved before the model's extraction, which is still running."""
 
-    def __init__(self, report: Any, notices: Any = None, *, final: bool = True) -> None:
+    def __init__(self, report: LearnReport, notices: NoticeBar | None = None, *, final: bool = True) -> None:
         super().__init__()
         self.report = report
         self.notices = notices

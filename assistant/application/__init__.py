@@ -1,0 +1,1 @@
+"""The headless core the front ends drive."""
