@@ -1,4 +1,7 @@
-"""Messages the TUI's thread workers post back to the UI thread."""
+"""Messages the TUI's thread workers post back to the UI thread.
+
+The reply and learning messages go to the chat pane that started the work and stop there.
+"""
 
 from __future__ import annotations
 
@@ -32,19 +35,19 @@ class AssistantUnavailable(Message):
         self.needs_model = needs_model
 
 
-class ReplyStarted(Message):
+class ReplyStarted(Message, bubble=False):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
 
 
-class ReplyChunk(Message):
+class ReplyChunk(Message, bubble=False):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
 
 
-class ReplyDone(Message):
+class ReplyDone(Message, bubble=False):
     """The stream ended; `turn` is the core's last_turn (None if the core gave none)."""
 
     def __init__(self, turn: Turn | None, *, stopped: bool) -> None:
@@ -53,13 +56,13 @@ class ReplyDone(Message):
         self.stopped = stopped
 
 
-class ReplyFailed(Message):
+class ReplyFailed(Message, bubble=False):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
 
 
-class Learned(Message):
+class Learned(Message, bubble=False):
     """Background extraction after a reply finished (LearnReport); `final` is False for the
     part saved before the model's extraction, which is still running."""
 
