@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header
@@ -25,16 +24,17 @@ from assistant.application.protocol import FrontendCore, MaintenanceJobs
 from assistant.config import Settings
 from assistant.errors import AssistantError, ModelError
 from assistant.memory.types import Conversation, Message
+from assistant.tui.actions import CHAT_ACTIONS, CHAT_BINDINGS, chat_commands
 from assistant.tui.chat_pane import ChatPane
 from assistant.tui.core_calls import CoreCallingApp
+from assistant.tui.core_swap import RetiredCore
 from assistant.tui.internal_errors import log_bug
 from assistant.tui.maintenance_schedule import MaintenanceSchedule
 from assistant.tui.messages import AssistantReady, AssistantUnavailable, JobProgress, MemoriesChanged
-from assistant.tui.palette import chat_commands
 from assistant.tui.widgets.chat_input import ChatInput
 from assistant.tui.widgets.conversations import ConversationList
 from assistant.tui.widgets.status_bar import StatusBar
-from assistant.tui.widgets.transcript import NoticeBar, Transcript
+from assistant.tui.widgets.transcript import NoticeBar
 
 if TYPE_CHECKING:
     from assistant.application.views import ContextTrace
@@ -46,34 +46,8 @@ class AssistantApp(CoreCallingApp):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "assistant"
 
-    BINDINGS = [
-        Binding("escape", "stop_reply", "Stop", tooltip="Stop the reply being written"),
-        Binding("ctrl+n", "new_conversation", "New chat"),
-        Binding("f2", "memories", "Memories"),
-        Binding("f3", "inspect_last", "Inspect"),
-        Binding("f4", "settings", "Settings"),
-        Binding("ctrl+b", "toggle_sidebar", "Chats"),
-        Binding("f5", "rename_conversation", "Rename"),
-        Binding("f8", "delete_conversation", "Delete chat"),
-        Binding("ctrl+r", "undo_learned", "Undo memory", show=False),
-        Binding("f9", "toggle_incognito", "Incognito", show=False),
-    ]
-
-    # Actions of the chat screen; hidden from the footer and disabled while another screen is on top.
-    CHAT_ACTIONS = frozenset(
-        {
-            "stop_reply",
-            "new_conversation",
-            "inspect_last",
-            "toggle_sidebar",
-            "rename_conversation",
-            "delete_conversation",
-            "undo_learned",
-            "toggle_incognito",
-            "memories",
-            "settings",
-        }
-    )
+    BINDINGS = CHAT_BINDINGS
+    CHAT_ACTIONS = CHAT_ACTIONS
 
     def __init__(self, settings: Settings, make_assistant: CoreFactory) -> None:
         super().__init__()
@@ -82,6 +56,7 @@ class AssistantApp(CoreCallingApp):
         self.assistant: FrontendCore | None = None
         self.ready = False
         self.maintenance = MaintenanceSchedule(self)
+        self._core_outdated = False  # the settings changed during a reply: replace the core when it ends
         # Held, not queried: they are on the chat screen, and other screens may be on top of it.
         self.chat = ChatPane(id="chat")
         self._status = StatusBar(id="status")
@@ -123,10 +98,6 @@ class AssistantApp(CoreCallingApp):
     def status(self) -> StatusBar:
         return self._status
 
-    @property
-    def transcript(self) -> Transcript:
-        return self.chat.transcript
-
     # What the chat pane holds, under the names the app has always offered.
     @property
     def conversation_id(self) -> str | None:
@@ -147,13 +118,15 @@ class AssistantApp(CoreCallingApp):
 
     # -- the core's lifecycle ----------------------------------------------------------
 
-    def start_assistant(self) -> None:
+    def start_assistant(self, retiring: RetiredCore | None = None) -> None:
         self.ready = False
         self.status.state = "loading model…"
-        self.warm_up()
+        self.warm_up(retiring)
 
     @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
-    def warm_up(self) -> None:
+    def warm_up(self, retiring: RetiredCore | None = None) -> None:
+        if retiring is not None:
+            retiring.close(self.chat)  # first: two models at once may not fit in memory
         try:
             assistant = self._make_assistant(self.settings)
             assistant.warm_up()
@@ -213,6 +186,9 @@ class AssistantApp(CoreCallingApp):
     # -- what the chat pane reports ----------------------------------------------------
 
     def on_chat_pane_turn_ended(self, message: ChatPane.TurnEnded) -> None:
+        if self._core_outdated:
+            self.replace_core()  # the new core lists the conversations and counts the memories once ready
+            return
         if message.new_conversation:
             self.refresh_conversations()
         if message.recorded:
@@ -383,13 +359,18 @@ class AssistantApp(CoreCallingApp):
             return
         if self.replying:
             self.notify("Settings saved; they apply after this reply.")
+            self._core_outdated = True
+        else:
+            self.replace_core()
+
+    def replace_core(self) -> None:
+        """Close the core and the scheduler bound to it, and load a core for the current settings."""
+        self._core_outdated = False
+        retiring = RetiredCore(self.assistant, self.maintenance.detach()) if self.assistant is not None else None
         self.assistant = None
         self.chat.use_core(None)
         self.status.model_label = self.settings.model
-        self.start_assistant()
-
-    def jump_to_message(self, message_id: str) -> None:
-        self.chat.jump_to_message(message_id)
+        self.start_assistant(retiring)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.CHAT_ACTIONS and len(self.screen_stack) > 1:

@@ -78,6 +78,8 @@ class ChatPane(Vertical):
         self._stream: MarkdownStream | None = None
         self._reply_view: ReplyMarkdown | None = None
         self._reply_text: list[str] = []
+        self._learning = 0  # learn workers running, counted under the condition (read from other threads)
+        self._learning_changed = threading.Condition()
 
     def compose(self) -> ComposeResult:
         yield Transcript(id="transcript")
@@ -95,9 +97,10 @@ class ChatPane(Vertical):
     def host(self) -> AssistantApp:
         return cast("AssistantApp", self.app)
 
-    @property
-    def learning(self) -> bool:
-        return any(worker.is_running for worker in self.workers if worker.group == "learn")
+    def wait_for_learning(self, timeout: float) -> bool:
+        """Block (in a thread, not the UI's) until no learning runs; False if some still does after `timeout`."""
+        with self._learning_changed:
+            return self._learning_changed.wait_for(lambda: self._learning == 0, timeout)
 
     def use_core(self, core: FrontendCore | None) -> None:
         """The core to send to (None while one loads); what waited in the outbox goes now."""
@@ -284,6 +287,16 @@ class ChatPane(Vertical):
 
     @work(thread=True, group="learn", exit_on_error=False)
     def learn(self, core: FrontendCore, turn: Turn, notices: NoticeBar) -> None:
+        with self._learning_changed:
+            self._learning += 1
+        try:
+            self._learn(core, turn, notices)
+        finally:
+            with self._learning_changed:
+                self._learning -= 1
+                self._learning_changed.notify_all()
+
+    def _learn(self, core: FrontendCore, turn: Turn, notices: NoticeBar) -> None:
         worker = get_current_worker()
 
         def stated(report: LearnReport) -> None:

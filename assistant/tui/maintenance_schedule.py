@@ -35,12 +35,20 @@ class MaintenanceSchedule:
 
     def stop(self, timeout: float | None = 10) -> None:
         """Stop the scheduler's thread (blocks up to `timeout`); its pending work stays in its state file."""
+        jobs = self.detach()
+        if jobs is not None:
+            jobs.stop(timeout=timeout)
+
+    def detach(self) -> MaintenanceJobs | None:
+        """Stop asking for maintenance and hand over the scheduler, still running, for the caller to stop.
+
+        Stopping waits for the scheduler's current step: a caller on the UI thread stops it in a worker.
+        """
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        if self.jobs is not None:
-            self.jobs.stop(timeout=timeout)
-            self.jobs = None
+        jobs, self.jobs = self.jobs, None
+        return jobs
 
     def request(self) -> bool:
         """Ask for a maintenance pass now; False when no scheduler runs yet."""

@@ -183,3 +183,38 @@ async def test_maintenance_runs_in_the_background_from_the_app() -> None:
         archived = [m for m in engine.list(kinds=[Kind.EPISODIC]) if m.status == Status.ARCHIVED]
         assert summaries and len(archived) == 6
         assert set(summaries[0].sources) == {m.sources[0] for m in archived}
+
+
+async def test_new_settings_close_the_real_core_and_move_the_scheduler_to_the_new_one() -> None:
+    """F4 → save: the old core is closed (its recall threads end, its scheduler stops) before the new one loads."""
+    import threading
+
+    from assistant.tui.screens.settings import SettingsScreen
+
+    def alive(prefix: str) -> list[threading.Thread]:
+        return [thread for thread in threading.enumerate() if thread.name.startswith(prefix) and thread.is_alive()]
+
+    app = real_app(max_reply_tokens=16)
+    seen: list[Message] = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await wait_until(pilot, lambda: app.ready and app.scheduler is not None)
+        old_core, old_jobs = app.assistant, app.scheduler
+        await pilot.press(*"Where do I live?", "enter")
+        await wait_until(pilot, lambda: any(isinstance(m, ReplyDone) for m in seen))
+        await idle(app, pilot)
+        assert alive("recall") and len(alive("assistant-jobs")) == 1
+
+        await pilot.press("f4")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        app.screen.query_one("#field-max_reply_tokens", Input).value = "24"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.ready and app.assistant is not old_core and app.scheduler is not None)
+        assert app.scheduler is not old_jobs
+        assert app.assistant.settings.max_reply_tokens == 24
+        assert not alive("recall")  # the old core's close() shut its recall workers down
+        assert len(alive("assistant-jobs")) == 1  # only the new core's scheduler runs
+        await pilot.press(*"Hello", "enter")
+        await wait_until(pilot, lambda: sum(isinstance(m, ReplyDone) for m in seen) == 2)
+        await idle(app, pilot)
+        assert app.assistant.last_turn.reply

@@ -1,4 +1,4 @@
-"""The chat screen's entries in the command palette (Ctrl+P): every binding, and what has none."""
+"""The chat screen's keys, and its entries in the command palette (Ctrl+P): every binding, and what has none."""
 
 from __future__ import annotations
 
@@ -6,9 +6,40 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
+from textual.binding import Binding, BindingType
 
 if TYPE_CHECKING:
     from assistant.tui.app import AssistantApp
+
+
+CHAT_BINDINGS: list[BindingType] = [
+    Binding("escape", "stop_reply", "Stop", tooltip="Stop the reply being written"),
+    Binding("ctrl+n", "new_conversation", "New chat"),
+    Binding("f2", "memories", "Memories"),
+    Binding("f3", "inspect_last", "Inspect"),
+    Binding("f4", "settings", "Settings"),
+    Binding("ctrl+b", "toggle_sidebar", "Chats"),
+    Binding("f5", "rename_conversation", "Rename"),
+    Binding("f8", "delete_conversation", "Delete chat"),
+    Binding("ctrl+r", "undo_learned", "Undo memory", show=False),
+    Binding("f9", "toggle_incognito", "Incognito", show=False),
+]
+
+# Actions of the chat screen; hidden from the footer and disabled while another screen is on top.
+CHAT_ACTIONS = frozenset(
+    {
+        "stop_reply",
+        "new_conversation",
+        "inspect_last",
+        "toggle_sidebar",
+        "rename_conversation",
+        "delete_conversation",
+        "undo_learned",
+        "toggle_incognito",
+        "memories",
+        "settings",
+    }
+)
 
 
 def chat_commands(app: AssistantApp) -> Iterator[SystemCommand]:
