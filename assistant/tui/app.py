@@ -187,7 +187,7 @@ class AssistantApp(App[int]):
 
     def start_maintenance(self) -> None:
         """Compression, decay and index upkeep on a timer, in the scheduler's own thread."""
-        from assistant.core import Assistant
+        from assistant.application.session import Assistant
 
         if self.scheduler is not None or not isinstance(self.assistant, Assistant):
             return
@@ -410,7 +410,7 @@ class AssistantApp(App[int]):
         self.post_message(JobProgress(""))
 
     def tidy_store(self) -> None:
-        from assistant.core import Assistant
+        from assistant.application.session import Assistant
 
         if isinstance(self.assistant, Assistant):
             self.assistant.engine.tidy()

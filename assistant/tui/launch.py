@@ -15,7 +15,7 @@ from assistant.config import Settings, load_settings
 
 
 def make_assistant(settings: Settings) -> Any:
-    from assistant.core import Assistant
+    from assistant.application.session import Assistant
 
     return Assistant(settings)
 

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from assistant.application.context import ContextTrace, TraceMemory, TraceSection
 from assistant.config import Settings
-from assistant.context import ContextTrace, TraceMemory, TraceSection
 from assistant.errors import ModelError
 from assistant.memory.types import AuditEntry, Conversation, Kind, Memory, Message, Origin, RecallHit, Role, Status
 

@@ -13,8 +13,8 @@ import pytest
 from textual.message import Message
 from textual.widgets import DataTable, Input
 
+from assistant.application.session import Assistant
 from assistant.config import load_settings
-from assistant.core import Assistant
 from assistant.memory.engine import MemoryEngine
 from assistant.memory.types import Kind, Role
 from assistant.tui.app import AssistantApp
