@@ -29,7 +29,7 @@ from assistant.errors import AssistantError
 from assistant.llm.runner import GenerationCancelled
 
 if TYPE_CHECKING:
-    from assistant.core import Assistant, Turn
+    from assistant.application.session import Assistant, Turn
     from assistant.memory.maintenance import MaintenanceReport
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def turn_to_record(turn: Turn) -> dict[str, Any]:
 
 
 def turn_from_record(record: dict[str, Any]) -> Turn:
-    from assistant.core import Turn
+    from assistant.application.session import Turn
 
     return Turn(
         conversation_id=record.get("conversation_id"),

@@ -30,7 +30,7 @@ TOPICS = ["sleeping", "cooking", "running", "reading", "saving money", "gardenin
 
 def opening_conversation() -> list:
     """A conversation already under way, as in the app: a system prompt and a few exchanges."""
-    from assistant.context import BASE_SYSTEM_PROMPT
+    from assistant.application.context import BASE_SYSTEM_PROMPT
     from assistant.llm.runner import ChatMessage
 
     messages = [ChatMessage("system", BASE_SYSTEM_PROMPT)]
@@ -76,8 +76,8 @@ def main() -> None:
 
         ModelRunner._restore_chat_cache = lambda self, llama, tokens: None  # type: ignore[method-assign]
 
+    from assistant.application.session import Assistant, open_runner
     from assistant.config import Settings
-    from assistant.core import Assistant, open_runner
     from assistant.memory.embed import open_embedder
     from assistant.memory.engine import MemoryEngine
     from assistant.memory.store import MemoryStore

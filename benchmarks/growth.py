@@ -133,7 +133,7 @@ def main() -> None:
     settings = Settings()
     runner = None
     if args.model_groups:
-        from assistant.core import open_runner
+        from assistant.application.session import open_runner
 
         runner = open_runner(settings)
     print(f"{len(evalset.messages)} messages in {sessions} sessions over a year, {len(evalset.questions)} questions")

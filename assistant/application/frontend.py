@@ -1,9 +1,9 @@
-"""AssistantFrontend: today's `assistant.core.Assistant` behind the front-end protocol.
+"""AssistantFrontend: the chat session (`assistant.application.session.Assistant`) behind the front-end protocol.
 
-A thin adapter: each method is one use case of the memory panel, the chat or learning,
-spelled out on the Assistant and its memory engine. The engine's modules are imported
-inside the methods, which only run after warm-up has loaded them anyway, so importing
-this module costs nothing before a front end's first paint.
+A thin adapter: the chat and learning go to the session, every memory use case to its
+MemoryService. The session's modules are imported inside the methods, which only run
+after warm-up has loaded them anyway, so importing this module costs nothing before a
+front end's first paint.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING
 
 from assistant.application.views import NOT_MESSAGES, MemoryDetail, MemoryRow, TextChanges, order_rows
 from assistant.config import Settings
-from assistant.memory.types import Conversation, Kind, Memory, Message, Origin, Status
+from assistant.memory.types import Conversation, Kind, Memory, Message, Status
 
 if TYPE_CHECKING:
     from assistant.application.protocol import MaintenanceJobs
+    from assistant.application.session import Assistant
     from assistant.application.views import ContextTrace, JobStatus, LearnReport, Turn
-    from assistant.core import Assistant
 
-# What the memory panel counts and lists as memories: not the raw message log.
-COUNTED_KINDS = (Kind.SEMANTIC, Kind.PREFERENCE, Kind.PROCEDURAL, Kind.SUMMARY)
+# What the memory panel lists as memories: not the raw message log (as MemoryService counts them).
+REMEMBERED_KINDS = (Kind.SEMANTIC, Kind.PREFERENCE, Kind.PROCEDURAL, Kind.SUMMARY)
 SEARCH_LIMIT = 200
 
 
@@ -36,7 +36,7 @@ class AssistantFrontend:
     @classmethod
     def open(cls, settings: Settings) -> AssistantFrontend:
         """A front end's factory: the real core for `settings` (opened lazily, by warm_up)."""
-        from assistant.core import Assistant
+        from assistant.application.session import Assistant
 
         return cls(Assistant(settings))
 
@@ -120,88 +120,63 @@ class AssistantFrontend:
     # -- the memory panel ----------------------------------------------------------------
 
     def count_memories(self) -> int:
-        return len(self.core.engine.list(kinds=list(COUNTED_KINDS), statuses=[Status.ACTIVE]))
+        return self.core.memories.count()
 
     def find_memories(
         self, query: str = "", *, kind: str | None = None, status: str | None = "active", sort: str = "relevance"
     ) -> list[MemoryRow]:
-        engine = self.core.engine
-        kinds = list(COUNTED_KINDS) if kind == NOT_MESSAGES else [Kind(kind)] if kind else None
+        memories = self.core.memories
+        kinds = list(REMEMBERED_KINDS) if kind == NOT_MESSAGES else [Kind(kind)] if kind else None
         statuses = [Status(status)] if status else None
         query = query.strip()
         if query:
             from assistant.memory.recall import RecallFilter
 
             filters = RecallFilter(kinds=tuple(kinds) if kinds else None, statuses=tuple(statuses or Status))
-            hits = engine.search(query, k=SEARCH_LIMIT, filters=filters, reinforce=False)
-            rows = [MemoryRow(hit.memory, hit.score) for hit in hits]
+            rows = [MemoryRow(hit.memory, hit.score) for hit in memories.search(query, k=SEARCH_LIMIT, filters=filters)]
         else:
-            rows = [MemoryRow(memory) for memory in engine.list(kinds=kinds, statuses=statuses)]
+            rows = [MemoryRow(memory) for memory in memories.list(kinds=kinds, statuses=statuses)]
         return order_rows(rows, sort, searched=bool(query))
 
     def memory_detail(self, memory_id: str) -> MemoryDetail | None:
-        engine = self.core.engine
-        memory = engine.get(memory_id)
-        if memory is None:
-            return None
-        history = sorted(engine.audit(memory_id), key=lambda entry: entry.at)
-        return MemoryDetail(memory, engine.sources_of(memory), history)
+        detail = self.core.memories.detail(memory_id)
+        return None if detail is None else MemoryDetail(detail.memory, detail.sources, detail.history)
 
     def memories_by_id(self, memory_ids: list[str]) -> list[Memory]:
-        found = [self.core.engine.get(memory_id) for memory_id in memory_ids]
-        return [memory for memory in found if memory is not None]
+        return self.core.memories.by_ids(memory_ids)
 
     def edit_memory(self, memory_id: str, text: str) -> Memory:
-        return self.core.engine.update(memory_id, text=text, reason="edited in the memory panel")
+        return self.core.memories.edit(memory_id, text=text, reason="edited in the memory panel")
 
     def pin_memory(self, memory_id: str) -> Memory:
-        return self.core.engine.pin(memory_id)
+        return self.core.memories.set_pinned(memory_id, True)
 
     def unpin_memory(self, memory_id: str) -> Memory:
-        return self.core.engine.unpin(memory_id)
+        return self.core.memories.set_pinned(memory_id, False)
 
     def archive_memory(self, memory_id: str) -> Memory:
-        return self.core.engine.archive(memory_id)
+        return self.core.memories.set_archived(memory_id, True)
 
     def restore_memory(self, memory_id: str) -> Memory:
-        return self.core.engine.restore(memory_id)
+        return self.core.memories.set_archived(memory_id, False)
 
     def forget_memory(self, memory_id: str) -> int:
-        return int(self.core.engine.forget([memory_id], reason="forgotten in the memory panel"))
+        return self.core.memories.forget([memory_id], reason="forgotten in the memory panel")
 
     def forget_everything(self) -> None:
-        self.core.engine.forget_all(reason="the user chose forget everything in the memory panel")
+        self.core.memories.forget_all(reason="the user chose forget everything in the memory panel")
 
     def export_memories(self, path: Path) -> dict[str, int]:
-        path = path.expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return dict(self.core.engine.export(path))
+        return self.core.memories.export(path)
 
     def profile_text(self) -> str:
-        return "\n".join(memory.text for memory in self.core.profile_memories())
+        return "\n".join(memory.text for memory in self.core.memories.profile())
 
     def save_profile(self, text: str) -> TextChanges:
-        return self._save_lines(text, self.core.profile_memories(), Kind.PREFERENCE, "profile")
+        return TextChanges(*self.core.memories.save_profile(text))
 
     def rules_text(self) -> str:
-        return "\n".join(rule.text for rule in self._active_rules())
+        return "\n".join(rule.text for rule in self.core.memories.rules())
 
     def save_rules(self, text: str) -> TextChanges:
-        return self._save_lines(text, self._active_rules(), Kind.PROCEDURAL, "rule")
-
-    def _active_rules(self) -> list[Memory]:
-        rules = self.core.engine.list(kinds=[Kind.PROCEDURAL], statuses=[Status.ACTIVE])
-        return sorted(rules, key=lambda rule: rule.created_at)
-
-    def _save_lines(self, text: str, current: list[Memory], kind: Kind, what: str) -> TextChanges:
-        """One entry per line: lines not in `current` are added as `kind`, entries whose line is gone archived."""
-        engine = self.core.engine
-        wanted = [line.strip() for line in text.splitlines() if line.strip()]
-        current_texts = {memory.text for memory in current}
-        removed = [memory for memory in current if memory.text not in wanted]
-        added = [line for line in dict.fromkeys(wanted) if line not in current_texts]
-        for memory in removed:
-            engine.archive(memory.id, reason=f"{what} removed in the memory panel")
-        for line in added:
-            engine.add(line, kind=kind, origin=Origin.EXPLICIT, reason=f"{what} added in the memory panel")
-        return TextChanges(added=len(added), removed=len(removed))
+        return TextChanges(*self.core.memories.save_rules(text))

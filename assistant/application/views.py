@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from assistant.memory.types import AuditEntry, Memory, Message
 
 if TYPE_CHECKING:
-    from assistant.context import ContextTrace as ContextTrace
-    from assistant.core import LearnReport as LearnReport
-    from assistant.core import Turn as Turn
+    from assistant.application.context import ContextTrace as ContextTrace
+    from assistant.application.turn import LearnReport as LearnReport
+    from assistant.application.turn import Turn as Turn
     from assistant.scheduler import JobStatus as JobStatus
 
 # The memory panel's kind filter value for "every kind but the raw message log".

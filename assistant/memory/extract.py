@@ -26,7 +26,6 @@ from pydantic import BaseModel, Field, field_validator
 
 from assistant.errors import AssistantError
 from assistant.llm.runner import ChatMessage, GenerationCancelled
-from assistant.memory.commands import Command, parse_command
 from assistant.memory.dates import CALENDAR_DATE, MONTH_NAMES, MONTHS, NUMBER_WORDS, find_dates, resolve_dates
 from assistant.memory.language import (
     article,
@@ -44,8 +43,6 @@ from assistant.memory.redact import redact
 from assistant.memory.types import Kind, Origin
 
 __all__ = [
-    "Command",
-    "parse_command",
     "EXTRACTION_SCHEMA",
     "Candidate",
     "ExtractedItem",

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from assistant.application.context import ContextTrace, TraceMemory, TraceSection
 from assistant.application.views import NOT_MESSAGES, MemoryDetail, MemoryRow, TextChanges, order_rows
 from assistant.config import Settings
-from assistant.context import ContextTrace, TraceMemory, TraceSection
 from assistant.errors import ModelError
 from assistant.memory.types import AuditEntry, Conversation, Kind, Memory, Message, Origin, RecallHit, Role, Status
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from memory_helpers import Clock, open_engine
 
+from assistant.application.session import Assistant, Turn
 from assistant.config import Settings
-from assistant.core import Assistant, Turn
 from assistant.llm.runner import ChatMessage, ModelRunner
 from assistant.memory.embed import SentenceTransformerEmbedder
 from assistant.memory.types import Kind, Status
