@@ -33,11 +33,11 @@ def learn_with_retries(
     again (what was already saved is not saved twice). Raises AssistantError as learn() does.
     """
     for _attempt in range(LEARN_ATTEMPTS):
+        if should_stop():
+            return None
         report = core.learn(turn, on_stated=on_stated)
         if report is not None:
             return report
         while not should_stop() and core.chat_needs_model():
             threading.Event().wait(LEARN_RETRY_POLL)
-        if should_stop():
-            return None
     return None
