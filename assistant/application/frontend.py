@@ -170,13 +170,13 @@ class AssistantFrontend:
         return self.core.memories.export(path)
 
     def profile_text(self) -> str:
-        return "\n".join(memory.text for memory in self.core.memories.profile())
+        return "\n".join(memory.text for memory in self.core.profile_memories())
 
     def save_profile(self, text: str) -> TextChanges:
         return TextChanges(*self.core.memories.save_profile(text))
 
     def rules_text(self) -> str:
-        return "\n".join(rule.text for rule in self.core.memories.rules())
+        return "\n".join(rule.text for rule in self.core.rules())
 
     def save_rules(self, text: str) -> TextChanges:
         return TextChanges(*self.core.memories.save_rules(text))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import traceback
+from typing import Any
 
-from textual.dom import DOMNode
+from textual.app import App
+from textual.widget import Widget
 
 from assistant import locations
 
 
-def report_bug(node: DOMNode, error: BaseException) -> None:
+def report_bug(node: App[Any] | Widget, error: BaseException) -> None:
     log_bug(error)
     node.notify(f"{type(error).__name__}: {error}", title="Internal error (logged)", severity="error", timeout=15)
 

@@ -45,8 +45,8 @@ def terminal_kept_from_native_logs() -> Iterator[None]:
 
     original = sys.__stderr__
     route_native_stderr()
-    sys.__stderr__ = sys.stderr
+    sys.__stderr__ = sys.stderr  # type: ignore[misc,assignment]
     try:
         yield
     finally:
-        sys.__stderr__ = original
+        sys.__stderr__ = original  # type: ignore[misc]
