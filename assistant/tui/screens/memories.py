@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -24,6 +24,9 @@ KIND_CHOICES = [("all but messages", NOT_MESSAGES), ("all kinds", "")] + [(kind.
 STATUS_CHOICES = [(status.value, status.value) for status in Status] + [("any status", "")]
 SORT_CHOICES = [("relevance", "relevance"), ("recency", "recency"), ("strength", "strength"), ("use", "use")]
 FORGET_ALL_WORD = "DELETE"
+
+if TYPE_CHECKING:
+    from assistant.tui.app import AssistantApp
 
 
 def when(moment: datetime | None) -> str:
@@ -57,6 +60,11 @@ class MemoryScreen(Screen[None]):
         self.rows: dict[str, MemoryRow] = {}
         self.detail: MemoryDetail | None = None
         self.selected_id: str | None = None
+
+    @property
+    def host(self) -> AssistantApp:
+        """The app: it runs the core calls in its workers and opens conversations."""
+        return cast("AssistantApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
@@ -103,7 +111,7 @@ class MemoryScreen(Screen[None]):
 
     def reload(self) -> None:
         query = self.query_one("#memory-search", Input).value
-        self.app.call_core(  # type: ignore[attr-defined]
+        self.host.call_core(
             self.memories.find_memories, query, **self.filters, then=self.show_rows, what="loading memories"
         )
 
@@ -157,9 +165,7 @@ class MemoryScreen(Screen[None]):
             self.load_detail(event.row_key.value)
 
     def load_detail(self, memory_id: str) -> None:
-        self.app.call_core(  # type: ignore[attr-defined]
-            self.memories.memory_detail, memory_id, then=self.show_detail, what="loading the memory"
-        )
+        self.host.call_core(self.memories.memory_detail, memory_id, then=self.show_detail, what="loading the memory")
 
     def show_detail(self, detail: MemoryDetail | None) -> None:
         self.detail = detail
@@ -209,7 +215,7 @@ class MemoryScreen(Screen[None]):
         if isinstance(event.item, SourceItem):
             message = event.item.message
             self.dismiss()
-            self.app.open_conversation(message.conversation_id, focus_message=message.id)  # type: ignore[attr-defined]
+            self.host.open_conversation(message.conversation_id, focus_message=message.id)
 
     # -- actions -----------------------------------------------------------------------
 
@@ -229,7 +235,7 @@ class MemoryScreen(Screen[None]):
         return done
 
     def _call(self, function: Callable[..., object], *args: Any, note: str, what: str) -> None:
-        self.app.call_core(function, *args, then=self._changed(note), what=what)  # type: ignore[attr-defined]
+        self.host.call_core(function, *args, then=self._changed(note), what=what)
 
     def action_close(self) -> None:
         self.dismiss()
@@ -292,7 +298,7 @@ class MemoryScreen(Screen[None]):
                 AskTextScreen("Your profile: what is always in context, one per line (Ctrl+S saves):", current), save
             )
 
-        self.app.call_core(self.memories.profile_text, then=edit, what="loading the profile")  # type: ignore[attr-defined]
+        self.host.call_core(self.memories.profile_text, then=edit, what="loading the profile")
 
     def action_edit_rules(self) -> None:
         def edit(current: str) -> None:
@@ -304,7 +310,7 @@ class MemoryScreen(Screen[None]):
                 AskTextScreen("Rules the assistant follows, one per line (Ctrl+S saves):", current), save
             )
 
-        self.app.call_core(self.memories.rules_text, then=edit, what="loading the rules")  # type: ignore[attr-defined]
+        self.host.call_core(self.memories.rules_text, then=edit, what="loading the rules")
 
     def action_export(self) -> None:
         default = str(Path.home() / f"assistant-export-{date.today().isoformat()}.jsonl")
@@ -317,9 +323,7 @@ class MemoryScreen(Screen[None]):
                 summary = ", ".join(f"{count} {name}" for name, count in counts.items())
                 self.notify(f"Exported to {path}: {summary}", timeout=10)
 
-            self.app.call_core(  # type: ignore[attr-defined]
-                self.memories.export_memories, Path(path), then=done, what="exporting"
-            )
+            self.host.call_core(self.memories.export_memories, Path(path), then=done, what="exporting")
 
         self.app.push_screen(
             AskLineScreen("Export everything (memories, profile, messages, history) to:", default), export
