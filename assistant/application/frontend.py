@@ -135,12 +135,11 @@ class AssistantFrontend:
             filters = RecallFilter(kinds=tuple(kinds) if kinds else None, statuses=tuple(statuses or Status))
             rows = [MemoryRow(hit.memory, hit.score) for hit in memories.search(query, k=SEARCH_LIMIT, filters=filters)]
         else:
-            rows = [MemoryRow(memory) for memory in memories.list(kinds=kinds, statuses=statuses)]
+            rows = [MemoryRow(memory) for memory in memories.select(kinds=kinds, statuses=statuses)]
         return order_rows(rows, sort, searched=bool(query))
 
     def memory_detail(self, memory_id: str) -> MemoryDetail | None:
-        detail = self.core.memories.detail(memory_id)
-        return None if detail is None else MemoryDetail(detail.memory, detail.sources, detail.history)
+        return self.core.memories.detail(memory_id)
 
     def memories_by_id(self, memory_ids: list[str]) -> list[Memory]:
         return self.core.memories.by_ids(memory_ids)

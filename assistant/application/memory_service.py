@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from assistant.application.views import MemoryDetail
 from assistant.memory.consolidate import Applied, Consolidator
 from assistant.memory.engine import ImportReport, MemoryEngine, ProgressCallback, episodic_memory_id
 from assistant.memory.extract import extract_explicit, remember_candidates
 from assistant.memory.language import normalize_text
 from assistant.memory.recall import RecallFilter
-from assistant.memory.types import AuditEntry, Kind, Memory, Message, Origin, RecallHit, Role, Status, utcnow
+from assistant.memory.types import Kind, Memory, Message, Origin, RecallHit, Role, Status, utcnow
 
 # Cosine similarity a memory needs with a "forget ..." query to count as a match.
 FORGET_MATCH = 0.55
@@ -62,13 +63,6 @@ class ForgetMatches:
 
     memories: list[Memory]
     ambiguous: bool = False
-
-
-@dataclass
-class MemoryDetail:
-    memory: Memory
-    sources: list[Message] = field(default_factory=list)
-    history: list[AuditEntry] = field(default_factory=list)
 
 
 class MemoryService:
@@ -119,7 +113,7 @@ class MemoryService:
     ) -> list[list[RecallHit]]:
         return self.engine.search_many(queries, k=k, filters=filters, reinforce=False)
 
-    def list(
+    def select(
         self,
         *,
         kinds: Sequence[Kind] | None = None,

@@ -223,7 +223,7 @@ def _list(args: argparse.Namespace) -> int:
     from assistant.memory.types import Kind, Status
 
     with _memories(args) as memories:
-        listed = memories.list(
+        listed = memories.select(
             kinds=[Kind(kind) for kind in args.kind] if args.kind else None,
             statuses=[Status(status) for status in args.status] if args.status else None,
             limit=args.limit,

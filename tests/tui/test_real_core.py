@@ -222,5 +222,5 @@ async def test_new_settings_close_the_real_core_and_move_the_scheduler_to_the_ne
         assert closed == [True]
         assert app.scheduler is not old_jobs and schedulers_running() == 1
         assert app.assistant.settings.max_reply_tokens == 24
-        assert [m.text for m in app.assistant.core.memories.list() if "Ana" in m.text]
+        assert [m.text for m in app.assistant.core.memories.select() if "Ana" in m.text]
         assert app.status.memory_count == app.assistant.count_memories() >= 1

@@ -71,7 +71,7 @@ def test_removing_a_rule_archives_it_in_chat_and_in_the_panel_alike(assistant):
     removed = assistant.reply("/rule remove 1")
     assert "Rule removed: Always answer in French" in removed.reply
     assistant.memories.save_rules("")  # the panel's rule editor, emptied
-    rules = {m.text: m.status for m in assistant.memories.list(kinds=[Kind.PROCEDURAL])}
+    rules = {m.text: m.status for m in assistant.memories.select(kinds=[Kind.PROCEDURAL])}
     assert rules == {"Always answer in French": Status.ARCHIVED, "Keep answers short": Status.ARCHIVED}
     assert assistant.memories.rules() == []
 

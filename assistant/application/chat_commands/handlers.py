@@ -98,7 +98,7 @@ def _show_memories(memories: MemoryService, query: str | None) -> str:
         if not hits:
             return f"No memories match “{query}”."
         return "\n".join(f"- `{h.memory.id[:12]}` {h.memory.text} ({h.memory.kind}, {h.score:.2f})" for h in hits)
-    listed = memories.list(kinds=list(KIND_TITLES), statuses=[Status.ACTIVE], limit=30)
+    listed = memories.select(kinds=list(KIND_TITLES), statuses=[Status.ACTIVE], limit=30)
     if not listed:
         return "No memories yet."
     return "\n".join(f"- `{m.id[:12]}` {m.text} ({m.kind})" for m in listed)
