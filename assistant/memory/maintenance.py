@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import re
-import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -52,8 +50,9 @@ SUMMARY_MAX_CHARS = 700
 LINE_MAX_CHARS = 160
 SUMMARY_IMPORTANCE = 0.4
 MODEL_SUMMARY_TOKENS = 140
-# Groups whose changes go to the store in one write each (summaries, audits, archive).
-WRITE_BATCH = int(os.environ.get("ASSISTANT_MAINTENANCE_WRITE_BATCH", "32"))
+# Groups whose changes go to the store in one write each (summaries, audits, archive). Bigger
+# batches mean fewer LanceDB versions; smaller ones lose less recomputation to a crash.
+WRITE_BATCH = 32
 IN_CHUNK = 500
 
 # Decay: kinds that are always in context (so every turn uses them) and core facts are exempt.
@@ -61,23 +60,21 @@ DECAY_EXEMPT_KINDS = (Kind.PROCEDURAL, Kind.PREFERENCE)
 CORE_IMPORTANCE = 0.8
 STRENGTH_STEP = 0.01
 
-# Crash tests: `ASSISTANT_MAINTENANCE_KILL_AT=N` kills this process with SIGKILL at the Nth
-# write checkpoint, so tests can prove a kill anywhere leaves a consistent store.
-KILL_AT_ENV = "ASSISTANT_MAINTENANCE_KILL_AT"
-_checkpoints = 0
-_checkpoint_lock = threading.Lock()
+WriteObserver = Callable[[str], None]
+# Called with a label after each durable write step. Production installs none; crash tests
+# install one that kills the process there, to prove a kill between any two writes loses nothing.
+_write_observers: list[WriteObserver] = []
 
 
-def checkpoint(label: str) -> None:
-    global _checkpoints
-    target = os.environ.get(KILL_AT_ENV)
-    if not target:
-        return
-    with _checkpoint_lock:
-        _checkpoints += 1
-        reached = _checkpoints == int(target)
-    if reached:
-        os.kill(os.getpid(), signal.SIGKILL)
+def observe_writes(observer: WriteObserver) -> Callable[[], None]:
+    """Call `observer(label)` after every write step of maintenance; returns the function that removes it."""
+    _write_observers.append(observer)
+    return lambda: _write_observers.remove(observer)
+
+
+def _wrote(label: str) -> None:
+    for observer in tuple(_write_observers):
+        observer(label)
 
 
 def _stable_id(*parts: str) -> str:
@@ -448,16 +445,16 @@ def _commit_groups(engine: MemoryEngine, prepared: list[Prepared], now: datetime
         for summary, item in zip(summaries, prepared, strict=True)
     ]
     engine.store.insert_new(AUDIT, audits)
-    checkpoint("compress: summaries written")
+    _wrote("compress: summaries written")
     archive_audits = [
         _audit_row(engine, member.id, "archive", f"compressed into summary {item.group.id}", now, "", item.group.id)
         for item in prepared
         for member in item.group.members
     ]
     engine.store.insert_new(AUDIT, archive_audits)
-    checkpoint("compress: archive audits written")
+    _wrote("compress: archive audits written")
     _archive(engine, [member.id for item in prepared for member in item.group.members], now)
-    checkpoint("compress: originals archived")
+    _wrote("compress: originals archived")
 
 
 def compress(
@@ -469,7 +466,7 @@ def compress(
     dry_run: bool = False,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
-    batch: int = WRITE_BATCH,
+    batch: int | None = None,
 ) -> CompressReport:
     """Summarise old conversation messages by episode and topic; archive the originals.
 
@@ -478,6 +475,7 @@ def compress(
     summary is unusable) the summary is extractive. Raises GenerationCancelled when the
     user's chat needs the model: everything committed so far stays, a rerun continues.
     """
+    batch = WRITE_BATCH if batch is None else batch  # read now, so a test can make every pass use small batches
     report = CompressReport(dry_run=dry_run)
     now = aware(now)
     candidates, vectors = _old_episodes(engine, now - timedelta(days=age_days))
@@ -512,7 +510,7 @@ def compress(
             ]
             engine.store.insert_new(AUDIT, rows)
             _archive(engine, [memory_id for ids in unfinished.values() for memory_id in ids], now)
-            checkpoint("compress: resumed groups archived")
+            _wrote("compress: resumed groups archived")
 
     members = [candidates[index] for index in fresh]
     member_vectors = vectors[fresh] if fresh else vectors[:0]
@@ -639,7 +637,7 @@ def decay(
                 f"owner = {quote(engine.user)} AND {in_list('id', chunk)} AND status = 'active'",
                 values={"strength": strength},
             )
-        checkpoint("decay: strengths written")
+        _wrote("decay: strengths written")
     if to_archive and not _stopped(cancel):
         rows = [
             _audit_row(
@@ -656,13 +654,13 @@ def decay(
             for memory, strength in to_archive
         ]
         engine.store.insert_new(AUDIT, rows)
-        checkpoint("decay: archive audits written")
+        _wrote("decay: archive audits written")
         by_final: dict[float, list[str]] = {}
         for memory, strength in to_archive:
             by_final.setdefault(round(strength, 3), []).append(memory.id)
         for strength, ids in by_final.items():
             _archive(engine, ids, now, {"strength": strength})
-        checkpoint("decay: archived")
+        _wrote("decay: archived")
     if progress:
         progress("decay", steps, steps)
     return report
@@ -724,7 +722,7 @@ def maintain_indexes(
         with_retries(lambda table=table: table.optimize(cleanup_older_than=keep_versions_for))
         table.checkout_latest()
         report.versions_after[name] = len(table.list_versions())
-        checkpoint(f"indexes: {name} optimized")
+        _wrote(f"indexes: {name} optimized")
         if progress:
             progress("indexes", done, steps)
     report.vector_index = store.has_vector_index()

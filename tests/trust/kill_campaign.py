@@ -442,10 +442,13 @@ def chat_campaign(work: Path, memory_dir: Path, *, points: int, seed: int) -> Ca
     return campaign
 
 
-MAINTAIN_ENV = {
-    "ASSISTANT_MAINTENANCE_WRITE_BATCH": "3",
-    "ASSISTANT_DECAY_HALF_LIFE_DAYS": str(DECAY_HALF_LIFE_DAYS),
-}
+MAINTAIN_ENV = {"ASSISTANT_DECAY_HALF_LIFE_DAYS": str(DECAY_HALF_LIFE_DAYS)}
+# Small compression batches (more writes to land among), set by a test-side launcher around the real CLI.
+MAINTENANCE_LAUNCHER = Path(__file__).resolve().parents[1] / "cli_with_maintenance_hooks.py"
+
+
+def maintain_command() -> list[str]:
+    return [sys.executable, str(MAINTENANCE_LAUNCHER), "--write-batch", "3", "--", "memory", "maintain", "--no-model"]
 
 
 def _complete_summaries(memory_dir: Path, prefix: str) -> set[str]:
@@ -484,7 +487,7 @@ def maintain_campaign(
         seed_store(memory_dir, records)
         everything |= {record["id"] for record in records}
         run = run_killed(
-            cli_command("memory", "maintain", "--no-model"),
+            maintain_command(),
             memory_dir,
             after_files=rng.randint(1, 60 if compressing else 80),
             delay=rng.uniform(0, 0.02),
@@ -509,7 +512,7 @@ def maintain_campaign(
             campaign.hit("decay" if waiting else "after decay (index upkeep)")
         _check(campaign, memory_dir, everything)
     final = subprocess.run(
-        cli_command("memory", "maintain", "--no-model"),
+        maintain_command(),
         capture_output=True,
         text=True,
         env={**os.environ, **MAINTAIN_ENV},
