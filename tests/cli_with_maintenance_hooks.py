@@ -1,7 +1,7 @@
-"""Run the real CLI with crash-test hooks in maintenance: `python tests/cli_with_maintenance_hooks.py [options] -- ARGS`.
+"""Run the real CLI with crash-test hooks in maintenance: `python tests/cli_with_maintenance_hooks.py [opts] -- ARGS`.
 
 The hooks live on the test side: production maintenance only offers `observe_writes` (a
-no-op without observers) and the WRITE_BATCH attribute. This launcher sets them, then runs
+no-op without observers) and the `compression.WRITE_BATCH` attribute. This launcher sets them, then runs
 `assistant.cli.main(ARGS)` exactly as `python -m assistant ARGS` would.
 
   --kill-at-write N   SIGKILL this process right after maintenance's Nth write step
@@ -44,9 +44,9 @@ def main(argv: list[str]) -> int:
     if options.kill_at_write is not None:
         install_kill_at_write(options.kill_at_write)
     if options.write_batch is not None:
-        from assistant.memory import maintenance
+        from assistant.memory.maintenance import compression
 
-        maintenance.WRITE_BATCH = options.write_batch
+        compression.WRITE_BATCH = options.write_batch
     from assistant.cli import main as cli_main
 
     return cli_main(cli_args)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -23,9 +22,7 @@ LAUNCHER = Path(__file__).resolve().parents[1] / "cli_with_maintenance_hooks.py"
 
 def maintain_killed_at_write(kill_at: int) -> subprocess.CompletedProcess:
     command = [sys.executable, str(LAUNCHER), "--kill-at-write", str(kill_at), "--write-batch", "3", "--"]
-    return subprocess.run(
-        [*command, "memory", "maintain", "--no-model"], capture_output=True, text=True, env=dict(os.environ), timeout=600
-    )
+    return subprocess.run([*command, "memory", "maintain", "--no-model"], capture_output=True, text=True, timeout=600)
 
 
 def listing(cli) -> list[dict]:
