@@ -72,9 +72,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.drop_chat_cache:
-        from assistant.llm.runner import ModelRunner
+        from assistant.llm.chat_cache import ChatCache
 
-        ModelRunner._restore_chat_cache = lambda self, llama, tokens: None  # type: ignore[method-assign]
+        ChatCache.restore_chat = lambda self, llama, tokens: None  # type: ignore[method-assign]
 
     from assistant.config import Settings
     from assistant.core import Assistant, open_runner

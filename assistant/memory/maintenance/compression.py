@@ -9,7 +9,6 @@ group whose summary exists but whose originals are still active.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -53,9 +52,8 @@ def _after_the_users_turn(runner: ModelRunner | None, limit_seconds: float = 300
     On a small machine the commit would compete for the cores the reply is being computed
     on; uncommitted summaries are only recomputed if the process dies meanwhile.
     """
-    deadline = time.monotonic() + limit_seconds
-    while runner is not None and (runner.busy or runner.user_waiting) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    if runner is not None:
+        runner.wait_until_free(timeout=limit_seconds)
 
 
 @dataclass
