@@ -1,41 +1,45 @@
-"""Background jobs for one assistant: learning after each exchange and periodic maintenance.
+"""The one owner of background work for an assistant: learning from each exchange and periodic maintenance.
 
-A single worker thread runs the jobs one step at a time. It never competes with the user:
-before each step it waits while the model is busy with a chat, every model call is a
-background completion (the runner preempts it when the user's chat arrives) and a
-preempted step is retried later. Progress is observable (`status`, `on_progress`) for the
-TUI's status bar; `cancel()` stops the current job between steps.
+Front ends queue a finished exchange with `queue_learning` (persisted before it returns) and
+ask for maintenance with `request_maintenance`; a single worker thread does the work one
+step at a time. It never competes with the user: before each step it waits until the model
+is free (`ModelRunner.wait_until_free`), every model call is a background completion (the
+runner preempts it when the user's chat arrives) and a preempted step is retried.
 
-Job state lives in a small JSON file in the data dir, written atomically: pending
-extractions survive a crash, and a maintenance pass that was running when the process died
-runs again on the next start (compression finishes interrupted groups, see maintenance.py).
+What learning saved is reported through two callbacks, on the worker thread: `on_stated`
+as soon as what the user stated outright is saved (the rules' part, before the model's
+extraction) and `on_learned` when the turn's learning is finished, with the ids of
+everything it saved so one Undo removes all of it. Progress (`status`, `on_progress`) is for
+a status bar; `cancel()` stops the current maintenance pass between steps; `wait_idle`
+lets a CLI process finish its learning before it exits; `close()` ends the worker and leaves
+unfinished work queued.
+
+Job state lives in a small file in the data dir (see job_state.py): queued learning
+survives a crash and the next start finishes it, and a maintenance pass that was running when
+its process died runs again (compression finishes interrupted groups, see memory/maintenance/).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
-import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant import locations
 from assistant.errors import AssistantError
+from assistant.job_state import JobFile, JobState, default_state_path, turn_from_record, turn_to_record
 from assistant.llm.runner import GenerationCancelled
 
 if TYPE_CHECKING:
-    from assistant.core import Assistant, Turn
+    from assistant.core import Assistant, LearnReport, Turn
+    from assistant.llm.runner import ModelRunner
     from assistant.memory.maintenance import MaintenanceReport
 
 log = logging.getLogger(__name__)
-
-STATE_VERSION = 1
-IDLE_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -52,50 +56,31 @@ class JobStatus:
     last_maintenance: MaintenanceReport | None = None
 
 
+@dataclass(frozen=True)
+class LearningResult:
+    """One part of a queued turn's learning, as `on_stated` and `on_learned` receive it."""
+
+    job: str  # what queue_learning returned
+    turn: Turn
+    report: LearnReport  # this part: what the user stated (on_stated), or the rest (on_learned)
+    final: bool  # True for on_learned: the turn's learning is finished
+    saved_ids: tuple[str, ...] = ()  # every memory this turn's learning saved so far: what one Undo removes
+
+
+LearnedCallback = Callable[[LearningResult], None]
+
+
 @dataclass
-class _State:
-    pending: list[dict[str, Any]] = field(default_factory=list)
-    maintenance_running: bool = False
-    last_maintenance_at: str | None = None
+class _Progress:
+    """The worker's view of the queue: the turns it may work on (its own, and those of dead processes)."""
 
-
-def turn_to_record(turn: Turn) -> dict[str, Any]:
-    return {
-        "conversation_id": turn.conversation_id,
-        "user_text": turn.user_text,
-        "user_message_id": turn.user_message_id,
-        "assistant_message_id": turn.assistant_message_id,
-        "reply": turn.reply,
-        "is_command": turn.is_command,
-        "incognito": turn.incognito,
-        "used_memory": turn.used_memory,
-        "at": turn.at.astimezone(UTC).isoformat(),
-    }
-
-
-def turn_from_record(record: dict[str, Any]) -> Turn:
-    from assistant.core import Turn
-
-    return Turn(
-        conversation_id=record.get("conversation_id"),
-        user_text=record["user_text"],
-        user_message_id=record.get("user_message_id"),
-        assistant_message_id=record.get("assistant_message_id"),
-        reply=record.get("reply", ""),
-        is_command=bool(record.get("is_command")),
-        incognito=bool(record.get("incognito")),
-        used_memory=bool(record.get("used_memory", True)),
-        at=datetime.fromisoformat(record["at"]),
-    )
-
-
-def default_state_path(user: str) -> Path:
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in user)[:120] or "_"
-    return locations.ensure_private_dir(locations.data_dir() / "jobs") / f"{safe}.json"
+    runnable: list[dict[str, Any]] = field(default_factory=list)
+    saved_ids: dict[str, list[str]] = field(default_factory=dict)  # by job, across retries
+    stated_reported: set[str] = field(default_factory=set)
 
 
 class Scheduler:
-    """Runs extraction and maintenance off the caller's thread; headless (the TUI drives it)."""
+    """Runs learning and maintenance off the caller's thread; headless (the front ends drive it)."""
 
     def __init__(
         self,
@@ -103,57 +88,36 @@ class Scheduler:
         *,
         state_path: Path | None = None,
         on_progress: Callable[[JobStatus], None] | None = None,
+        on_stated: LearnedCallback | None = None,
+        on_learned: LearnedCallback | None = None,
         use_model: bool = True,
         retry_seconds: float = 0.5,
     ) -> None:
         self.assistant = assistant
         self.state_path = state_path or default_state_path(assistant.user)
         self.on_progress = on_progress
-        self.use_model = use_model
-        self.retry_seconds = retry_seconds
+        self.on_stated = on_stated
+        self.on_learned = on_learned
+        self.use_model = use_model  # False: rules only and extractive summaries, never the model
+        self.retry_seconds = retry_seconds  # after a preempted step, before waiting for the model again
+        self._file = JobFile(self.state_path)
+        self._owner = self._file.claim_ownership()
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # notified on every status change: wait_idle
         self._wake = threading.Event()
         self._cancel = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._state = self._load()
-        self._maintenance_requested = self._state.maintenance_running  # a pass died mid-way: run it again
+        self._runner: ModelRunner | None = None  # once the worker waited on it: close() wakes it
+        state = self._file.read()
+        self._work = _Progress(runnable=self._runnable(state))
+        self._last_maintenance_at = state.last_maintenance_at
+        # A pass whose process died mid-way runs again (or that an earlier scheduler of this process left).
+        owner = state.maintenance_owner
+        self._maintenance_requested = state.maintenance_running and self._ours_to_run(owner)
         self._status = JobStatus(
-            pending_extractions=len(self._state.pending), maintenance_pending=self._maintenance_requested
+            pending_extractions=len(self._work.runnable), maintenance_pending=self._maintenance_requested
         )
-
-    # --- state file ---------------------------------------------------------------------------
-    def _load(self) -> _State:
-        try:
-            raw = json.loads(self.state_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return _State()
-        except (OSError, ValueError) as error:
-            # A damaged state file must not stop the app; the episodic log still has every message.
-            log.warning("ignoring unreadable job state %s: %s", self.state_path, error)
-            return _State()
-        if not isinstance(raw, dict) or raw.get("version") != STATE_VERSION:
-            return _State()
-        return _State(
-            pending=[item for item in raw.get("pending", []) if isinstance(item, dict) and "user_text" in item],
-            maintenance_running=bool(raw.get("maintenance_running")),
-            last_maintenance_at=raw.get("last_maintenance_at"),
-        )
-
-    def _save(self) -> None:
-        record = {
-            "version": STATE_VERSION,
-            "pending": self._state.pending,
-            "maintenance_running": self._state.maintenance_running,
-            "last_maintenance_at": self._state.last_maintenance_at,
-        }
-        temporary = self.state_path.with_suffix(".tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(record, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.state_path)
 
     # --- public API -----------------------------------------------------------------------------
     @property
@@ -163,10 +127,11 @@ class Scheduler:
 
     @property
     def last_maintenance_at(self) -> datetime | None:
-        stamp = self._state.last_maintenance_at
+        stamp = self._last_maintenance_at
         return datetime.fromisoformat(stamp) if stamp else None
 
     def start(self) -> None:
+        """Start the worker; it first finishes what a previous, killed process left queued."""
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
@@ -174,26 +139,36 @@ class Scheduler:
         self._thread.start()
         self._wake.set()
 
-    def stop(self, timeout: float | None = 30.0) -> None:
-        """Cancel the current job between steps and end the worker; pending work stays in the state file."""
+    def close(self, timeout: float | None = 30.0) -> None:
+        """End the worker: a running model step is cancelled and everything unfinished stays queued."""
         self._stop.set()
         self._cancel.set()
         self._wake.set()
+        runner = self._runner
+        if runner is not None:
+            runner.cancel_background()
+            runner.wake_waiters()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
 
+    stop = close  # the name the TUI used before close(); same behaviour
+
     def cancel(self) -> None:
-        """Stop the running job at its next step; a cancelled maintenance pass runs again when requested."""
+        """Stop the running maintenance pass at its next step; it runs again when requested."""
         self._cancel.set()
 
-    def submit_turn(self, turn: Turn) -> None:
-        """Queue learning from a finished exchange; persisted before this returns."""
+    def queue_learning(self, turn: Turn) -> str:
+        """Queue learning from a finished exchange; persisted before this returns. Returns the job's id."""
+        job = uuid.uuid4().hex
+        record = {**turn_to_record(turn), "job": job, "owner": self._owner}
         with self._lock:
-            self._state.pending.append(turn_to_record(turn))
-            self._save()
-            self._publish(pending_extractions=len(self._state.pending))
+            with self._file.change() as state:
+                state.pending.append(record)
+            self._work.runnable.append(record)
+            self._publish(pending_extractions=len(self._work.runnable))
         self._wake.set()
+        return job
 
     def request_maintenance(self) -> None:
         with self._lock:
@@ -202,20 +177,25 @@ class Scheduler:
         self._wake.set()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until no work is pending (for scripts and tests)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with self._lock:
-                idle = not self._state.pending and not self._maintenance_requested and self._status.job is None
-            if idle:
-                return True
-            if deadline is not None and time.monotonic() > deadline:
-                return False
-            time.sleep(IDLE_POLL_SECONDS)
+        """Block until nothing is left for this process to do; False when `timeout` passed first."""
+        with self._changed:
+            return self._changed.wait_for(self._idle, timeout)
 
     # --- the worker -------------------------------------------------------------------------------
+    def _idle(self) -> bool:
+        return not self._work.runnable and not self._maintenance_requested and self._status.job is None
+
+    def _runnable(self, state: JobState) -> list[dict[str, Any]]:
+        """This process's queued turns and those whose process died; a live process's are its own to run."""
+        return [record for record in state.pending if self._ours_to_run(record.get("owner"))]
+
+    def _ours_to_run(self, owner: str | None) -> bool:
+        return owner == self._owner or not self._file.owner_alive(owner)
+
     def _publish(self, **changes: Any) -> None:
+        """Called holding self._lock."""
         self._status = replace(self._status, **changes)
+        self._changed.notify_all()
         if self.on_progress is not None:
             try:
                 self.on_progress(self._status)
@@ -226,51 +206,98 @@ class Scheduler:
         with self._lock:
             self._publish(**changes)
 
+    def _report(self, callback: LearnedCallback | None, result: LearningResult) -> None:
+        if callback is None:
+            return
+        try:
+            callback(result)
+        except Exception:  # a broken notice must not lose the queue
+            log.exception("learning callback failed")
+
     def _yield_to_user(self) -> bool:
         """Wait while the user's chat holds the model; False when asked to stop."""
-        runner = self.assistant.runner
-        while runner.busy or runner.user_waiting:
-            if self._stop.is_set():
-                return False
-            time.sleep(IDLE_POLL_SECONDS)
-        return not self._stop.is_set()
+        if self._stop.is_set():
+            return False
+        self._runner = self.assistant.runner
+        return self._runner.wait_until_free(cancel=self._stop)
 
     def _preempted(self) -> None:
         with self._lock:
-            self._publish(preempted=self._status.preempted + 1)
+            self._publish(job=None, preempted=self._status.preempted + 1)
         self._stop.wait(self.retry_seconds)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(1.0)
+            self._wake.wait()
             self._wake.clear()
             while not self._stop.is_set():
-                if self._state.pending:
-                    self._extract_next()
+                if self._work.runnable:
+                    self._learn_next()
                 elif self._maintenance_requested:
                     self._maintain()
                 else:
                     break
 
-    def _extract_next(self) -> None:
+    def _learn_next(self) -> None:
         if not self._yield_to_user():
             return
-        record = self._state.pending[0]
-        self._set(job="extract", done=0, total=len(self._state.pending))
-        try:
-            self.assistant.learn(turn_from_record(record), use_model=self.use_model)
-        except GenerationCancelled:
-            self._set(job=None)
-            self._preempted()
+        record = self._take_next()
+        if record is None:
             return
+        job, turn = record["job"], turn_from_record(record)
+        saved = self._work.saved_ids.setdefault(job, [])
+        self._set(job="extract", done=0, total=len(self._work.runnable))
+
+        def stated(report: LearnReport) -> None:
+            saved.extend(memory.id for memory in report.saved)
+            if job not in self._work.stated_reported or report.changed:  # a retry re-finds what it saved
+                self._work.stated_reported.add(job)
+                self._report(self.on_stated, LearningResult(job, turn, report, final=False, saved_ids=tuple(saved)))
+
+        try:
+            report = self.assistant.learn(turn, use_model=None if self.use_model else False, on_stated=stated)
+        except GenerationCancelled:
+            self._preempted()
+            return  # still queued: learning runs again once the model is free
         except AssistantError as error:
             # Kept in the episodic log either way; one bad turn must not block the queue.
+            from assistant.core import LearnReport
+
             log.warning("learning from message %s failed: %s", record.get("user_message_id"), error)
+            report = LearnReport(error=str(error))
             self._set(last_error=str(error))
+        saved.extend(memory.id for memory in report.saved)
+        self._finish(job)
+        self._report(self.on_learned, LearningResult(job, turn, report, final=True, saved_ids=tuple(saved)))
+        self._set(job=None, done=0, total=0)  # only now idle: wait_idle returns after on_learned ran
+
+    def _take_next(self) -> dict[str, Any] | None:
+        """The oldest queued turn this process may work on, re-read from the file and made its own."""
         with self._lock:
-            self._state.pending.pop(0)
-            self._save()
-            self._publish(job=None, done=0, total=0, pending_extractions=len(self._state.pending))
+            with self._file.change() as state:
+                self._work.runnable = self._runnable(state)
+                record = self._work.runnable[0] if self._work.runnable else None
+                if record is not None and record.get("owner") != self._owner:
+                    record["owner"] = self._owner  # its process died: this one finishes it
+            self._publish(pending_extractions=len(self._work.runnable))
+            return record
+
+    def _finish(self, job: str) -> None:
+        with self._lock:
+            with self._file.change() as state:
+                state.pending = [record for record in state.pending if record.get("job") != job]
+                self._work.runnable = self._runnable(state)
+            self._work.saved_ids.pop(job, None)
+            self._work.stated_reported.discard(job)
+            self._publish(pending_extractions=len(self._work.runnable))
+
+    def _mark_maintenance(self, *, running: bool, finished: bool = False) -> None:
+        with self._file.change() as state:
+            state.maintenance_running = running
+            state.maintenance_owner = self._owner if running else None
+            if finished:
+                state.last_maintenance_at = self.assistant.clock().astimezone(UTC).isoformat()
+            self._last_maintenance_at = state.last_maintenance_at
 
     def _maintain(self) -> None:
         from assistant.memory import maintenance
@@ -279,8 +306,7 @@ class Scheduler:
             return
         self._cancel.clear()
         with self._lock:
-            self._state.maintenance_running = True
-            self._save()
+            self._mark_maintenance(running=True)
         self._set(job="maintenance", done=0, total=0)
 
         def progress(job: str, done: int, total: int) -> None:
@@ -295,23 +321,18 @@ class Scheduler:
                 self.assistant.engine, runner, settings, self.assistant.clock(), progress=progress, cancel=self._cancel
             )
         except GenerationCancelled:
-            self._set(job=None)
             self._preempted()
             return  # still requested: the pass runs again and continues where it stopped
         except AssistantError as error:
             log.warning("maintenance failed: %s", error)
             with self._lock:
                 self._maintenance_requested = False
-                self._state.maintenance_running = False
-                self._save()
+                self._mark_maintenance(running=False)
                 self._publish(job=None, done=0, total=0, maintenance_pending=False, last_error=str(error))
             return
         cancelled = self._cancel.is_set()
         self._cancel.clear()
         with self._lock:
             self._maintenance_requested = False
-            self._state.maintenance_running = False
-            if not cancelled:
-                self._state.last_maintenance_at = self.assistant.clock().astimezone(UTC).isoformat()
-            self._save()
+            self._mark_maintenance(running=False, finished=not cancelled)
             self._publish(job=None, done=0, total=0, maintenance_pending=False, last_maintenance=report)
