@@ -122,10 +122,25 @@ class JobFile:
             if self._owners in _owner_locks:
                 return PROCESS_OWNER
             self._owners.mkdir(mode=0o700, parents=True, exist_ok=True)
-            descriptor = os.open(self._owners / f"{PROCESS_OWNER}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-            _lock(descriptor, wait=True)
+            self._sweep_dead_owners()
+            final = self._owners / f"{PROCESS_OWNER}.lock"
+            if os.name == "nt":  # an open file cannot be renamed there; the unlocked moment is one call
+                descriptor = os.open(final, os.O_RDWR | os.O_CREAT, 0o600)
+                _lock(descriptor, wait=True)
+            else:
+                # Locked under a temporary name, then renamed: a `.lock` file is never seen unlocked
+                # while its process lives, so no other process mistakes it for a dead one.
+                starting = self._owners / f"{PROCESS_OWNER}.starting"
+                descriptor = os.open(starting, os.O_RDWR | os.O_CREAT, 0o600)
+                _lock(descriptor, wait=True)
+                os.replace(starting, final)
             _owner_locks[self._owners] = descriptor  # never closed: the OS releases it when the process ends
         return PROCESS_OWNER
+
+    def _sweep_dead_owners(self) -> None:
+        """Remove the liveness files of processes that ended (one is left behind by every run)."""
+        for path in self._owners.glob("*.lock"):
+            self.owner_alive(path.stem)  # removes the file of a dead owner
 
     def owner_alive(self, owner: str | None) -> bool:
         if owner == PROCESS_OWNER:

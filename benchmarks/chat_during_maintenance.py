@@ -109,7 +109,7 @@ def main() -> None:
             during.append(first_token_seconds(runner, args.trials + len(during)))
             time.sleep(0.5)
         preempted_before = scheduler.status.preempted
-        scheduler.stop()
+        scheduler.close()
         # Idle again after the job, so drift in the machine's load shows on both sides.
         for trial in range(args.trials):
             idle.append(first_token_seconds(runner, 2 * args.trials + len(during) + trial))

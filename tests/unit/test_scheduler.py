@@ -58,7 +58,7 @@ def test_maintenance_runs_off_thread_and_reports_progress(tmp_path: Path, embedd
         scheduler.request_maintenance()
         assert scheduler.wait_idle(timeout=300)
     finally:
-        scheduler.stop()
+        scheduler.close()
     jobs = [status.job for status, _thread in seen if status.job]
     assert "compress" in jobs and "decay" in jobs and "indexes" in jobs
     assert any(status.job == "compress" and status.total > 0 for status, _thread in seen)
@@ -86,7 +86,7 @@ def test_chat_started_during_compression_gets_the_model_first(tmp_path: Path, em
         scheduler.use_model = False  # finish the rest quickly: extractive summaries
         assert scheduler.wait_idle(timeout=900)
     finally:
-        scheduler.stop()
+        scheduler.close()
     report = scheduler.status.last_maintenance
     assert report is not None and report.compress.groups >= 1
     # The preempted pass ran again and finished: every summarised message is archived.
@@ -121,7 +121,7 @@ def test_cancel_stops_between_steps_and_a_later_pass_finishes(tmp_path: Path, em
         scheduler.request_maintenance()
         assert scheduler.wait_idle(timeout=600)
     finally:
-        scheduler.stop()
+        scheduler.close()
     second = scheduler.status.last_maintenance
     assert second is not None and not second.compress.cancelled
     assert len(assistant.engine.list(kinds=[Kind.SUMMARY])) == done_so_far + len(second.compress.summaries)
@@ -145,7 +145,7 @@ def test_pending_extractions_survive_a_crash(tmp_path: Path, embedder, runner) -
     try:
         assert restarted.wait_idle(timeout=120)
     finally:
-        restarted.stop()
+        restarted.close()
     learned = [m for m in engine.list(statuses=[Status.ACTIVE]) if "peanut" in m.text.lower()]
     assert learned and turn.user_message_id in learned[0].sources
     assert json.loads(state.read_text())["pending"] == []
@@ -314,3 +314,19 @@ def test_a_live_process_keeps_its_queued_learning_and_a_dead_ones_is_taken_over(
         after_death.close()
     assert json.loads(state.read_text())["pending"] == []
     assert any("porto" in m.text.lower() for m in engine.list(statuses=[Status.ACTIVE]) if m.kind != Kind.EPISODIC)
+
+
+def test_each_process_marks_itself_alive_and_the_next_one_sweeps_the_marks_of_ended_ones(tmp_path: Path) -> None:
+    state = tmp_path / "jobs" / "default.json"
+    claim_and_list = (
+        "import sys; from pathlib import Path; from assistant.job_state import JobFile;"
+        "print(JobFile(Path(sys.argv[1])).claim_ownership());"
+        "print(*sorted(p.name for p in (Path(sys.argv[1]).parent / 'owners').iterdir()))"
+    )
+    first = subprocess.run([sys.executable, "-c", claim_and_list, str(state)], capture_output=True, text=True)
+    first_owner, first_files = first.stdout.splitlines()
+    assert first_files.split() == [f"{first_owner}.lock"], first.stderr
+    second = subprocess.run([sys.executable, "-c", claim_and_list, str(state)], capture_output=True, text=True)
+    second_owner, second_files = second.stdout.splitlines()
+    assert second_owner != first_owner
+    assert second_files.split() == [f"{second_owner}.lock"], "the ended process's mark should be gone"
