@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import os
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -90,7 +91,7 @@ def default_state_path(user: str) -> Path:
 
 def _lock(descriptor: int, *, wait: bool) -> bool:
     """Take an exclusive OS lock on an open file; with `wait` False, False when another process holds it."""
-    if os.name == "nt":
+    if sys.platform == "win32":
         import msvcrt
 
         while True:
@@ -124,7 +125,7 @@ class JobFile:
             self._owners.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._sweep_dead_owners()
             final = self._owners / f"{PROCESS_OWNER}.lock"
-            if os.name == "nt":  # an open file cannot be renamed there; the unlocked moment is one call
+            if sys.platform == "win32":  # an open file cannot be renamed there; the unlocked moment is one call
                 descriptor = os.open(final, os.O_RDWR | os.O_CREAT, 0o600)
                 _lock(descriptor, wait=True)
             else:

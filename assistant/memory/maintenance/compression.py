@@ -150,7 +150,7 @@ def _extractive_vector(group: Group, chosen: Sequence[int]) -> np.ndarray:
     the summary text (the embedder truncates long inputs) it covers every line."""
     import numpy as np
 
-    mean = group.vectors[list(chosen) or slice(None)].mean(axis=0)
+    mean: np.ndarray = group.vectors[list(chosen) or slice(None)].mean(axis=0)
     return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
 
@@ -221,11 +221,11 @@ def compress(
     fresh: list[int] = []
     summarised: list[tuple[Memory, Memory]] = []
     for index, memory in enumerate(candidates):
-        summary = next((covered[s] for s in memory.sources if s in covered), None)
-        if summary is None:
+        covering = next((covered[s] for s in memory.sources if s in covered), None)
+        if covering is None:
             fresh.append(index)
         else:
-            summarised.append((memory, summary))
+            summarised.append((memory, covering))
     restored = _restored(engine, [memory.id for memory, _summary in summarised])
     for memory, summary in summarised:
         if memory.id not in restored:

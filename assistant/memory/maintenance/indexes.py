@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -65,7 +66,7 @@ def maintain_indexes(
             report.cancelled = True
             break
         table = store.table(name)
-        with_retries(lambda table=table: table.optimize(cleanup_older_than=keep_versions_for))
+        with_retries(functools.partial(table.optimize, cleanup_older_than=keep_versions_for))
         table.checkout_latest()
         report.versions_after[name] = len(table.list_versions())
         step_written(f"indexes: {name} optimized")

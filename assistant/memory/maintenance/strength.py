@@ -51,7 +51,7 @@ def strength_of(memory: Memory, now: datetime, half_life_days: float) -> float:
     """1.0 when just used; halves every (half-life x importance x use) days without use."""
     days = max(0.0, (aware(now) - last_use(memory)).total_seconds() / 86400.0)
     effective = half_life_days * (1.0 + 2.0 * memory.importance) * (1.0 + math.log1p(max(0, memory.access_count)))
-    return 0.5 ** (days / effective)
+    return float(0.5 ** (days / effective))
 
 
 def decay_exempt(memory: Memory) -> bool:

@@ -52,7 +52,9 @@ def stopped(cancel: threading.Event | None) -> bool:
     return cancel is not None and cancel.is_set()
 
 
-def audit_row(engine: MemoryEngine, memory_id: str, action: str, reason: str, at: datetime, detail: str, *key: str):
+def audit_row(
+    engine: MemoryEngine, memory_id: str, action: str, reason: str, at: datetime, detail: str, *key: str
+) -> dict[str, Any]:
     return {
         "id": stable_id(engine.user, memory_id, action, *key),
         "owner": engine.user,
