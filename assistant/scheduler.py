@@ -218,7 +218,10 @@ class Scheduler:
         """Wait while the user's chat holds the model; False when asked to stop."""
         if self._stop.is_set():
             return False
-        self._runner = self.assistant.runner
+        try:
+            self._runner = self.assistant.runner
+        except AssistantError:
+            return True  # no model to open: no chat to give way to (the rules still learn)
         return self._runner.wait_until_free(cancel=self._stop)
 
     def _preempted(self) -> None:

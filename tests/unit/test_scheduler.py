@@ -15,6 +15,7 @@ from memory_helpers import Clock, open_engine
 
 from assistant.config import Settings
 from assistant.core import Assistant, Turn
+from assistant.errors import AssistantError
 from assistant.llm.runner import ChatMessage, ModelRunner
 from assistant.memory.embed import SentenceTransformerEmbedder
 from assistant.memory.types import Kind, Status
@@ -330,3 +331,23 @@ def test_each_process_marks_itself_alive_and_the_next_one_sweeps_the_marks_of_en
     second_owner, second_files = second.stdout.splitlines()
     assert second_owner != first_owner
     assert second_files.split() == [f"{second_owner}.lock"], "the ended process's mark should be gone"
+
+
+def test_without_any_model_the_rules_still_learn(tmp_path: Path, embedder) -> None:
+    clock = Clock()
+    engine = open_engine(tmp_path / "store", embedder, user="default", clock=clock)
+    assistant = Assistant(Settings(model="no-such-model", model_extraction=False), engine=engine, clock=clock)
+    with pytest.raises(AssistantError):
+        assistant.runner  # noqa: B018 - opening it is what fails
+    turn = Turn(conversation_id="c1", user_text="I am allergic to sesame.", at=clock())
+    assistant.prepare_user_message(turn)
+    learned: list = []
+    scheduler = Scheduler(assistant, state_path=tmp_path / "jobs.json", on_learned=learned.append)
+    scheduler.start()
+    try:
+        scheduler.queue_learning(turn)
+        assert scheduler.wait_idle(timeout=120)
+    finally:
+        scheduler.close()
+    assert learned and learned[0].report.error is None
+    assert any("sesame" in memory.text.lower() for memory in learned[0].report.saved)
