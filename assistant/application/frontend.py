@@ -60,7 +60,7 @@ class AssistantFrontend:
         self.core.close()
 
     def maintenance_jobs(self, on_progress: Callable[[JobStatus], None]) -> MaintenanceJobs | None:
-        from assistant.scheduler import Scheduler
+        from assistant.application.scheduler import Scheduler
 
         return Scheduler(self.core, on_progress=on_progress)
 

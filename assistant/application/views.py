@@ -15,9 +15,9 @@ from assistant.memory.types import AuditEntry, Memory, Message
 
 if TYPE_CHECKING:
     from assistant.application.context import ContextTrace as ContextTrace
+    from assistant.application.scheduler import JobStatus as JobStatus
     from assistant.application.turn import LearnReport as LearnReport
     from assistant.application.turn import Turn as Turn
-    from assistant.scheduler import JobStatus as JobStatus
 
 # The memory panel's kind filter value for "every kind but the raw message log".
 NOT_MESSAGES = "-episodic"
