@@ -63,6 +63,7 @@ def format_trace(trace: ContextTrace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from assistant.application.scheduler import LearningResult, Scheduler
     from assistant.application.session import Assistant
 
     settings = settings_for(args, model=args.model)
@@ -74,6 +75,15 @@ def run(args: argparse.Namespace) -> int:
         conversation_id = assistant.latest_conversation_id()
     elif conversation_id is not None:
         assistant.engine.require_conversation(conversation_id)
+    # Learning goes through the scheduler's persisted queue, as in the app: a run killed before
+    # its learning finished loses nothing, the next run (or the app) finishes it first.
+    learned: list[str] = []
+
+    def collect(result: LearningResult) -> None:
+        learned.extend(result.report.notices)
+
+    jobs = Scheduler(assistant, on_stated=collect, on_learned=collect)
+    jobs.start()
     cancel = threading.Event()
     try:
         for piece in assistant.stream_reply(
@@ -83,15 +93,18 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.flush()
     except KeyboardInterrupt:
         cancel.set()
+        jobs.close()
         raise
     sys.stdout.write("\n")
     turn = assistant.last_turn
     if turn is not None and args.show_context:
         sys.stdout.write(format_trace(turn.trace) + "\n")
     sys.stdout.flush()
-    if turn is not None:
-        report = assistant.learn(turn)
-        for notice in [*turn.notices, *report.notices]:
-            print(notice, file=sys.stderr)
+    if turn is not None and not turn.incognito:  # an incognito message is never written anywhere
+        jobs.queue_learning(turn)
+    jobs.wait_idle()
+    jobs.close()
+    for notice in [*(turn.notices if turn else []), *learned]:
+        print(notice, file=sys.stderr)
     assistant.close()
     return 0

@@ -18,7 +18,7 @@ STATUSES = ("active", "superseded", "archived")
 
 
 @contextmanager
-def _memories(args: argparse.Namespace) -> Iterator[Any]:
+def memories_for(args: argparse.Namespace) -> Iterator[Any]:
     """The memory service for this command's user space, closed afterwards."""
     from assistant.application.memory_service import MemoryService
     from assistant.memory.engine import MemoryEngine
@@ -50,6 +50,8 @@ def _common(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def register(subcommands: Any) -> None:
+    from assistant.cli import maintain, memory_transfer
+
     parser: argparse.ArgumentParser = subcommands.add_parser(
         "memory", help="see, search, edit and forget what the assistant remembers"
     )
@@ -121,16 +123,14 @@ def register(subcommands: Any) -> None:
 
     export = _common(actions.add_parser("export", help="write the whole memory space to a file"))
     export.add_argument("file", type=Path)
-    export.set_defaults(handler=_export)
+    export.set_defaults(handler=memory_transfer.export)
 
     importing = _common(actions.add_parser("import", help="import JSON Lines messages or an export file"))
     importing.add_argument("file", type=Path)
-    importing.set_defaults(handler=_import)
+    importing.set_defaults(handler=memory_transfer.import_file)
 
     stats = _common(actions.add_parser("stats", help="counts and sizes of this memory space"))
     stats.set_defaults(handler=_stats)
-
-    from assistant.cli import maintain
 
     maintain.register(actions)
 
@@ -140,7 +140,7 @@ def _add(args: argparse.Namespace) -> int:
     from assistant.memory.engine import memory_list_json
     from assistant.memory.types import Kind
 
-    with _memories(args) as memories:
+    with memories_for(args) as memories:
         if args.raw or args.kind or args.key:
             memory = memories.add_raw(
                 args.text,
@@ -184,7 +184,7 @@ def _search(args: argparse.Namespace) -> int:
     if args.k is not None and args.k < 1:
         raise AssistantError("--k must be at least 1")
     filters = _filters(args)
-    with _memories(args) as memories:
+    with memories_for(args) as memories:
         if args.query is not None:
             _print_hits(args, memories.search(args.query, k=args.k, filters=filters), memory_json)
             return 0
@@ -222,7 +222,7 @@ def _list(args: argparse.Namespace) -> int:
     from assistant.memory.engine import memory_list_json
     from assistant.memory.types import Kind, Status
 
-    with _memories(args) as memories:
+    with memories_for(args) as memories:
         listed = memories.select(
             kinds=[Kind(kind) for kind in args.kind] if args.kind else None,
             statuses=[Status(status) for status in args.status] if args.status else None,
@@ -254,7 +254,7 @@ def _print_memory(args: argparse.Namespace, memory: Any, suffix: str = "") -> No
 def _show(args: argparse.Namespace) -> int:
     from assistant.memory.engine import iso, memory_list_json
 
-    with _memories(args) as memories:
+    with memories_for(args) as memories:
         detail = memories.detail(args.id)
         if detail is None:
             raise StoreError(f"no memory {args.id!r} for user {memories.user!r}")
@@ -318,7 +318,7 @@ def _edit(args: argparse.Namespace) -> int:
 
     if args.text is None and args.key is None and args.kind is None and args.importance is None:
         raise AssistantError("nothing to change: give new text, --key, --kind or --importance")
-    with _memories(args) as memories:
+    with memories_for(args) as memories:
         memory = memories.edit(
             args.id,
             text=args.text,
@@ -334,7 +334,7 @@ def _edit(args: argparse.Namespace) -> int:
 def _change(args: argparse.Namespace) -> int:
     from assistant.memory.engine import memory_list_json
 
-    with _memories(args) as memories:
+    with memories_for(args) as memories:
         for memory_id in args.ids:
             memories.require(memory_id)
         change = {
@@ -355,7 +355,7 @@ def _change(args: argparse.Namespace) -> int:
 def _forget(args: argparse.Namespace) -> int:
     if args.all == bool(args.ids):
         raise AssistantError("give memory ids to forget, or --all to delete the whole memory space")
-    with _memories(args) as memories:
+    with memories_for(args) as memories:
         if args.all:
             if not args.yes:
                 if not sys.stdin.isatty():
@@ -378,79 +378,8 @@ def _forget(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(args: argparse.Namespace) -> int:
-    with _memories(args) as memories:
-        try:
-            counts = memories.export(args.file)
-        except OSError as error:
-            raise StoreError(f"cannot write {args.file}: {error.strerror or error}") from None
-    if args.json:
-        print_json({"file": str(args.file), "records": counts})
-    else:
-        total = ", ".join(f"{count} {kind}s" for kind, count in counts.items()) or "nothing"
-        print(f"exported {total} to {args.file}")
-    return 0
-
-
-class _Progress:
-    """A one-line progress meter on stderr, only when stderr is a terminal."""
-
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if total:
-            sys.stderr.write(f"\rimporting… {min(100, 100 * done // total):3d}%")
-        else:
-            sys.stderr.write(f"\rimporting… {done} lines")
-        sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-
-
-def _import(args: argparse.Namespace) -> int:
-    progress = _Progress()
-    with _memories(args) as memories:
-        try:
-            report = memories.import_file(args.file, progress=progress)
-        finally:
-            progress.finish()
-    for number, problem in report.bad_lines:
-        where = f"line {number}" if number > 0 else "file"
-        print(f"{args.file}:{where}: {problem}", file=sys.stderr)
-    bad = len(report.bad_lines)
-    if args.json:
-        print_json(
-            {
-                "imported": report.imported,
-                "already_present": report.already_present,
-                "bad_lines": bad,
-                "restored": report.restored,
-            }
-        )
-    elif report.restored:
-        print(
-            f"restored {', '.join(f'{n} {kind}s' for kind, n in report.restored.items())} from {args.file}"
-            + (f" ({bad} bad lines)" if bad else "")
-        )
-    else:
-        print(
-            f"imported {report.imported} messages"
-            + (f", {report.already_present} already present" if report.already_present else "")
-            + (f", {bad} bad lines" if bad else "")
-        )
-    if report.imported == 0 and report.already_present == 0 and not report.restored and bad:
-        raise AssistantError(f"nothing imported from {args.file}: every line was bad")
-    return 0
-
-
 def _stats(args: argparse.Namespace) -> int:
-    with _memories(args) as memories:
+    with memories_for(args) as memories:
         stats = memories.stats()
     if args.json:
         print_json(stats)

@@ -1,0 +1,81 @@
+"""`assistant memory export` and `import`: move a whole memory space, or bring in messages."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from assistant.cli.common import print_json
+from assistant.cli.memory import memories_for
+from assistant.errors import AssistantError, StoreError
+
+
+def export(args: argparse.Namespace) -> int:
+    with memories_for(args) as memories:
+        try:
+            counts = memories.export(args.file)
+        except OSError as error:
+            raise StoreError(f"cannot write {args.file}: {error.strerror or error}") from None
+    if args.json:
+        print_json({"file": str(args.file), "records": counts})
+    else:
+        total = ", ".join(f"{count} {kind}s" for kind, count in counts.items()) or "nothing"
+        print(f"exported {total} to {args.file}")
+    return 0
+
+
+class _Progress:
+    """A one-line progress meter on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if total:
+            sys.stderr.write(f"\rimporting… {min(100, 100 * done // total):3d}%")
+        else:
+            sys.stderr.write(f"\rimporting… {done} lines")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def import_file(args: argparse.Namespace) -> int:
+    progress = _Progress()
+    with memories_for(args) as memories:
+        try:
+            report = memories.import_file(args.file, progress=progress)
+        finally:
+            progress.finish()
+    for number, problem in report.bad_lines:
+        where = f"line {number}" if number > 0 else "file"
+        print(f"{args.file}:{where}: {problem}", file=sys.stderr)
+    bad = len(report.bad_lines)
+    if args.json:
+        print_json(
+            {
+                "imported": report.imported,
+                "already_present": report.already_present,
+                "bad_lines": bad,
+                "restored": report.restored,
+            }
+        )
+    elif report.restored:
+        print(
+            f"restored {', '.join(f'{n} {kind}s' for kind, n in report.restored.items())} from {args.file}"
+            + (f" ({bad} bad lines)" if bad else "")
+        )
+    else:
+        print(
+            f"imported {report.imported} messages"
+            + (f", {report.already_present} already present" if report.already_present else "")
+            + (f", {bad} bad lines" if bad else "")
+        )
+    if report.imported == 0 and report.already_present == 0 and not report.restored and bad:
+        raise AssistantError(f"nothing imported from {args.file}: every line was bad")
+    return 0
