@@ -13,7 +13,8 @@ from dataclasses import replace
 from assistant.memory.formats import episodic_memory_id, title_from
 from assistant.memory.message_log import CONTEXT_CHARS, MessageLog
 from assistant.memory.space import Space
-from assistant.memory.store import AUDIT, CONVERSATIONS, MEMORIES, MESSAGES, PROFILES, in_list, quote
+from assistant.memory.store import AUDIT, CONVERSATIONS, MEMORIES, MESSAGES, PROFILES
+from assistant.memory.store.query import eq, is_in, not_null
 from assistant.memory.types import Kind
 
 
@@ -48,7 +49,7 @@ class Forgetting:
         # Order matters for a crash part-way: the messages go before the memories, so a killed
         # forget leaves the memory in place and running forget again finishes the job.
         if message_ids:
-            where_messages = f"{space.owner} AND {in_list('id', message_ids)}"
+            where_messages = space.owner & is_in("id", message_ids)
             doomed = space.store.rows(MESSAGES, where_messages, columns=["conversation_id", "content"])
             conversation_ids = {row["conversation_id"] for row in doomed if row["conversation_id"]}
             self._drop_quoted_context(conversation_ids, [row["content"] or "" for row in doomed])
@@ -57,9 +58,9 @@ class Forgetting:
             touched.append(CONVERSATIONS)
             # Episodic memories of those messages would keep their text: they go too.
             episodes = [episodic_memory_id(message_id) for message_id in message_ids]
-            space.store.delete(MEMORIES, f"{space.owner} AND {in_list('id', episodes)}")
+            space.store.delete(MEMORIES, space.owner & is_in("id", episodes))
             touched.append(MESSAGES)
-        space.store.delete(MEMORIES, f"{space.owner} AND {in_list('id', [m.id for m in memories])}")
+        space.store.delete(MEMORIES, space.owner & is_in("id", [m.id for m in memories]))
         space.store.write_audit([space.audit(memory.id, "forget", reason) for memory in memories])
         space.store.purge(touched)
         return len(memories)
@@ -69,11 +70,11 @@ class Forgetting:
         space = self.space
         self.log.require_conversation(conversation_id)
         messages = self.log.messages(conversation_id)
-        space.store.delete(MESSAGES, f"{space.owner} AND conversation_id = {quote(conversation_id)}")
+        space.store.delete(MESSAGES, space.owner & eq("conversation_id", conversation_id))
         if messages:
             ids = [episodic_memory_id(message.id) for message in messages]
-            space.store.delete(MEMORIES, f"{space.owner} AND {in_list('id', ids)}")
-        space.store.delete(CONVERSATIONS, f"{space.owner} AND id = {quote(conversation_id)}")
+            space.store.delete(MEMORIES, space.owner & is_in("id", ids))
+        space.store.delete(CONVERSATIONS, space.owner & eq("id", conversation_id))
         space.store.write_audit([space.audit(conversation_id, "forget", "conversation deleted by the user")])
         space.store.purge([MEMORIES, MESSAGES, CONVERSATIONS])
         return len(messages)
@@ -92,7 +93,7 @@ class Forgetting:
         prefixes = [content[:CONTEXT_CHARS] for content in contents if content]
         if not conversation_ids or not prefixes:
             return
-        where = f"{space.owner} AND {in_list('conversation_id', conversation_ids)} AND context IS NOT NULL"
+        where = space.owner & is_in("conversation_id", conversation_ids) & not_null("context")
         quoting = [m for m in space.store.memories(where) if any(p in (m.context or "") for p in prefixes)]
         if quoting:
             audits = [space.audit(m.id, "update", "its context quoted a forgotten message") for m in quoting]
@@ -103,7 +104,7 @@ class Forgetting:
         space = self.space
         for conversation_id in conversation_ids:
             remaining = self.log.messages(conversation_id)
-            where = f"{space.owner} AND id = {quote(conversation_id)}"
+            where = space.owner & eq("id", conversation_id)
             if not remaining:
                 space.store.delete(CONVERSATIONS, where)
             else:

@@ -17,7 +17,8 @@ from assistant.memory.embed import embed_array
 from assistant.memory.formats import embedding_text_for
 from assistant.memory.redact import redact
 from assistant.memory.space import Space
-from assistant.memory.store import MEMORIES, PROFILES, in_list, quote
+from assistant.memory.store import MEMORIES, PROFILES
+from assistant.memory.store.query import all_of, any_of, eq, is_in, is_true, starts_with
 from assistant.memory.types import AuditEntry, Kind, Memory, Origin, Status
 
 
@@ -38,36 +39,33 @@ class Memories:
         """Memories newest first; all statuses unless `statuses` is given."""
         where = [self.space.owner]
         if kinds:
-            where.append(in_list("kind", [str(kind) for kind in kinds]))
+            where.append(is_in("kind", kinds))
         if statuses:
-            where.append(in_list("status", [str(status) for status in statuses]))
-        memories = self.space.store.memories(" AND ".join(where))
+            where.append(is_in("status", statuses))
+        memories = self.space.store.memories(all_of(*where))
         memories.sort(key=lambda memory: (memory.created_at, memory.id), reverse=True)
         return memories[:limit] if limit is not None else memories
 
     def standing(self, key_prefixes: Sequence[str]) -> list[Memory]:
         """Active rules and preferences, and the facts that are pinned or have a key starting with
         one of `key_prefixes`: what the assistant keeps in every prompt, in one read."""
-        # starts_with, not LIKE: the prefixes hold "_", which LIKE reads as any character.
-        keyed = " OR ".join(f"starts_with(key, {quote(prefix)})" for prefix in key_prefixes) or "FALSE"
-        always = in_list("kind", [str(Kind.PROCEDURAL), str(Kind.PREFERENCE)])
-        return self.space.store.memories(
-            f"{self.space.owner} AND status = '{Status.ACTIVE}' AND "
-            f"({always} OR (kind = '{Kind.SEMANTIC}' AND (pinned OR {keyed})))"
-        )
+        keyed = any_of(*(starts_with("key", prefix) for prefix in key_prefixes))
+        always = is_in("kind", [Kind.PROCEDURAL, Kind.PREFERENCE])
+        standing_fact = eq("kind", Kind.SEMANTIC) & (is_true("pinned") | keyed)
+        return self.space.store.memories(self.space.owner & eq("status", Status.ACTIVE) & (always | standing_fact))
 
     def active_with_key(self, key: str) -> list[Memory]:
         """The current memories for a fact key (normally one)."""
-        return self.space.store.memories(f"{self.space.owner} AND key = {quote(key)} AND status = 'active'")
+        return self.space.store.memories(self.space.owner & eq("key", key) & eq("status", Status.ACTIVE))
 
     def with_key(self, key: str) -> list[Memory]:
         """Every memory ever stored under a key, any status, oldest first."""
-        memories = self.space.store.memories(f"{self.space.owner} AND key = {quote(key)}")
+        memories = self.space.store.memories(self.space.owner & eq("key", key))
         return sorted(memories, key=lambda memory: memory.created_at)
 
     def audit(self, memory_id: str | None = None) -> list[AuditEntry]:
         owner = self.space.owner
-        where = owner if memory_id is None else f"{owner} AND memory_id = {quote(memory_id)}"
+        where = owner if memory_id is None else owner & eq("memory_id", memory_id)
         return self.space.store.audit_entries(where)
 
     # --- changing -----------------------------------------------------------------------------
@@ -235,7 +233,7 @@ class Memories:
         if not memory_ids:
             return
         space = self.space
-        space.store.update(MEMORIES, f"{space.owner} AND {in_list('id', memory_ids)}", values={"strength": strength})
+        space.store.update(MEMORIES, space.owner & is_in("id", memory_ids), values={"strength": strength})
         space.store.write_audit(
             [space.audit(memory_id, "decay", reason, detail=f"strength={strength:.4f}") for memory_id in memory_ids]
         )

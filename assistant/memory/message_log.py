@@ -8,7 +8,7 @@ id, so an import or a turn cut short by a crash can simply run again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from assistant.errors import StoreError
@@ -28,11 +28,10 @@ from assistant.memory.store import (
     CONVERSATIONS,
     MEMORIES,
     MESSAGES,
-    in_list,
     message_to_row,
-    quote,
     row_to_message,
 )
+from assistant.memory.store.query import eq, is_in, le
 from assistant.memory.types import Conversation, Kind, Memory, Message, Origin
 
 # How much of the message before an episode is quoted as its context.
@@ -54,23 +53,21 @@ class MessageLog:
     # --- reading ------------------------------------------------------------------------------
     def messages(self, conversation_id: str | None = None, *, limit: int | None = None) -> list[Message]:
         space = self.space
-        where = space.owner
-        if conversation_id is not None:
-            where = f"{space.owner} AND conversation_id = {quote(conversation_id)}"
+        where = space.owner if conversation_id is None else space.owner & eq("conversation_id", conversation_id)
         messages = sorted(space.store.messages(where), key=lambda message: (message.created_at, message.id))
         return messages[-limit:] if limit else messages
 
     def sources_of(self, memory: Memory) -> list[Message]:
         if not memory.sources:
             return []
-        messages = self.space.store.messages(f"{self.space.owner} AND {in_list('id', memory.sources)}")
+        messages = self.space.store.messages(self.space.owner & is_in("id", memory.sources))
         return sorted(messages, key=lambda message: message.created_at)
 
     def conversations(self) -> list[Conversation]:
         return sorted(self.space.store.conversations(self.space.owner), key=lambda c: c.updated_at, reverse=True)
 
     def require_conversation(self, conversation_id: str) -> Conversation:
-        found = self.space.store.conversations(f"{self.space.owner} AND id = {quote(conversation_id)}")
+        found = self.space.store.conversations(self.space.owner & eq("id", conversation_id))
         if not found:
             raise StoreError(f"no conversation {conversation_id!r} for user {self.space.user!r}")
         return found[0]
@@ -108,7 +105,7 @@ class MessageLog:
         if not title:
             raise StoreError("a conversation title must not be empty")
         self.require_conversation(conversation_id)
-        where = f"{self.space.owner} AND id = {quote(conversation_id)}"
+        where = self.space.owner & eq("id", conversation_id)
         self.space.store.update(CONVERSATIONS, where, values={"title": title})
 
     # --- adding messages ----------------------------------------------------------------------
@@ -215,8 +212,7 @@ class MessageLog:
             first = next(m for m in messages if m.conversation_id == conversation_id)
             logged = space.store.rows(
                 MESSAGES,
-                f"{space.owner} AND conversation_id = {quote(conversation_id)} AND created_at <= "
-                f"CAST({quote(first.created_at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=' '))} AS TIMESTAMP)",
+                space.owner & eq("conversation_id", conversation_id) & le("created_at", first.created_at),
                 columns=["id", "owner", "role", "content", "conversation_id", "speaker", "created_at"],
             )
             logged = [row for row in logged if row["id"] != first.id]
@@ -233,7 +229,7 @@ class MessageLog:
             if message.created_at < first:
                 first, opener = message.created_at, message
             spans[message.conversation_id] = (first, max(last, message.created_at), opener)
-        existing = {c.id: c for c in space.store.conversations(f"{space.owner} AND {in_list('id', list(spans))}")}
+        existing = {c.id: c for c in space.store.conversations(space.owner & is_in("id", spans))}
         rows = []
         for conversation_id, (first, last, opener) in spans.items():
             known = existing.get(conversation_id)

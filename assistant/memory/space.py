@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from assistant.errors import StoreError
 from assistant.memory.embed import Embedder, embed_array
 from assistant.memory.formats import embedding_text_for, memory_rows
-from assistant.memory.store import MEMORIES, MemoryStore, in_list, quote
+from assistant.memory.store import MEMORIES, MemoryStore
+from assistant.memory.store.query import Where, eq, is_in, owned_by
 from assistant.memory.types import AuditEntry, Memory
 
 if TYPE_CHECKING:
@@ -44,8 +45,9 @@ class Space:
         self.vectors = VectorCache(embedder)
 
     @property
-    def owner(self) -> str:
-        return f"owner = {quote(self.user)}"
+    def owner(self) -> Where:
+        """The filter every query on this space starts with."""
+        return owned_by(self.user)
 
     def audit(self, memory_id: str, action: str, reason: str, detail: str = "") -> AuditEntry:
         if action not in _ADDITIVE:
@@ -62,7 +64,7 @@ class Space:
         self.store.write_audit(audits)
 
     def get(self, memory_id: str) -> Memory | None:
-        found = self.store.memories(f"{self.owner} AND id = {quote(memory_id)}", limit=1)
+        found = self.store.memories(self.owner & eq("id", memory_id), limit=1)
         return found[0] if found else None
 
     def require(self, memory_id: str) -> Memory:
@@ -74,7 +76,7 @@ class Space:
     def vector_of(self, memory_id: str) -> np.ndarray:
         import numpy as np
 
-        rows = self.store.rows(MEMORIES, f"{self.owner} AND id = {quote(memory_id)}", columns=["vector"], limit=1)
+        rows = self.store.rows(MEMORIES, self.owner & eq("id", memory_id), columns=["vector"], limit=1)
         return np.asarray([rows[0]["vector"]], dtype=np.float32)
 
     def present(self, table: str, ids: Sequence[str]) -> set[str]:
@@ -83,7 +85,7 @@ class Space:
         present: set[str] = set()
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
-            where = f"{self.owner} AND {in_list('id', chunk)}"
+            where = self.owner & is_in("id", chunk)
             present.update(row["id"] for row in self.store.rows(table, where, columns=["id"]))
         return present
 
