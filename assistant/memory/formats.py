@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from assistant.memory.redacting import redacted_memory
 from assistant.memory.store import memory_schema, memory_to_row
 from assistant.memory.types import Kind, Memory
 
@@ -114,11 +115,16 @@ def memory_list_json(memory: Memory) -> dict[str, Any]:
 
 
 def memory_rows(memories: Sequence[Memory], vectors: np.ndarray, dimension: int) -> Any:
-    """Memories as an Arrow table in the store's schema (fast path for big batches)."""
+    """Memories as an Arrow table in the store's schema (fast path for big batches).
+
+    Every memory row is built here, so this is where secrets are taken out of memory text
+    for good (redacting text that is already clean is cheap and changes nothing).
+    """
     import numpy as np
     import pyarrow as pa
 
     schema = memory_schema(dimension)
+    memories = [redacted_memory(memory) for memory in memories]
     rows = [memory_to_row(memory, None, search_text_for(memory)) for memory in memories]  # type: ignore[arg-type]
     columns = {name: [row[name] for row in rows] for name in schema.names if name != "vector"}
     flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ImportFileError
-from assistant.memory.formats import iso, parse_time, stable_id
+from assistant.memory.embed import embed_array
+from assistant.memory.formats import embedding_text_for, iso, parse_time, search_text_for, stable_id
 from assistant.memory.message_log import Carried, MessageLog
+from assistant.memory.redacting import redacted_record
 from assistant.memory.space import Space
-from assistant.memory.store import AUDIT, CONVERSATIONS, MEMORIES, MESSAGES, PROFILES, SCHEMA_VERSION
+from assistant.memory.store import AUDIT, CONVERSATIONS, MEMORIES, MESSAGES, PROFILES, SCHEMA_VERSION, row_to_memory
 from assistant.memory.types import Message, Origin, Role
 
 EXPORT_FORMAT = "assistant-export"
@@ -38,6 +41,8 @@ RECORD_TABLES = {
 }
 
 ProgressCallback = Callable[[int, int], None]
+# Marks, until its batch is written, a restored memory row whose text redaction changed.
+_REDACTED = "_redacted"
 
 
 @dataclass
@@ -48,6 +53,7 @@ class ImportReport:
     already_present: int = 0
     bad_lines: list[tuple[int, str]] = field(default_factory=list)
     restored: dict[str, int] = field(default_factory=dict)  # for export files: records per type
+    redacted: Counter[str] = field(default_factory=Counter)  # secrets taken out, by kind (see redact.notice)
 
     @property
     def kind(self) -> str:
@@ -91,7 +97,9 @@ class ImportExport:
             fresh = self.log.unseen(batch)
             report.already_present += len(batch) - len(fresh)
             if fresh:
-                self.log.store_messages(fresh, Origin.IMPORTED, "imported from a file", carried)
+                self.log.store_messages(
+                    fresh, Origin.IMPORTED, "imported from a file", carried, redacted=report.redacted
+                )
                 report.imported += len(fresh)
             batch.clear()
             if len(carried) > 4 * IMPORT_CHUNK:
@@ -215,6 +223,8 @@ class ImportExport:
                 return
             import pyarrow as pa
 
+            if kind == "memory":
+                self._embed_redacted(rows)
             table = pa.Table.from_pylist(rows, schema=schemas[kind])
             store.upsert(RECORD_TABLES[kind][0], table, on=("owner",) if kind == "profile" else ("owner", "id"))
             report.restored[kind] = report.restored.get(kind, 0) + len(rows)
@@ -228,7 +238,11 @@ class ImportExport:
                 kind = record.pop("type")
                 if kind not in RECORD_TABLES:
                     raise ValueError(f"unknown record type {kind!r}")
-                pending[kind].append(_restore_row(record, schemas[kind], self.space.user))
+                row = _restore_row(record, schemas[kind], self.space.user)
+                cleaned = redacted_record(kind, row, report.redacted)
+                if kind == "memory" and cleaned != row:
+                    cleaned[_REDACTED] = True
+                pending[kind].append(cleaned)
             except (ValueError, KeyError, TypeError, AttributeError) as error:
                 report.bad_lines.append((number, f"bad export record ({error})"))
                 continue
@@ -241,6 +255,17 @@ class ImportExport:
         report.imported = report.restored.get("memory", 0)
         store.ensure_indexes()
         return report
+
+    def _embed_redacted(self, rows: list[dict[str, Any]]) -> None:
+        """A restored memory that held a secret gets the vector (and search text) of its redacted text."""
+        marked = [row for row in rows if row.pop(_REDACTED, False)]
+        if not marked:
+            return
+        memories = [row_to_memory(row) for row in marked]
+        vectors = embed_array(self.space.embedder, [embedding_text_for(memory) for memory in memories])
+        for row, memory, vector in zip(marked, memories, vectors, strict=True):
+            row["vector"] = [float(value) for value in vector]
+            row["search_text"] = search_text_for(memory)
 
 
 def export_header(line: str) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from typing import Any
 from assistant.errors import StoreError
 from assistant.memory.embed import embed_array
 from assistant.memory.formats import embedding_text_for
-from assistant.memory.redact import redact
+from assistant.memory.redacting import redacted_document, redacted_text
 from assistant.memory.space import Space
 from assistant.memory.store import MEMORIES, PROFILES
 from assistant.memory.store.query import all_of, any_of, eq, is_in, is_true, starts_with
@@ -84,8 +84,9 @@ class Memories:
     ) -> Memory:
         """Store a new memory. A semantic fact with the `key` of an active fact supersedes it."""
         space = self.space
-        # Secrets are never memories, whichever door the text came in by (CLI, TUI, chat).
-        text = redact(text).text.strip()
+        # Secrets are never memories, whichever door the text came in by (CLI, TUI, chat); the
+        # write redacts too, but a text that was nothing but a secret must be refused first.
+        text = redacted_text(text).strip()
         if not text:
             raise StoreError("a memory needs some text")
         now = space.now()
@@ -116,8 +117,7 @@ class Memories:
             import numpy as np
 
             vectors = np.concatenate([vectors, *[space.vector_of(old.id) for old in previous]])
-        space.write(changes, audits, vectors)
-        return memory
+        return space.write(changes, audits, vectors)[0]
 
     def reinforce(
         self, memory_id: str, *, sources: Sequence[str] = (), importance: float | None = None, reason: str
@@ -135,8 +135,7 @@ class Memories:
             strength=1.0,
             updated_at=now,
         )
-        space.write([updated], [space.audit(memory_id, "reinforce", reason)], space.vector_of(memory_id))
-        return updated
+        return space.write([updated], [space.audit(memory_id, "reinforce", reason)], space.vector_of(memory_id))[0]
 
     def update(
         self,
@@ -152,7 +151,7 @@ class Memories:
         memory = space.require(memory_id)
         changed = []
         updated = memory
-        text = redact(text).text if text is not None else None
+        text = redacted_text(text) if text is not None else None
         if text is not None and text.strip() and text.strip() != memory.text:
             updated, changed = replace(updated, text=text.strip()), [*changed, "text"]
         if key is not None and key != memory.key:
@@ -166,8 +165,7 @@ class Memories:
         updated = replace(updated, updated_at=space.now())
         vectors = None if {"text", "kind"} & set(changed) else space.vector_of(memory_id)
         audit = space.audit(memory_id, "update", reason, detail="changed " + ", ".join(changed))
-        space.write([updated], [audit], vectors)
-        return updated
+        return space.write([updated], [audit], vectors)[0]
 
     def supersede(self, memory_id: str, text: str, *, reason: str, key: str | None = None) -> Memory:
         """Replace a memory with a newer version; the old one stays, marked superseded."""
@@ -177,7 +175,7 @@ class Memories:
         new = Memory(
             user=space.user,
             kind=old.kind,
-            text=text.strip(),
+            text=redacted_text(text).strip(),
             key=key or old.key,
             created_at=now,
             updated_at=now,
@@ -195,16 +193,14 @@ class Memories:
             space.audit(new.id, "add", reason, detail=f"supersedes {old.id}"),
             space.audit(old.id, "supersede", reason, detail=f"superseded by {new.id}"),
         ]
-        space.write([new, retired], audits, vectors)
-        return new
+        return space.write([new, retired], audits, vectors)[0]
 
     def set(self, memory_id: str, action: str, reason: str, **values: Any) -> Memory:
         """Change fields that leave the text (and so the vector) alone: status, pinned, strength."""
         space = self.space
         memory = space.require(memory_id)
         updated = replace(memory, updated_at=space.now(), **values)
-        space.write([updated], [space.audit(memory_id, action, reason)], space.vector_of(memory_id))
-        return updated
+        return space.write([updated], [space.audit(memory_id, action, reason)], space.vector_of(memory_id))[0]
 
     def archive(self, memory_id: str, *, reason: str = "archived by the user") -> Memory:
         return self.set(memory_id, "archive", reason, status=Status.ARCHIVED)
@@ -247,7 +243,7 @@ class Memories:
         """Merge `changes` into the profile document; a value of None removes that entry."""
         space = self.space
         document = self.profile()
-        for name, value in changes.items():
+        for name, value in redacted_document(changes).items():
             if value is None:
                 document.pop(name, None)
             else:

@@ -7,6 +7,7 @@ id, so an import or a turn cut short by a crash can simply run again.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from assistant.memory.formats import (
     stable_id,
     title_from,
 )
+from assistant.memory.redacting import redacted_message, redacted_text
 from assistant.memory.space import Space
 from assistant.memory.store import (
     AUDIT,
@@ -87,9 +89,8 @@ class MessageLog:
     def create_conversation(self, title: str | None = None) -> Conversation:
         space = self.space
         now = space.now()
-        conversation = Conversation(
-            space.user, title=(title or "New conversation").strip()[:200], created_at=now, updated_at=now
-        )
+        title = redacted_text(title or "New conversation").strip()[:200]
+        conversation = Conversation(space.user, title=title, created_at=now, updated_at=now)
         row = {
             "id": conversation.id,
             "owner": space.user,
@@ -101,7 +102,7 @@ class MessageLog:
         return conversation
 
     def rename_conversation(self, conversation_id: str, title: str) -> None:
-        title = " ".join(title.split())[:200]
+        title = " ".join(redacted_text(title).split())[:200]
         if not title:
             raise StoreError("a conversation title must not be empty")
         self.require_conversation(conversation_id)
@@ -129,12 +130,24 @@ class MessageLog:
         return fresh
 
     def store_messages(
-        self, messages: Sequence[Message], origin: Origin, reason: str, carried: Carried
+        self,
+        messages: Sequence[Message],
+        origin: Origin,
+        reason: str,
+        carried: Carried,
+        *,
+        redacted: Counter[str] | None = None,
     ) -> list[Memory]:
-        """Write new messages, their episodic memories, conversations and audit entries."""
+        """Write new messages, their episodic memories, conversations and audit entries.
+
+        Every message reaches the store through here (a chat turn and every import alike), so
+        secrets are redacted here, before the text is embedded, quoted as the next one's
+        context or made a conversation title; `redacted` counts what was found, by kind.
+        """
         import numpy as np
 
         space = self.space
+        messages = [redacted_message(message, redacted) for message in messages]
         previous = self._previous_messages(messages)
         memories = [self._episode(message, previous.get(message.id), origin) for message in messages]
         vectors = space.vectors.embed([embedding_text_for(memory) for memory in memories])

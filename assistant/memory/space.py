@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from assistant.errors import StoreError
 from assistant.memory.embed import Embedder, embed_array
 from assistant.memory.formats import embedding_text_for, memory_rows
+from assistant.memory.redacting import redacted_memory
 from assistant.memory.store import MEMORIES, MemoryStore
 from assistant.memory.store.query import Where, eq, is_in, owned_by
 from assistant.memory.types import AuditEntry, Memory
@@ -56,12 +57,26 @@ class Space:
 
     def write(
         self, memories: Sequence[Memory], audits: Sequence[AuditEntry], vectors: np.ndarray | None = None
-    ) -> None:
-        """Store whole memories (replacing any with the same id) and their audit entries."""
+    ) -> list[Memory]:
+        """Store whole memories (replacing any with the same id) and their audit entries; returns them as stored.
+
+        Secrets are redacted here, whatever the caller did: a memory whose text changed gets a
+        vector of its redacted text, so not even its meaning keeps the secret.
+        """
+        cleaned = [redacted_memory(memory) for memory in memories]
         if vectors is None:
-            vectors = embed_array(self.embedder, [embedding_text_for(memory) for memory in memories])
-        self.store.upsert(MEMORIES, memory_rows(memories, vectors, self.store.dimension))
+            vectors = embed_array(self.embedder, [embedding_text_for(memory) for memory in cleaned])
+        else:
+            pairs = enumerate(zip(memories, cleaned, strict=True))
+            changed = [index for index, (before, after) in pairs if before is not after]
+            if changed:
+                vectors = vectors.copy()
+                fresh = embed_array(self.embedder, [embedding_text_for(cleaned[index]) for index in changed])
+                for index, vector in zip(changed, fresh, strict=True):
+                    vectors[index] = vector
+        self.store.upsert(MEMORIES, memory_rows(cleaned, vectors, self.store.dimension))
         self.store.write_audit(audits)
+        return cleaned
 
     def get(self, memory_id: str) -> Memory | None:
         found = self.store.memories(self.owner & eq("id", memory_id), limit=1)
