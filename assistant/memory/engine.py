@@ -2,7 +2,8 @@
 
     engine = MemoryEngine.open(settings, user="alice")
     memory = engine.add("Allergic to shellfish", kind=Kind.SEMANTIC, key="allergy")
-    hits = engine.recall("what can't I eat?")          # list[RecallHit], reinforces them
+    hits = engine.search("what can't I eat?", reinforce=False)   # list[RecallHit]
+    engine.mark_used([hit.memory.id for hit in hits[:3]])         # only what the prompt showed
     engine.forget([memory.id], reason="user asked")     # gone from every file on disk
     engine.close()                                      # flushes batched reinforcement
 
@@ -145,6 +146,8 @@ class MemoryEngine:
     def search(
         self, query: str, *, k: int | None = None, filters: RecallFilter | None = None, reinforce: bool = True
     ) -> list[RecallHit]:
+        """Hybrid recall. With `reinforce` every hit counts as used; a caller that shows only some
+        of them (a prompt with a budget) passes False and calls `mark_used` with those it showed."""
         return self.search_many([query], k=k, filters=filters, reinforce=reinforce)[0]
 
     recall = search
@@ -168,6 +171,15 @@ class MemoryEngine:
                 self.reinforcer.record([hit.memory.id for hit in hits], self.now())
             results.append(hits)
         return results
+
+    def mark_used(self, memory_ids: Sequence[str]) -> None:
+        """Count one use of each of exactly these memories (each once), now: what decay reads as use.
+
+        Written in batches with recall's reinforcement (`flush` or `close` writes them); an id
+        that is not in this space, or forgotten meanwhile, changes nothing.
+        """
+        if memory_ids:
+            self.reinforcer.record(list(dict.fromkeys(memory_ids)), self.now())
 
     def embed_ahead(self, texts: Sequence[str]) -> None:
         """Embed, in one batch, texts that are about to be searched for or stored.
