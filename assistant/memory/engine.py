@@ -22,6 +22,7 @@ simulations can run a year in seconds.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -205,16 +206,16 @@ class MemoryEngine:
     ) -> list[Memory]:
         return self.memories.list(kinds=kinds, statuses=statuses, limit=limit)
 
-    def standing(self, key_prefixes: Sequence[str]) -> list[Memory]:
+    def standing(self, key_prefixes: Sequence[str]) -> builtins.list[Memory]:
         return self.memories.standing(key_prefixes)
 
-    def active_with_key(self, key: str) -> list[Memory]:
+    def active_with_key(self, key: str) -> builtins.list[Memory]:
         return self.memories.active_with_key(key)
 
-    def with_key(self, key: str) -> list[Memory]:
+    def with_key(self, key: str) -> builtins.list[Memory]:
         return self.memories.with_key(key)
 
-    def audit(self, memory_id: str | None = None) -> list[AuditEntry]:
+    def audit(self, memory_id: str | None = None) -> builtins.list[AuditEntry]:
         return self.memories.audit(memory_id)
 
     def profile(self) -> dict[str, Any]:
@@ -301,19 +302,21 @@ class MemoryEngine:
         return self.forgetting.delete_conversation(conversation_id)
 
     # --- messages and conversations -------------------------------------------------------------
-    def add_messages(self, messages: Sequence[Message], *, reason: str = "conversation message") -> list[Memory]:
+    def add_messages(
+        self, messages: Sequence[Message], *, reason: str = "conversation message"
+    ) -> builtins.list[Memory]:
         return self.log.add_messages(messages, reason=reason)
 
-    def messages(self, conversation_id: str | None = None, *, limit: int | None = None) -> list[Message]:
+    def messages(self, conversation_id: str | None = None, *, limit: int | None = None) -> builtins.list[Message]:
         return self.log.messages(conversation_id, limit=limit)
 
-    def sources_of(self, memory: Memory) -> list[Message]:
+    def sources_of(self, memory: Memory) -> builtins.list[Message]:
         return self.log.sources_of(memory)
 
     def embedding_text_of(self, message: Message) -> str:
         return self.log.embedding_text_of(message)
 
-    def conversations(self) -> list[Conversation]:
+    def conversations(self) -> builtins.list[Conversation]:
         return self.log.conversations()
 
     def create_conversation(self, title: str | None = None) -> Conversation:
@@ -344,7 +347,7 @@ class MemoryEngine:
     def flush(self) -> None:
         self.upkeep.flush()
 
-    def tidy(self) -> list[str]:
+    def tidy(self) -> builtins.list[str]:
         return self.upkeep.tidy()
 
     def maintain(self) -> None:

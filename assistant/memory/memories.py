@@ -6,6 +6,7 @@ change writes an audit entry with its reason. Deleting for good is forgetting.py
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -46,7 +47,7 @@ class Memories:
         memories.sort(key=lambda memory: (memory.created_at, memory.id), reverse=True)
         return memories[:limit] if limit is not None else memories
 
-    def standing(self, key_prefixes: Sequence[str]) -> list[Memory]:
+    def standing(self, key_prefixes: Sequence[str]) -> builtins.list[Memory]:
         """Active rules and preferences, and the facts that are pinned or have a key starting with
         one of `key_prefixes`: what the assistant keeps in every prompt, in one read."""
         keyed = any_of(*(starts_with("key", prefix) for prefix in key_prefixes))
@@ -54,16 +55,16 @@ class Memories:
         standing_fact = eq("kind", Kind.SEMANTIC) & (is_true("pinned") | keyed)
         return self.space.store.memories(self.space.owner & eq("status", Status.ACTIVE) & (always | standing_fact))
 
-    def active_with_key(self, key: str) -> list[Memory]:
+    def active_with_key(self, key: str) -> builtins.list[Memory]:
         """The current memories for a fact key (normally one)."""
         return self.space.store.memories(self.space.owner & eq("key", key) & eq("status", Status.ACTIVE))
 
-    def with_key(self, key: str) -> list[Memory]:
+    def with_key(self, key: str) -> builtins.list[Memory]:
         """Every memory ever stored under a key, any status, oldest first."""
         memories = self.space.store.memories(self.space.owner & eq("key", key))
         return sorted(memories, key=lambda memory: memory.created_at)
 
-    def audit(self, memory_id: str | None = None) -> list[AuditEntry]:
+    def audit(self, memory_id: str | None = None) -> builtins.list[AuditEntry]:
         owner = self.space.owner
         where = owner if memory_id is None else owner & eq("memory_id", memory_id)
         return self.space.store.audit_entries(where)
@@ -149,7 +150,7 @@ class Memories:
     ) -> Memory:
         space = self.space
         memory = space.require(memory_id)
-        changed = []
+        changed: builtins.list[str] = []
         updated = memory
         text = redacted_text(text) if text is not None else None
         if text is not None and text.strip() and text.strip() != memory.text:

@@ -168,7 +168,7 @@ class MessageLog:
         # short by a crash stays unseen and the next import (or the same turn again) finishes it.
         inserted = space.store.insert_new(MEMORIES, memory_rows(memories, blended, space.store.dimension))
         self._touch_conversations(messages)
-        audits = [
+        audits: list[dict[str, Any]] = [
             {
                 "id": stable_id(space.user, memory.id, "add"),
                 "owner": space.user,
