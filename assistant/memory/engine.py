@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ImportReport",
     "MemoryEngine",
+    "ProgressCallback",
     "describe_time",
     "display_text",
     "embedding_text_for",
