@@ -48,7 +48,8 @@ from assistant.memory.formats import (
 from assistant.memory.import_export import ImportExport, ImportReport, ProgressCallback
 from assistant.memory.memories import Memories
 from assistant.memory.message_log import MessageLog
-from assistant.memory.recall import Recaller, RecallFilter, RecallWeights, Reinforcer
+from assistant.memory.recall import Recaller, RecallFilter, RecallWeights
+from assistant.memory.reinforcement import Reinforcer
 from assistant.memory.space import Space
 from assistant.memory.store import MemoryStore, now_utc
 from assistant.memory.types import AuditEntry, Conversation, Kind, Memory, Message, Origin, RecallHit, Status

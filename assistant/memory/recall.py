@@ -2,8 +2,8 @@
 
 Candidates come from both searches and are fused with reciprocal rank fusion. The fused
 relevance is then blended with recency (a configurable half-life), importance and use, and
-near-duplicates collapse into the best of them (keeping every source). Recall reinforces what
-it returns: `Reinforcer` batches the last_accessed / access_count writes.
+near-duplicates collapse into the best of them (keeping every source). Counting a recalled
+memory as used is reinforcement.py's job, for the hits the caller actually used.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from assistant.memory.reinforcement import Reinforcer  # noqa: F401 - its old home, still importable here
 from assistant.memory.store import FTS_COLUMN, MEMORIES, MemoryStore, memory_schema, row_to_memory, with_retries
 from assistant.memory.store.query import Where, all_of, eq, ge, has_any, is_in, le, owned_by
 from assistant.memory.types import Kind, Origin, RecallHit, Status
@@ -408,36 +409,3 @@ def collapse_duplicates(hits: Sequence[tuple[RecallHit, Matched]], k: int) -> li
         kept.append(hit)
         kept_vectors.append(vector if vector is not None else np.zeros(1, dtype=np.float32))
     return kept
-
-
-@dataclass
-class Reinforcer:
-    """Collects what recall returned and writes last_accessed / access_count in batches."""
-
-    store: MemoryStore
-    owner: str
-    flush_every: int = 256
-    pending: dict[str, int] = field(default_factory=dict)
-    last_seen: datetime | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, memory_ids: Sequence[str], at: datetime) -> None:
-        with self._lock:
-            for memory_id in memory_ids:
-                self.pending[memory_id] = self.pending.get(memory_id, 0) + 1
-            self.last_seen = at
-            due = len(self.pending) >= self.flush_every
-        if due:
-            self.flush()
-
-    def flush(self) -> None:
-        with self._lock:
-            pending, at = self.pending, self.last_seen
-            self.pending = {}
-        if not pending or at is None:
-            return
-        by_count: dict[int, list[str]] = {}
-        for memory_id, count in pending.items():
-            by_count.setdefault(count, []).append(memory_id)
-        for count, ids in by_count.items():
-            self.store.count_uses(owned_by(self.owner) & is_in("id", ids), count, at)

@@ -9,7 +9,7 @@ from typing import Any
 
 from assistant.errors import StoreError
 from assistant.memory.memories import Memories
-from assistant.memory.recall import Reinforcer
+from assistant.memory.reinforcement import Reinforcer
 from assistant.memory.space import Space
 from assistant.memory.store import AUDIT, CONVERSATIONS, MEMORIES, MESSAGES, SCHEMA_VERSION
 
