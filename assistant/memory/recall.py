@@ -2,8 +2,8 @@
 
 Candidates come from both searches and are fused with reciprocal rank fusion. The fused
 relevance is then blended with recency (a configurable half-life), importance and use, and
-near-duplicates collapse into the best of them (keeping every source). Recall reinforces what
-it returns: `Reinforcer` batches the last_accessed / access_count writes.
+near-duplicates collapse into the best of them (keeping every source). Counting a recalled
+memory as used is reinforcement.py's job, for the hits the caller actually used.
 """
 
 from __future__ import annotations
@@ -13,21 +13,13 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from assistant.memory.store import (
-    FTS_COLUMN,
-    MEMORIES,
-    MemoryStore,
-    in_list,
-    memory_schema,
-    quote,
-    row_to_memory,
-    sql_time,
-    with_retries,
-)
+from assistant.memory.reinforcement import Reinforcer  # noqa: F401 - its old home, still importable here
+from assistant.memory.store import FTS_COLUMN, MEMORIES, MemoryStore, memory_schema, row_to_memory, with_retries
+from assistant.memory.store.query import Where, all_of, eq, ge, has_any, is_in, le, owned_by
 from assistant.memory.types import Kind, Origin, RecallHit, Status
 
 if TYPE_CHECKING:
@@ -73,27 +65,27 @@ class RecallFilter:
         return self.statuses == (Status.ACTIVE,) and (self.kinds is None or Kind.SUMMARY in self.kinds)
 
 
-def build_where(owner: str, filters: RecallFilter) -> str:
-    clauses = [f"owner = {quote(owner)}"]
+def build_where(owner: str, filters: RecallFilter) -> Where:
+    clauses = [owned_by(owner)]
     selected = []
     if filters.kinds:
-        selected.append(in_list("kind", [str(kind) for kind in filters.kinds]))
+        selected.append(is_in("kind", filters.kinds))
     if filters.statuses:
-        selected.append(in_list("status", [str(status) for status in filters.statuses]))
+        selected.append(is_in("status", filters.statuses))
     if filters.through_summaries:
         # Compressed messages still compete on their own words, ranked as they were before
         # compression, and recall() returns their summary. A summary compression wrote is found
         # only through them: its text restates them, and as one long document it would match
         # more of a question's words than any one message does and crowd out better answers.
-        wanted = " AND ".join([*selected, f"NOT (kind = '{Kind.SUMMARY}' AND origin = '{Origin.SUMMARY}')"])
-        clauses.append(f"(({wanted}) OR (status = '{Status.ARCHIVED}' AND kind = '{Kind.EPISODIC}'))")
+        wanted = all_of(*selected, ~(eq("kind", Kind.SUMMARY) & eq("origin", Origin.SUMMARY)))
+        clauses.append(wanted | (eq("status", Status.ARCHIVED) & eq("kind", Kind.EPISODIC)))
     else:
         clauses.extend(selected)
     if filters.since is not None:
-        clauses.append(f"created_at >= {sql_time(filters.since)}")
+        clauses.append(ge("created_at", filters.since))
     if filters.until is not None:
-        clauses.append(f"created_at <= {sql_time(filters.until)}")
-    return " AND ".join(clauses)
+        clauses.append(le("created_at", filters.until))
+    return all_of(*clauses)
 
 
 def recency_score(moment: datetime | None, now: datetime, half_life_days: float) -> float:
@@ -145,12 +137,12 @@ class Recaller:
                 self._search_pool.shutdown(wait=True)
                 self._search_pool = None
 
-    def _vector_candidates(self, vector: np.ndarray, where: str, limit: int) -> list[dict[str, Any]]:
+    def _vector_candidates(self, vector: np.ndarray, where: Where, limit: int) -> list[dict[str, Any]]:
         table = self.store.table(MEMORIES)
         query = (
             table.search(vector, vector_column_name="vector")
             .distance_type("cosine")
-            .where(where, prefilter=True)
+            .where(where.sql, prefilter=True)
             .select([*_result_columns(self.store.dimension), "_distance"])
             .limit(limit)
         )
@@ -158,14 +150,14 @@ class Recaller:
             query = query.nprobes(24).refine_factor(2)
         return query.to_arrow().to_pylist()
 
-    def _text_candidates(self, text: str, where: str, limit: int) -> list[dict[str, Any]]:
+    def _text_candidates(self, text: str, where: Where, limit: int) -> list[dict[str, Any]]:
         if not any(character.isalnum() for character in text):
             return []
         table = self.store.table(MEMORIES)
         try:
             query = (
                 table.search(text, query_type="fts", fts_columns=FTS_COLUMN)
-                .where(where, prefilter=True)
+                .where(where.sql, prefilter=True)
                 .select([*_result_columns(self.store.dimension), "_score"])
                 .limit(limit)
             )
@@ -226,15 +218,12 @@ class Recaller:
         sources = {source for row in archived.values() for source in row["sources"] or []}
         if not sources:
             return {}
-        where = (
-            f"owner = {quote(owner)} AND kind = '{Kind.SUMMARY}' AND status = '{Status.ACTIVE}' AND "
-            f"array_has_any(sources, [{', '.join(quote(source) for source in sources)}])"
-        )
+        where = owned_by(owner) & eq("kind", Kind.SUMMARY) & eq("status", Status.ACTIVE) & has_any("sources", sources)
         table = self.store.table(MEMORIES)
         found = with_retries(
             lambda: (
                 table.search()
-                .where(where)
+                .where(where.sql)
                 .select(_result_columns(self.store.dimension))
                 .limit(len(sources))  # each source is in at most one summary
                 .to_arrow()
@@ -420,40 +409,3 @@ def collapse_duplicates(hits: Sequence[tuple[RecallHit, Matched]], k: int) -> li
         kept.append(hit)
         kept_vectors.append(vector if vector is not None else np.zeros(1, dtype=np.float32))
     return kept
-
-
-@dataclass
-class Reinforcer:
-    """Collects what recall returned and writes last_accessed / access_count in batches."""
-
-    store: MemoryStore
-    owner: str
-    flush_every: int = 256
-    pending: dict[str, int] = field(default_factory=dict)
-    last_seen: datetime | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, memory_ids: Sequence[str], at: datetime) -> None:
-        with self._lock:
-            for memory_id in memory_ids:
-                self.pending[memory_id] = self.pending.get(memory_id, 0) + 1
-            self.last_seen = at
-            due = len(self.pending) >= self.flush_every
-        if due:
-            self.flush()
-
-    def flush(self) -> None:
-        with self._lock:
-            pending, at = self.pending, self.last_seen
-            self.pending = {}
-        if not pending or at is None:
-            return
-        by_count: dict[int, list[str]] = {}
-        for memory_id, count in pending.items():
-            by_count.setdefault(count, []).append(memory_id)
-        for count, ids in by_count.items():
-            self.store.update(
-                MEMORIES,
-                f"owner = {quote(self.owner)} AND {in_list('id', ids)}",
-                values_sql={"access_count": f"access_count + {count}", "last_accessed": sql_time(at)},
-            )

@@ -136,6 +136,27 @@ def test_recall_reinforces_what_it_returns_in_batched_writes(engine: MemoryEngin
     assert engine.search("birthday", k=1, reinforce=False)[0].use > 0
 
 
+def test_only_the_memories_marked_used_are_reinforced(engine: MemoryEngine, clock: Clock) -> None:
+    shown = engine.add("Daughter's birthday is on 12 March")
+    dropped = engine.add("Son's birthday is in late March")
+    unrelated = engine.add("Prefers trains to planes")
+    clock.advance(days=3)
+    hits = engine.search("birthday in March", k=2, reinforce=False)
+    assert {hit.memory.id for hit in hits} == {shown.id, dropped.id}
+    engine.flush()
+    assert [engine.require(m.id).access_count for m in (shown, dropped)] == [0, 0]  # searching is not using
+    # The prompt had room for one of them: only that one counts as used, once however often it is listed.
+    engine.mark_used([shown.id, shown.id, "not-a-memory"])
+    engine.flush()
+    used = engine.require(shown.id)
+    assert used.access_count == 1 and used.last_accessed == clock()
+    assert engine.require(dropped.id).access_count == 0 and engine.require(dropped.id).last_accessed is None
+    assert engine.require(unrelated.id).access_count == 0
+    engine.mark_used([])
+    engine.flush()
+    assert engine.require(shown.id).access_count == 1
+
+
 def test_recall_indexes_and_returns_who_said_what_and_when(engine: MemoryEngine, clock: Clock) -> None:
     question = Message("alice", Role.ASSISTANT, "What did the vet say about Bolt?", "c1", id="q", created_at=clock())
     clock.advance(minutes=1)
