@@ -94,8 +94,7 @@ class MemoryService:
         return self.engine.require(memory_id)
 
     def by_ids(self, memory_ids: Sequence[str]) -> list[Memory]:
-        found = [self.engine.get(memory_id) for memory_id in memory_ids]
-        return [memory for memory in found if memory is not None]
+        return self.engine.get_many(memory_ids)
 
     def detail(self, memory_id: str) -> MemoryDetail | None:
         """A memory with why it exists (its source messages) and its history."""

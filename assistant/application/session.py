@@ -299,7 +299,7 @@ class Assistant:
             # Decay counts use: a memory is used when the prompt quotes it, not when recall merely found it.
             used = [m.id for m in trace.memories if m.section in BLOCK_SECTIONS]
             if used:
-                self.engine.reinforcer.record(used, turn.at)
+                self.engine.mark_used(used)
         if conversation is not None:
             self.prompt_states.record(
                 conversation,

@@ -196,6 +196,9 @@ class MemoryEngine:
     def get(self, memory_id: str) -> Memory | None:
         return self.space.get(memory_id)
 
+    def get_many(self, memory_ids: Sequence[str]) -> list[Memory]:
+        return self.space.get_many(memory_ids)
+
     def require(self, memory_id: str) -> Memory:
         return self.space.require(memory_id)
 
