@@ -1,0 +1,1 @@
+"""Learning: turning what the user says into memories (headless)."""
