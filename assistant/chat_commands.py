@@ -10,9 +10,10 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from assistant.learning.explicit import extract_explicit
+from assistant.learning.remember import remember_candidates
 from assistant.memory import commands as parsed
 from assistant.memory.engine import episodic_memory_id
-from assistant.memory.extract import extract_explicit, remember_candidates
 from assistant.memory.language import normalize_text
 from assistant.memory.recall import RecallFilter
 from assistant.memory.types import Kind, Memory, Message, Origin, Role, Status

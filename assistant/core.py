@@ -32,12 +32,13 @@ from assistant.context import (
 )
 from assistant.errors import AssistantError
 from assistant.learning.consolidate import Applied, Consolidator
+from assistant.learning.explicit import extract_explicit
+from assistant.learning.model_extraction import extract_with_model, model_additions
 from assistant.learning.pasted import authored_text
 from assistant.llm.catalog import resolve_model
 from assistant.llm.runner import GenerationStats, ModelRunner
 from assistant.memory.commands import parse_command
 from assistant.memory.engine import MemoryEngine
-from assistant.memory.extract import extract_explicit, extract_with_model, model_additions
 from assistant.memory.language import words
 from assistant.memory.recall import RecallFilter
 from assistant.memory.redact import notice as redaction_notice
