@@ -30,7 +30,7 @@ TOPICS = ["sleeping", "cooking", "running", "reading", "saving money", "gardenin
 
 def opening_conversation() -> list:
     """A conversation already under way, as in the app: a system prompt and a few exchanges."""
-    from assistant.context import BASE_SYSTEM_PROMPT
+    from assistant.application.context import BASE_SYSTEM_PROMPT
     from assistant.llm.runner import ChatMessage
 
     messages = [ChatMessage("system", BASE_SYSTEM_PROMPT)]
@@ -72,16 +72,17 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.drop_chat_cache:
-        from assistant.llm.runner import ModelRunner
+        from assistant.llm.chat_cache import ChatCache
 
-        ModelRunner._restore_chat_cache = lambda self, llama, tokens: None  # type: ignore[method-assign]
+        ChatCache.restore_chat = lambda self, llama, tokens: None  # type: ignore[method-assign]
 
+    from assistant.application.scheduler import Scheduler
+
+    from assistant.application.session import Assistant, open_runner
     from assistant.config import Settings
-    from assistant.core import Assistant, open_runner
     from assistant.memory.embed import open_embedder
     from assistant.memory.engine import MemoryEngine
     from assistant.memory.store import MemoryStore
-    from assistant.scheduler import Scheduler
 
     settings = Settings()
     runner = open_runner(settings)
@@ -109,7 +110,7 @@ def main() -> None:
             during.append(first_token_seconds(runner, args.trials + len(during)))
             time.sleep(0.5)
         preempted_before = scheduler.status.preempted
-        scheduler.stop()
+        scheduler.close()
         # Idle again after the job, so drift in the machine's load shows on both sides.
         for trial in range(args.trials):
             idle.append(first_token_seconds(runner, 2 * args.trials + len(during) + trial))

@@ -82,8 +82,8 @@ def run_raw(model: Path, messages: list[dict[str, str]], args: argparse.Namespac
 
 def run_app(messages: list[dict[str, str]], args: argparse.Namespace) -> Run:
     """The app's generation path: settings -> model lookup -> ModelRunner.stream_chat."""
+    from assistant.application.session import open_runner
     from assistant.config import load_settings
-    from assistant.core import open_runner
     from assistant.llm.runner import ChatMessage
 
     settings = load_settings(model=args.model, threads=args.threads, context_size=args.context, seed=0)

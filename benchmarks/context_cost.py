@@ -17,10 +17,11 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from assistant.application.context import BASE_SYSTEM_PROMPT  # noqa: E402
+from assistant.application.session import Assistant, open_runner  # noqa: E402
 from assistant.config import Settings  # noqa: E402
-from assistant.context import BASE_SYSTEM_PROMPT  # noqa: E402
-from assistant.core import Assistant, open_runner  # noqa: E402
-from assistant.llm.runner import ChatMessage, shared_prefix  # noqa: E402
+from assistant.llm.chat_cache import shared_prefix  # noqa: E402
+from assistant.llm.runner import ChatMessage  # noqa: E402
 
 # A scripted conversation: facts about the user told along the way, questions that need them,
 # and ordinary requests that do not. Every line is different, as in a real conversation.

@@ -115,11 +115,12 @@ def main() -> None:
 
     from assistant.config import Settings
     from assistant.memory import maintenance
+    from assistant.memory.maintenance import grouping  # the grouping thresholds live there
 
     if args.topic_similarity is not None:
-        maintenance.TOPIC_SIMILARITY = args.topic_similarity
+        grouping.TOPIC_SIMILARITY = args.topic_similarity
     if args.max_group is not None:
-        maintenance.MAX_GROUP = args.max_group
+        grouping.MAX_GROUP = args.max_group
     from assistant.memory.embed import open_embedder
     from assistant.memory.engine import MemoryEngine, parse_time
     from assistant.memory.store import MemoryStore
@@ -133,11 +134,11 @@ def main() -> None:
     settings = Settings()
     runner = None
     if args.model_groups:
-        from assistant.core import open_runner
+        from assistant.application.session import open_runner
 
         runner = open_runner(settings)
     print(f"{len(evalset.messages)} messages in {sessions} sessions over a year, {len(evalset.questions)} questions")
-    print(f"grouping: topic similarity {maintenance.TOPIC_SIMILARITY}, at most {maintenance.MAX_GROUP} messages")
+    print(f"grouping: topic similarity {grouping.TOPIC_SIMILARITY}, at most {grouping.MAX_GROUP} messages")
 
     with tempfile.TemporaryDirectory() as scratch:
         folder_a, folder_b = Path(scratch) / "none", Path(scratch) / "maintained"

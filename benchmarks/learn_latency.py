@@ -49,8 +49,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="learn-latency-") as data:
             os.environ["ASSISTANT_DATA_DIR"] = data
             os.environ["ASSISTANT_CONFIG"] = str(Path(data) / "config.toml")
+            from assistant.application.session import Assistant
             from assistant.config import load_settings
-            from assistant.core import Assistant
 
             core = Assistant(
                 load_settings(context_size=2048, max_reply_tokens=24, temperature=0.0, model_extraction=True)

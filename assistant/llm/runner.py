@@ -6,7 +6,9 @@ its next token and retried later by its job, so a reply never waits for housekee
 
 Prompts are rendered with the model's own chat template (from the GGUF metadata) and sent
 as plain completions, so what we count is exactly what the model sees, and llama.cpp
-reuses the evaluated prefix shared with the previous prompt.
+reuses the evaluated prefix shared with the previous prompt (chat_cache.py keeps the user's
+conversation in that cache across background work). Background jobs that should not even
+start while the user chats wait with `wait_until_free`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from assistant.errors import ContextOverflowError, ModelError
+from assistant.llm.chat_cache import ChatCache
 from assistant.llm.gguf import GGUFInfo, inspect_gguf
 from assistant.llm.native_log import route_native_stderr
 
@@ -76,38 +79,12 @@ class GenerationStats:
 
 # `<|im_start|>`-style markup is tokenized as real control tokens (special=True), so a message
 # that contains it could open a fake system turn. A word joiner after "<" keeps it plain text.
-# Background prompts are evaluated in chunks sized to take about this long, so the user's chat
-# can take the model between two of them: 16 tokens of the starter model on two cores, one or
-# two of a 7B model. Smaller chunks evaluate a little slower, but only background work pays.
-PREFILL_CHUNK_SECONDS = 0.02
-PREFILL_CHUNK_TOKENS = (1, 64)  # fewest and most tokens a chunk holds
-PREFILL_FIRST_CHUNK = 8  # before the model's speed is known
-
 _CONTROL_MARKUP = re.compile(r"<(\|[^|<>\s]{1,48}\|)>")
 
 
 def defuse_control_tokens(text: str) -> str:
     """Message text with chat-template control markup made inert (it reads the same)."""
     return _CONTROL_MARKUP.sub("<\u2060\\1>", text)
-
-
-@dataclass
-class SavedCache:
-    """llama.cpp's key/value cells for a sequence of evaluated tokens (llama_state_seq_get_data)."""
-
-    cells: Any
-    size: int
-    tokens: list[int]
-
-
-def shared_prefix(have: Sequence[int], want: Sequence[int]) -> int:
-    """How many tokens two sequences share from the start (what llama.cpp can reuse)."""
-    count = 0
-    for a, b in zip(have, want, strict=False):
-        if a != b:
-            break
-        count += 1
-    return count
 
 
 class ModelRunner:
@@ -131,12 +108,10 @@ class ModelRunner:
         self._model_lock = threading.Lock()
         self._user_waiting = threading.Event()
         self._background_cancel = threading.Event()
+        # Notified whenever the model lock is released: what `wait_until_free` sleeps on.
+        self._free = threading.Condition()
         self.load_seconds: float | None = None
-        # The user's conversation as llama.cpp had evaluated it before background work took
-        # the model; the next chat turn puts it back (see _keep_chat_cache).
-        self._saved_chat: SavedCache | None = None
-        self._cache_holds_chat = True
-        self._seconds_per_token: float | None = None  # prompt evaluation, measured on background chunks
+        self._chat_cache = ChatCache()
 
     # -- loading -----------------------------------------------------------------------
 
@@ -228,18 +203,25 @@ class ModelRunner:
             try:
                 yield self._background_cancel
             finally:
-                self._model_lock.release()
+                self._release()
             return
         self._user_waiting.set()
         self._background_cancel.set()
         try:
             self._model_lock.acquire()
-        finally:
+        except BaseException:
             self._user_waiting.clear()
+            self.wake_waiters()
+            raise
+        self._user_waiting.clear()
         try:
             yield threading.Event()
         finally:
-            self._model_lock.release()
+            self._release()
+
+    def _release(self) -> None:
+        self._model_lock.release()
+        self.wake_waiters()
 
     def cancel_background(self) -> None:
         """Stop a running background completion at its next token (e.g. when the app quits)."""
@@ -252,6 +234,36 @@ class ModelRunner:
     @property
     def user_waiting(self) -> bool:
         return self._user_waiting.is_set()
+
+    @property
+    def free(self) -> bool:
+        """No generation holds the model and no user's chat is waiting for it."""
+        return not self._model_lock.locked() and not self._user_waiting.is_set()
+
+    def wait_until_free(self, timeout: float | None = None, cancel: threading.Event | None = None) -> bool:
+        """Block until the model is `free`: True then, False when `timeout` passed or `cancel` was set first.
+
+        For background work, which should not even start while the user chats. Free is a moment,
+        not a reservation: a background generation started after this still gives way (raises
+        GenerationCancelled) when the user's chat arrives first. Wakes when the model is
+        released; whoever sets `cancel` calls `wake_waiters()` so the wait ends at once.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._free:
+            while True:
+                if cancel is not None and cancel.is_set():
+                    return False
+                if self.free:
+                    return True
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._free.wait(remaining)
+
+    def wake_waiters(self) -> None:
+        """Make every `wait_until_free` look again (at the model, and at its `cancel`)."""
+        with self._free:
+            self._free.notify_all()
 
     # -- generation --------------------------------------------------------------------
 
@@ -283,7 +295,8 @@ class ModelRunner:
             stats.prompt_tokens = len(tokens)
             stats.started = time.perf_counter()
             llama = self.load()
-            self._prepare_cache(llama, tokens, background, preempted)
+            if not self._chat_cache.prepare(llama, tokens, background, preempted):
+                raise GenerationCancelled("preempted by the user's chat")
             try:
                 pieces = llama.create_completion(
                     prompt=tokens,
@@ -317,98 +330,6 @@ class ModelRunner:
             finally:
                 stats.finished_at = time.perf_counter()
 
-    # -- the user's conversation survives background work ------------------------------
-
-    def _prepare_cache(self, llama: Any, tokens: Sequence[int], background: bool, preempted: threading.Event) -> None:
-        if background:
-            self._keep_chat_cache(llama)
-            self._prefill(llama, tokens, preempted)
-        else:
-            self._restore_chat_cache(llama, tokens)
-
-    def _keep_chat_cache(self, llama: Any) -> None:
-        """Before a background prompt overwrites llama.cpp's cache, copy out the chat's part of it.
-
-        Without this, a reply after a summary or an extraction evaluates its whole prompt
-        again (a long conversation: seconds); with it, the next chat turn copies the cells
-        back (milliseconds). Only the key/value cells of the evaluated tokens are kept.
-        """
-        if not self._cache_holds_chat:
-            return
-        self._cache_holds_chat = False
-        self._saved_chat = None
-        try:
-            import ctypes
-
-            import llama_cpp
-
-            count = int(llama.n_tokens)
-            if count == 0:
-                return
-            context = llama._ctx.ctx
-            size = int(llama_cpp.llama_state_seq_get_size(context, 0))
-            buffer = (ctypes.c_uint8 * size)()
-            written = int(llama_cpp.llama_state_seq_get_data(context, buffer, size, 0))
-            if 0 < written <= size:
-                self._saved_chat = SavedCache(buffer, written, list(llama.input_ids[:count]))
-        except (AttributeError, TypeError, ImportError, ValueError):
-            self._saved_chat = None  # llama-cpp-python changed: the chat re-evaluates, as before
-
-    def _restore_chat_cache(self, llama: Any, tokens: Sequence[int]) -> None:
-        """Put the saved chat cells back when they share more of `tokens` than the cache does now."""
-        saved, self._saved_chat = self._saved_chat, None
-        already_chat, self._cache_holds_chat = self._cache_holds_chat, True
-        if saved is None or already_chat:
-            return
-        try:
-            import llama_cpp
-
-            if shared_prefix(saved.tokens, tokens) <= shared_prefix(llama.input_ids[: llama.n_tokens], tokens):
-                return
-            context = llama._ctx.ctx
-            llama._ctx.kv_cache_seq_rm(-1, 0, -1)
-            if int(llama_cpp.llama_state_seq_set_data(context, saved.cells, saved.size, 0)) != saved.size:
-                llama._ctx.kv_cache_seq_rm(-1, 0, -1)
-                llama.n_tokens = 0
-                return
-            llama.input_ids[: len(saved.tokens)] = saved.tokens
-            llama.n_tokens = len(saved.tokens)
-        except (AttributeError, TypeError, ImportError, ValueError):
-            return
-
-    def _chunk_tokens(self) -> int:
-        if self._seconds_per_token is None:
-            return PREFILL_FIRST_CHUNK
-        fewest, most = PREFILL_CHUNK_TOKENS
-        return max(fewest, min(most, int(PREFILL_CHUNK_SECONDS / self._seconds_per_token)))
-
-    def _prefill(self, llama: Any, tokens: Sequence[int], preempted: threading.Event) -> None:
-        """Evaluate a background prompt in small chunks, stopping as soon as the user needs the model.
-
-        llama.cpp evaluates a whole prompt before the first token and cannot be interrupted
-        inside that call, so a long summary prompt would hold up the user's reply for as long as
-        it takes. In chunks, the user waits for one chunk at most; the completion that follows
-        finds the evaluated prefix in the cache. Leans on llama-cpp-python's cache bookkeeping
-        (n_tokens, input_ids): if that ever changes, the prompt is simply evaluated in one go.
-        """
-        try:
-            common = min(shared_prefix(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1)
-            llama.n_tokens = common  # eval() drops the cache past this point
-            last = len(tokens) - 1  # left for the completion, which needs a token to decode
-            start = common
-            while start < last:
-                if preempted.is_set():
-                    raise GenerationCancelled("preempted by the user's chat")
-                chunk = tokens[start : min(start + self._chunk_tokens(), last)]
-                began = time.perf_counter()
-                llama.eval(chunk)
-                per_token = (time.perf_counter() - began) / len(chunk)
-                known = self._seconds_per_token
-                self._seconds_per_token = per_token if known is None else 0.7 * known + 0.3 * per_token
-                start += len(chunk)
-        except (AttributeError, TypeError):
-            return
-
     def chat(self, messages: Sequence[ChatMessage], **options: Any) -> str:
         return "".join(self.stream_chat(messages, **options))
 
@@ -435,7 +356,8 @@ class ModelRunner:
         with self._turn(background=background) as preempted:
             tokens, room = self._fit(prompt, max_tokens)
             llama = self.load()
-            self._prepare_cache(llama, tokens, background, preempted)
+            if not self._chat_cache.prepare(llama, tokens, background, preempted):
+                raise GenerationCancelled("preempted by the user's chat")
             pieces: list[str] = []
             try:
                 for chunk in llama.create_completion(

@@ -163,7 +163,8 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        return self.embed_array(texts).tolist()
+        vectors: list[list[float]] = self.embed_array(texts).tolist()  # numpy types tolist() as Any
+        return vectors
 
 
 def embed_array(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:

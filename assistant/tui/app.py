@@ -1,114 +1,65 @@
-"""AssistantApp: the chat screen, and the workers that drive the headless core.
+"""AssistantApp: the chat screen's frame, and the lifecycle of the headless core behind it.
 
-Every call into the core runs in a thread worker and reports back with a message, so the
-screen never blocks: the model loads in the background, and what the user types meanwhile
-waits in an outbox that is sent once the model is ready.
+The app loads the core in a thread worker (what the user types meanwhile waits in the chat
+pane's outbox), hands it to the chat pane once ready, runs the background maintenance,
+and opens the other screens. Every call into the core runs in a thread worker
+(`call_core`) and reports back with a message, so the screen never blocks.
 """
 
 from __future__ import annotations
 
-import threading
-import traceback
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
-from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.app import ComposeResult, SystemCommand
+from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Markdown
-from textual.widgets.markdown import MarkdownStream
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.widgets import Footer, Header
+from textual.worker import Worker
 
-from assistant import locations
+from assistant.application.protocol import FrontendCore, MaintenanceJobs
 from assistant.config import Settings
 from assistant.errors import AssistantError, ModelError
-from assistant.tui.messages import (
-    AssistantReady,
-    AssistantUnavailable,
-    CoreCall,
-    CoreFailed,
-    CoreResult,
-    JobProgress,
-    Learned,
-    MemoriesChanged,
-    ReplyChunk,
-    ReplyDone,
-    ReplyFailed,
-)
+from assistant.memory.types import Conversation, Message
+from assistant.tui.actions import CHAT_ACTIONS, CHAT_BINDINGS, chat_commands
+from assistant.tui.chat_pane import ChatPane
+from assistant.tui.core_calls import CoreCallingApp
+from assistant.tui.core_swap import RetiredCore
+from assistant.tui.internal_errors import log_bug
+from assistant.tui.maintenance_schedule import MaintenanceSchedule
+from assistant.tui.messages import AssistantReady, AssistantUnavailable, JobProgress, MemoriesChanged
 from assistant.tui.widgets.chat_input import ChatInput
 from assistant.tui.widgets.conversations import ConversationList
 from assistant.tui.widgets.status_bar import StatusBar
-from assistant.tui.widgets.transcript import NoticeBar, ReplyMarkdown, Transcript, UserMessage
+from assistant.tui.widgets.transcript import NoticeBar
 
-AssistantFactory = Callable[[Settings], Any]
-# Learning yields the model to the user's chat and retries; give up after this many tries.
-LEARN_ATTEMPTS = 5
-LEARN_RETRY_POLL = 0.25
-SAVED_PREFIX = "Saved to memory: "
+if TYPE_CHECKING:
+    from assistant.application.views import ContextTrace
 
-WELCOME = (
-    "Type a message and press **Enter** (Shift+Enter or Ctrl+J for a new line). "
-    "Say *remember that …* to save something, *what do you know about me?* to see it. "
-    "**F2** opens your memories, **Esc** stops a reply, **Ctrl+P** lists every action."
-)
+CoreFactory = Callable[[Settings], FrontendCore]
 
 
-class AssistantApp(App[int]):
+class AssistantApp(CoreCallingApp):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "assistant"
 
-    BINDINGS = [
-        Binding("escape", "stop_reply", "Stop", tooltip="Stop the reply being written"),
-        Binding("ctrl+n", "new_conversation", "New chat"),
-        Binding("f2", "memories", "Memories"),
-        Binding("f3", "inspect_last", "Inspect"),
-        Binding("f4", "settings", "Settings"),
-        Binding("ctrl+b", "toggle_sidebar", "Chats"),
-        Binding("f5", "rename_conversation", "Rename"),
-        Binding("f8", "delete_conversation", "Delete chat"),
-        Binding("ctrl+r", "undo_learned", "Undo memory", show=False),
-        Binding("f9", "toggle_incognito", "Incognito", show=False),
-    ]
+    BINDINGS = CHAT_BINDINGS
+    CHAT_ACTIONS = CHAT_ACTIONS
 
-    # Actions of the chat screen; hidden from the footer and disabled while another screen is on top.
-    CHAT_ACTIONS = frozenset(
-        {
-            "stop_reply",
-            "new_conversation",
-            "inspect_last",
-            "toggle_sidebar",
-            "rename_conversation",
-            "delete_conversation",
-            "undo_learned",
-            "toggle_incognito",
-            "memories",
-            "settings",
-        }
-    )
-
-    def __init__(self, settings: Settings, make_assistant: AssistantFactory) -> None:
+    def __init__(self, settings: Settings, make_assistant: CoreFactory) -> None:
         super().__init__()
         self.settings = settings
         self._make_assistant = make_assistant
-        self.assistant: Any | None = None
+        self.assistant: FrontendCore | None = None
         self.ready = False
-        self.conversation_id: str | None = None
-        self.incognito = False
-        self.closing = False
-        self.outbox: deque[str] = deque()
-        self.saving_stated = False  # learning has not yet saved what the last message stated
-        self.replying = False
-        self._cancel: threading.Event | None = None
-        self._stream: MarkdownStream | None = None
-        self._reply_view: ReplyMarkdown | None = None
-        self._reply_text: list[str] = []
-        self._last_reply_id: str | None = None
-        self._last_notices: NoticeBar | None = None
-        self.scheduler: Any = None  # background maintenance, once the real core is ready
+        self.maintenance = MaintenanceSchedule(self)
+        self._core_outdated = False  # the settings changed during a reply: replace the core when it ends
+        # Held, not queried: they are on the chat screen, and other screens may be on top of it.
+        self.chat = ChatPane(id="chat")
+        self._status = StatusBar(id="status")
         self.sub_title = settings.user
 
     # -- layout ------------------------------------------------------------------------
@@ -117,53 +68,65 @@ class AssistantApp(App[int]):
         yield Header(icon="◆")
         with Horizontal(id="main"):
             yield ConversationList(id="conversations")
-            with Vertical(id="chat"):
-                yield Transcript(id="transcript")
-                yield ChatInput(id="input", placeholder="Message (Enter sends, Shift+Enter new line)")
-        yield StatusBar(id="status")
+            yield self.chat
+        yield self._status
         yield Footer()
 
     def on_mount(self) -> None:
         self.status.model_label = self.settings.model
         self.status.state = "loading model…"
-        self.transcript.mount(Markdown(WELCOME, classes="welcome"))
+        self.chat.show_welcome()
         self.query_one(ChatInput).focus()
         # Loading imports big libraries in a thread; starting it after the first frame keeps
         # it from competing with that frame for the interpreter.
         self.call_after_refresh(self.start_assistant)
 
     def on_unmount(self) -> None:
-        self.closing = True
-        if self.scheduler is not None:
-            self.scheduler.stop(timeout=10)
-        # Python waits for worker threads at exit: stop a background extraction at its next
-        # token instead of letting it finish.
-        if self.assistant is not None and hasattr(self.assistant, "cancel_background"):
+        self.chat.closing = self.maintenance.closing = True
+        self.maintenance.stop(timeout=10)
+        if self.assistant is not None:
+            # Python waits for worker threads at exit: stop a background extraction at its next
+            # token instead of letting it finish.
             self.assistant.cancel_background()
-        # Flush batched reinforcement so what recall touched is written before exit.
-        if self.assistant is not None and hasattr(self.assistant, "close"):
+            # Flush batched reinforcement so what recall touched is written before exit.
             try:
                 self.assistant.close()
             except AssistantError as error:
-                self._log_bug(error)
+                log_bug(error)
 
     @property
     def status(self) -> StatusBar:
-        return self.query_one(StatusBar)
+        return self._status
+
+    # What the chat pane holds, under the names the app has always offered.
+    @property
+    def conversation_id(self) -> str | None:
+        return self.chat.conversation_id
 
     @property
-    def transcript(self) -> Transcript:
-        return self.query_one(Transcript)
+    def replying(self) -> bool:
+        return self.chat.replying
 
-    # -- warm-up -----------------------------------------------------------------------
+    @property
+    def outbox(self) -> deque[str]:
+        return self.chat.outbox
 
-    def start_assistant(self) -> None:
+    @property
+    def scheduler(self) -> MaintenanceJobs | None:
+        """Background maintenance, once the core is ready."""
+        return self.maintenance.jobs
+
+    # -- the core's lifecycle ----------------------------------------------------------
+
+    def start_assistant(self, retiring: RetiredCore | None = None) -> None:
         self.ready = False
         self.status.state = "loading model…"
-        self.warm_up()
+        self.warm_up(retiring)
 
     @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
-    def warm_up(self) -> None:
+    def warm_up(self, retiring: RetiredCore | None = None) -> None:
+        if retiring is not None:
+            retiring.close(self.chat)  # first: two models at once may not fit in memory
         try:
             assistant = self._make_assistant(self.settings)
             assistant.warm_up()
@@ -182,36 +145,8 @@ class AssistantApp(App[int]):
         self.status.state = "ready"
         self.refresh_conversations()
         self.refresh_memory_count()
-        self.pump_outbox()
-        self.start_maintenance()
-
-    def start_maintenance(self) -> None:
-        """Compression, decay and index upkeep on a timer, in the scheduler's own thread."""
-        from assistant.core import Assistant
-
-        if self.scheduler is not None or not isinstance(self.assistant, Assistant):
-            return
-        if not self.settings.memory_enabled:
-            return
-        from assistant.scheduler import Scheduler
-
-        self.scheduler = Scheduler(self.assistant, on_progress=self._job_progress_from_thread)
-        self.scheduler.start()
-        self.set_interval(self.settings.maintenance_interval_minutes * 60, self.action_maintain)
-
-    def _job_progress_from_thread(self, status: Any) -> None:
-        # post_message never blocks the scheduler's thread (call_from_thread would wait for
-        # the UI, which can deadlock while the app is stopping the scheduler).
-        if self.closing:
-            return
-        counted = f" {status.done}/{status.total}" if status.job and status.total else ""
-        self.post_message(JobProgress(f"{status.job}{counted}" if status.job else ""))
-
-    def action_maintain(self) -> None:
-        if self.scheduler is None:
-            self.notify("Maintenance starts once the model has loaded.", severity="warning")
-            return
-        self.scheduler.request_maintenance()
+        self.chat.use_core(message.assistant)
+        self.maintenance.start(message.assistant)
 
     def on_assistant_unavailable(self, message: AssistantUnavailable) -> None:
         self.status.state = "unavailable"
@@ -223,326 +158,72 @@ class AssistantApp(App[int]):
             self.notify(message.error, title="Cannot start", severity="error", timeout=15)
 
     def _after_setup(self, retry: bool | None) -> None:
-        if retry:
-            from assistant.config import load_settings
-
-            try:
-                self.settings = load_settings(user=self.settings.user)
-            except AssistantError as error:
-                self.notify(str(error), severity="error")
-                return
+        if retry and self._reload_settings():
             self.start_assistant()
+
+    def _reload_settings(self) -> bool:
+        """Read the settings again (the setup or settings screen changed them); False if they do not load."""
+        from assistant.config import load_settings
+
+        try:
+            self.settings = load_settings(user=self.settings.user)
+        except AssistantError as error:
+            self.notify(str(error), severity="error")
+            return False
+        return True
 
     def _model_name(self) -> str:
         model = self.settings.model
         return Path(model).stem if model.endswith(".gguf") or "/" in model else model
 
-    # -- sending -----------------------------------------------------------------------
+    def action_maintain(self) -> None:
+        if not self.maintenance.request():
+            self.notify("Maintenance starts once the model has loaded.", severity="warning")
 
-    def on_chat_input_submitted(self, message: ChatInput.Submitted) -> None:
-        self.send(message.text)
+    def on_job_progress(self, message: JobProgress) -> None:
+        self.status.job = message.text
 
-    def send(self, text: str) -> None:
-        """Send `text` now if the assistant is free, else keep it until it is."""
-        queued = not self.ready or self.replying
-        self.transcript.mount(UserMessage(text, queued=queued))
-        self.outbox.append(text)
-        if queued and not self.ready:
-            self.status.state = f"loading model… ({len(self.outbox)} waiting)"
-        self.pump_outbox()
+    # -- what the chat pane reports ----------------------------------------------------
 
-    def pump_outbox(self) -> None:
-        # A message waits for the rules' facts from the exchange before it (about 0.1 s), so
-        # "what do you know about me?" sent right after a reply already sees them.
-        if not self.ready or self.replying or self.saving_stated or not self.outbox:
+    def on_chat_pane_turn_ended(self, message: ChatPane.TurnEnded) -> None:
+        if self._core_outdated:
+            self.replace_core()  # the new core lists the conversations and counts the memories once ready
             return
-        text = self.outbox.popleft()
-        for view in self.transcript.query(UserMessage).filter(".-queued"):
-            view.remove_class("-queued")
-            break
-        self.replying = True
-        self.status.state = "thinking…"
-        self._reply_text = []
-        self._reply_view = ReplyMarkdown()
-        self.transcript.mount(self._reply_view)
-        self.transcript.scroll_end(animate=False)
-        self._stream = Markdown.get_stream(self._reply_view)
-        self._cancel = threading.Event()
-        self.stream_reply(text, self.conversation_id, self._cancel, self.incognito)
-
-    @work(thread=True, exclusive=True, group="reply", exit_on_error=False)
-    def stream_reply(self, text: str, conversation_id: str | None, cancel: threading.Event, incognito: bool) -> None:
-        assistant = self.assistant
-        assert assistant is not None
-        worker = get_current_worker()
-        options: dict[str, Any] = {"conversation_id": conversation_id, "cancel": cancel}
-        if incognito:
-            options["incognito"] = True
-        try:
-            for piece in assistant.stream_reply(text, **options):
-                self.post_message(ReplyChunk(piece))
-                if worker.is_cancelled:
-                    cancel.set()
-        except AssistantError as error:
-            self.post_message(ReplyFailed(str(error)))
-            return
-        self.post_message(ReplyDone(getattr(assistant, "last_turn", None), stopped=cancel.is_set()))
-
-    async def on_reply_chunk(self, message: ReplyChunk) -> None:
-        self._reply_text.append(message.text)
-        if self._stream is not None:
-            await self._stream.write(message.text)
-
-    async def _finish_stream(self) -> None:
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
-
-    async def on_reply_done(self, message: ReplyDone) -> None:
-        await self._finish_stream()
-        view = self._reply_view
-        turn = message.turn
-        self.replying = False
-        self.status.state = "stopped" if message.stopped else "ready"
-        if view is not None and message.stopped:
-            view.add_class("-stopped")
-            if not self._reply_text:
-                await view.update("*(stopped)*")
-        if turn is not None:
-            self._after_turn(turn, view)
-        self.pump_outbox()
-
-    def _after_turn(self, turn: Any, view: ReplyMarkdown | None) -> None:
-        stats = getattr(turn, "stats", None)
-        if stats is not None:
-            self.status.tokens_per_second = float(getattr(stats, "tokens_per_second", 0.0) or 0.0)
-        reply_id = getattr(turn, "assistant_message_id", None)
-        if view is not None:
-            view.message_id = reply_id
-        self._last_reply_id = reply_id or self._last_reply_id
-        new_conversation = turn.conversation_id != self.conversation_id
-        self.conversation_id = turn.conversation_id
-        notices = NoticeBar(reply_id=reply_id)
-        self._last_notices = notices
-        self.transcript.mount(notices)
-        saved_by_command = list(getattr(turn, "saved_ids", None) or [])
-        for text in getattr(turn, "notices", None) or []:
-            if saved_by_command and text.startswith(SAVED_PREFIX):
-                continue  # shown with its undo button once the saved memories are read
-            notices.add_text(text)
-        trace = getattr(turn, "trace", None)
-        if trace is not None and trace.memories:
-            notices.add_used_memories(len(trace.memories))
-        if new_conversation:
+        if message.new_conversation:
             self.refresh_conversations()
-        if saved_by_command:
-            self._show_saved(saved_by_command, notices)
-        elif self.settings.memory_enabled and not self.incognito and not getattr(turn, "is_command", False):
-            self.status.job = "learning…"
-            self.saving_stated = True
-            self.learn(turn, notices)
-        elif not self.incognito and getattr(turn, "conversation_id", None):
-            self.call_core(self.tidy_store, quiet=True)  # learn() does this when memory is on
-        self.refresh_memory_count()
-
-    def _show_saved(self, memory_ids: list[str], notices: NoticeBar) -> None:
-        """A "remember that …" command saved memories: offer the same undo as learning does."""
-        from assistant.tui import bridge
-
-        def show(memories: list[Any]) -> None:
-            if memories and notices.is_attached:
-                notices.add_learned([memory.text for memory in memories], [memory.id for memory in memories])
-            self.post_message(MemoriesChanged("remembered"))
-
-        self.call_core(bridge.memories_by_id, self.assistant, memory_ids, then=show, what="reading what was saved")
-
-    async def on_reply_failed(self, message: ReplyFailed) -> None:
-        await self._finish_stream()
-        self.replying = False
-        self.status.state = "ready"
-        if self._reply_view is not None:
-            self._reply_view.add_class("-failed")
-            if not self._reply_text:
-                await self._reply_view.update("*(no reply)*")
-        self.notify(message.error, title="Reply failed", severity="error", timeout=10)
-        self.pump_outbox()
-
-    def action_stop_reply(self) -> None:
-        if self.replying and self._cancel is not None:
-            self._cancel.set()
-            self.status.state = "stopping…"
-        elif self.outbox and not self.ready:
-            self.outbox.clear()
-            for view in self.transcript.query(UserMessage).filter(".-queued"):
-                view.remove()
-            self.notify("Dropped the messages waiting for the model.")
-
-    # -- learning ----------------------------------------------------------------------
-
-    @work(thread=True, group="learn", exit_on_error=False)
-    def learn(self, turn: Any, notices: NoticeBar) -> None:
-        from assistant.llm.runner import GenerationCancelled
-
-        assistant = self.assistant
-        assert assistant is not None
-        worker = get_current_worker()
-
-        def stated(report: Any) -> None:
-            # Shown at once: with a big model, its own extraction can take a while longer.
-            self.post_message(Learned(report, notices, final=False))
-
-        for _attempt in range(LEARN_ATTEMPTS):
-            try:
-                report = assistant.learn(turn, on_stated=stated)
-            except GenerationCancelled:
-                # The user's next message took the model; learn again once it is free.
-                while not self._stop_learning(worker) and (assistant.runner.busy or assistant.runner.user_waiting):
-                    threading.Event().wait(LEARN_RETRY_POLL)
-                if self._stop_learning(worker):
-                    return
-                continue
-            except AssistantError as error:
-                self.post_message(JobProgress(""))
-                self.post_message(CoreFailed(CoreCall(what="learning from this exchange"), str(error)))
-                return
-            self.post_message(Learned(report, notices))
-            return
-        self.post_message(JobProgress(""))
-
-    def tidy_store(self) -> None:
-        from assistant.core import Assistant
-
-        if isinstance(self.assistant, Assistant):
-            self.assistant.engine.tidy()
-
-    def _stop_learning(self, worker: Worker[Any]) -> bool:
-        return worker.is_cancelled or self.closing
-
-    def _stated_saved(self) -> None:
-        if self.saving_stated:
-            self.saving_stated = False
-            self.pump_outbox()
-
-    def on_learned(self, message: Learned) -> None:
-        self._stated_saved()
-        report = message.report
-        if message.final:
-            self.status.job = ""
-        notices: NoticeBar | None = message.notices
-        if notices is not None and notices.is_attached:
-            if report.saved:
-                notices.add_learned([memory.text for memory in report.saved], [memory.id for memory in report.saved])
-            for text in report.notices:
-                if not text.startswith(SAVED_PREFIX):  # already shown above, with its undo button
-                    notices.add_text(text)
-        if report.error:
-            self.log.warning(f"learning failed: {report.error}")
-        if report.saved:
-            self.post_message(MemoriesChanged("learned"))
-
-    def on_notice_bar_undo_learned(self, message: NoticeBar.UndoLearned) -> None:
-        assistant = self.assistant
-        if assistant is None:
-            return
-        bar = message.bar
-
-        def undone(_: Any) -> None:
-            bar.mark_undone()
-            self.post_message(MemoriesChanged("undo"))
-            self.notify("Removed from memory.")
-
-        self.call_core(assistant.undo_learned, message.memory_ids, then=undone, what="undo")
-
-    def action_undo_learned(self) -> None:
-        bar = self._last_notices
-        if bar is not None and bar.learned_ids:
-            self.post_message(NoticeBar.UndoLearned(bar.learned_ids, bar))
-        else:
-            self.notify("Nothing was just saved to memory.")
-
-    def on_notice_bar_inspect_reply(self, message: NoticeBar.InspectReply) -> None:
-        self.inspect(message.message_id)
+        if message.recorded:
+            self.refresh_memory_count()
 
     def on_memories_changed(self, message: MemoriesChanged) -> None:
         self.refresh_memory_count()
         self.refresh_conversations()
 
-    def on_job_progress(self, message: JobProgress) -> None:
-        self.status.job = message.text
+    def on_notice_bar_inspect_reply(self, message: NoticeBar.InspectReply) -> None:
+        self.inspect(message.message_id)
 
     def refresh_memory_count(self) -> None:
         if self.assistant is None:
             return
-        from assistant.tui import bridge
 
         def show(count: int | None) -> None:
             self.status.memory_count = count
 
-        self.call_core(bridge.count_memories, self.assistant, then=show, what="counting memories", quiet=True)
+        self.call_core(self.assistant.count_memories, then=show, what="counting memories", quiet=True)
 
-    # -- core calls --------------------------------------------------------------------
+    def action_stop_reply(self) -> None:
+        self.chat.stop_reply()
 
-    def call_core(
-        self,
-        function: Callable[..., Any],
-        *args: Any,
-        then: Callable[[Any], None] | None = None,
-        what: str = "",
-        quiet: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        """Run a blocking core call in a thread; `then(result)` runs on the UI thread."""
-        self._core_worker(CoreCall(then=then, what=what), quiet, function, args, kwargs)
+    def action_undo_learned(self) -> None:
+        self.chat.undo_last_learned()
 
-    @work(thread=True, group="core", exit_on_error=False)
-    def _core_worker(
-        self, call: CoreCall, quiet: bool, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> None:
-        try:
-            value = function(*args, **kwargs)
-        except AssistantError as error:
-            if not quiet:
-                self.post_message(CoreFailed(call, str(error)))
-            return
-        self.post_message(CoreResult(call, value))
+    def action_toggle_incognito(self) -> None:
+        self.chat.incognito = not self.chat.incognito
+        self.status.incognito = self.chat.incognito
+        self.notify("Incognito: nothing from now on is learned." if self.chat.incognito else "Learning again.")
 
-    def on_core_result(self, message: CoreResult) -> None:
-        if message.call.then is not None:
-            message.call.then(message.value)
-
-    def on_core_failed(self, message: CoreFailed) -> None:
-        title = f"Failed: {message.call.what}" if message.call.what else "Failed"
-        self.notify(message.error, title=title, severity="error", timeout=10)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "learn" and event.state in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-            WorkerState.CANCELLED,
-        ):
-            self._stated_saved()  # however learning ended, the next message is not held up
-        # An unexpected exception is a bug: log it with its traceback, show one line, keep running.
-        if event.state != WorkerState.ERROR:
-            return
-        error = event.worker.error
-        if error is None:
-            return
-        self._log_bug(error)
-        self.notify(f"{type(error).__name__}: {error}", title="Internal error (logged)", severity="error", timeout=15)
-        if event.worker.group == "reply":
-            self.post_message(ReplyFailed(f"{type(error).__name__}: {error}"))
-        elif event.worker.group == "warm-up":
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        if worker.group == "warm-up":
             self.status.state = "unavailable"
-        elif event.worker.group == "learn":
-            self.status.job = ""
-
-    def _log_bug(self, error: BaseException) -> None:
-        try:
-            folder = locations.ensure_private_dir(locations.log_dir())
-            with open(folder / "tui-errors.log", "a", encoding="utf-8") as log:
-                log.write("".join(traceback.format_exception(error)))
-        except OSError:
-            pass
 
     # -- conversations -----------------------------------------------------------------
 
@@ -551,7 +232,7 @@ class AssistantApp(App[int]):
             return
         sidebar = self.query_one(ConversationList)
 
-        def show(conversations: list[Any]) -> None:
+        def show(conversations: list[Conversation]) -> None:
             known = {conversation.id for conversation in conversations}
             if self.conversation_id is not None and self.conversation_id not in known and not self.replying:
                 # Deleted elsewhere (forget everything, or another process): start afresh.
@@ -569,51 +250,26 @@ class AssistantApp(App[int]):
                 self.notify("Wait for the reply to finish (Esc stops it).")
             return
 
-        def show(messages: list[Any]) -> None:
-            self.conversation_id = conversation_id
-            self._show_messages(messages)
+        def show(messages: list[Message]) -> None:
+            self.chat.show_conversation(conversation_id, messages)
             self.query_one(ConversationList).select_conversation(conversation_id)
             if focus_message is not None:
-                self.call_after_refresh(self.jump_to_message, focus_message)
+                self.call_after_refresh(self.chat.jump_to_message, focus_message)
 
         self.call_core(self.assistant.conversation_messages, conversation_id, then=show, what="opening the chat")
-
-    def _show_messages(self, messages: list[Any]) -> None:
-        self.transcript.remove_children()
-        self._last_reply_id = None
-        self._last_notices = None
-        widgets = []
-        for message in messages:
-            if str(message.role) == "user":
-                widgets.append(UserMessage(message.content, message_id=message.id))
-            else:
-                widgets.append(ReplyMarkdown(message.content, message_id=message.id))
-                self._last_reply_id = message.id
-        if widgets:
-            self.transcript.mount_all(widgets)
-        self.transcript.scroll_end(animate=False)
-        self.query_one(ChatInput).focus()
 
     def action_new_conversation(self) -> None:
         if self.replying:
             self.notify("Wait for the reply to finish (Esc stops it).")
             return
-        self.conversation_id = None
-        self._last_reply_id = None
-        self._last_notices = None
-        self.transcript.remove_children()
-        self.transcript.mount(Markdown(WELCOME, classes="welcome"))
+        self.chat.start_new()
         self.query_one(ConversationList).index = None
-        self.query_one(ChatInput).focus()
 
-    def _target_conversation(self) -> Any | None:
+    def _target_conversation(self) -> Conversation | None:
         sidebar = self.query_one(ConversationList)
         conversation = sidebar.highlighted_conversation if sidebar.has_focus else None
         if conversation is None and self.conversation_id is not None:
-            for item in sidebar.children:
-                candidate = getattr(item, "conversation", None)
-                if candidate is not None and candidate.id == self.conversation_id:
-                    return candidate
+            return sidebar.conversation(self.conversation_id)
         return conversation
 
     def action_rename_conversation(self) -> None:
@@ -644,7 +300,7 @@ class AssistantApp(App[int]):
             self.notify("No conversation to delete.")
             return
 
-        def deleted(_: Any) -> None:
+        def deleted(_: None) -> None:
             if conversation.id == self.conversation_id:
                 self.action_new_conversation()
             self.refresh_conversations()
@@ -663,11 +319,6 @@ class AssistantApp(App[int]):
         sidebar = self.query_one(ConversationList)
         sidebar.display = not sidebar.display
 
-    def action_toggle_incognito(self) -> None:
-        self.incognito = not self.incognito
-        self.status.incognito = self.incognito
-        self.notify("Incognito: nothing from now on is learned." if self.incognito else "Learning again.")
-
     # -- other screens -----------------------------------------------------------------
 
     def action_memories(self) -> None:
@@ -680,17 +331,17 @@ class AssistantApp(App[int]):
             self.push_screen(MemoryScreen(self.assistant))
 
     def action_inspect_last(self) -> None:
-        if self._last_reply_id is None:
+        if self.chat.last_reply_id is None:
             self.notify("No reply to inspect yet.")
             return
-        self.inspect(self._last_reply_id)
+        self.inspect(self.chat.last_reply_id)
 
     def inspect(self, message_id: str) -> None:
         if self.assistant is None:
             return
         from assistant.tui.screens.inspector import InspectorScreen
 
-        def show(trace: Any) -> None:
+        def show(trace: ContextTrace | None) -> None:
             if trace is None:
                 self.notify("No context was recorded for that reply.")
             else:
@@ -704,48 +355,28 @@ class AssistantApp(App[int]):
         self.push_screen(SettingsScreen(self.settings), self._after_settings)
 
     def _after_settings(self, changed: list[str] | None) -> None:
-        if not changed:
-            return
-        from assistant.config import load_settings
-
-        try:
-            self.settings = load_settings(user=self.settings.user)
-        except AssistantError as error:
-            self.notify(str(error), severity="error")
+        if not changed or not self._reload_settings():
             return
         if self.replying:
             self.notify("Settings saved; they apply after this reply.")
-        self.assistant = None
-        self.status.model_label = self.settings.model
-        self.start_assistant()
+            self._core_outdated = True
+        else:
+            self.replace_core()
 
-    def jump_to_message(self, message_id: str) -> None:
-        """Scroll to a message shown in the transcript (used by the memory panel's sources)."""
-        for view in self.transcript.query("UserMessage, ReplyMarkdown"):
-            if getattr(view, "message_id", None) == message_id:
-                self.transcript.scroll_to_widget(view, animate=False, top=True)
-                view.add_class("-jumped")
-                return
+    def replace_core(self) -> None:
+        """Close the core and the scheduler bound to it, and load a core for the current settings."""
+        self._core_outdated = False
+        retiring = RetiredCore(self.assistant, self.maintenance.detach()) if self.assistant is not None else None
+        self.assistant = None
+        self.chat.use_core(None)
+        self.status.model_label = self.settings.model
+        self.start_assistant(retiring)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.CHAT_ACTIONS and len(self.screen_stack) > 1:
             return False
         return True
 
-    # -- command palette ---------------------------------------------------------------
-
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("New chat (ctrl+n)", "Start a new conversation", self.action_new_conversation)
-        yield SystemCommand("Memories (f2)", "Browse, search and edit what I remember", self.action_memories)
-        yield SystemCommand("Inspect last reply (f3)", "Show the context the model was given", self.action_inspect_last)
-        yield SystemCommand("Settings (f4)", "Model, context, memory and maintenance settings", self.action_settings)
-        yield SystemCommand("Toggle chat list (ctrl+b)", "Show or hide the conversations", self.action_toggle_sidebar)
-        yield SystemCommand("Rename chat (f5)", "Rename the current conversation", self.action_rename_conversation)
-        yield SystemCommand("Delete chat (f8)", "Delete the current conversation", self.action_delete_conversation)
-        yield SystemCommand("Undo last memory (ctrl+r)", "Remove what was just saved", self.action_undo_learned)
-        yield SystemCommand("Incognito (f9)", "Stop or resume learning from this chat", self.action_toggle_incognito)
-        yield SystemCommand("Stop reply (escape)", "Stop the reply being written", self.action_stop_reply)
-        yield SystemCommand(
-            "Run maintenance now", "Compress old conversations, let unused memories decay", self.action_maintain
-        )
+        yield from chat_commands(self)

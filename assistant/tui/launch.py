@@ -9,22 +9,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
-from assistant.config import Settings, load_settings
+from assistant.config import load_settings
 
-
-def make_assistant(settings: Settings) -> Any:
-    from assistant.core import Assistant
-
-    return Assistant(settings)
+if TYPE_CHECKING:
+    from assistant.tui.app import AssistantApp
 
 
-def build_app(user: str | None = None) -> Any:
+def build_app(user: str | None = None) -> AssistantApp:
+    from assistant.application.frontend import AssistantFrontend
     from assistant.tui.app import AssistantApp
 
     settings = load_settings(user=user)
-    return AssistantApp(settings, make_assistant)
+    return AssistantApp(settings, AssistantFrontend.open)
 
 
 def run_tui(user: str | None) -> int:
@@ -47,8 +45,8 @@ def terminal_kept_from_native_logs() -> Iterator[None]:
 
     original = sys.__stderr__
     route_native_stderr()
-    sys.__stderr__ = sys.stderr
+    sys.__stderr__ = sys.stderr  # type: ignore[misc,assignment]
     try:
         yield
     finally:
-        sys.__stderr__ = original
+        sys.__stderr__ = original  # type: ignore[misc]

@@ -1,18 +1,27 @@
-"""Messages the TUI's thread workers post back to the UI thread."""
+"""Messages the TUI's thread workers post back to the UI thread.
+
+The reply and learning messages go to the chat pane that started the work and stop there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
+
+from assistant.application.protocol import FrontendCore
+
+if TYPE_CHECKING:
+    from assistant.application.views import LearnReport, Turn
+    from assistant.tui.widgets.transcript import NoticeBar
 
 
 class AssistantReady(Message):
     """warm_up() finished: the model, embedder and store are open."""
 
-    def __init__(self, assistant: Any) -> None:
+    def __init__(self, assistant: FrontendCore) -> None:
         super().__init__()
         self.assistant = assistant
 
@@ -26,38 +35,38 @@ class AssistantUnavailable(Message):
         self.needs_model = needs_model
 
 
-class ReplyStarted(Message):
+class ReplyStarted(Message, bubble=False):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
 
 
-class ReplyChunk(Message):
+class ReplyChunk(Message, bubble=False):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
 
 
-class ReplyDone(Message):
+class ReplyDone(Message, bubble=False):
     """The stream ended; `turn` is the core's last_turn (None if the core gave none)."""
 
-    def __init__(self, turn: Any, *, stopped: bool) -> None:
+    def __init__(self, turn: Turn | None, *, stopped: bool) -> None:
         super().__init__()
         self.turn = turn
         self.stopped = stopped
 
 
-class ReplyFailed(Message):
+class ReplyFailed(Message, bubble=False):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
 
 
-class Learned(Message):
+class Learned(Message, bubble=False):
     """Background extraction after a reply finished (LearnReport); `final` is False for the
     part saved before the model's extraction, which is still running."""
 
-    def __init__(self, report: Any, notices: Any = None, *, final: bool = True) -> None:
+    def __init__(self, report: LearnReport, notices: NoticeBar | None = None, *, final: bool = True) -> None:
         super().__init__()
         self.report = report
         self.notices = notices

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +16,13 @@ from evalset import build_evalset  # noqa: E402
 # Small batches so there are many checkpoints: 1-3 fall in the first batch of compression
 # (summaries, archive audits, archive), later ones in later batches, decay and index upkeep.
 KILL_POINTS = (1, 2, 4, 8)
+# The kill point and the batch size are set from the test side, by a launcher around the real CLI.
+LAUNCHER = Path(__file__).resolve().parents[1] / "cli_with_maintenance_hooks.py"
+
+
+def maintain_killed_at_write(kill_at: int) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(LAUNCHER), "--kill-at-write", str(kill_at), "--write-batch", "3", "--"]
+    return subprocess.run([*command, "memory", "maintain", "--no-model"], capture_output=True, text=True, timeout=600)
 
 
 def listing(cli) -> list[dict]:
@@ -46,9 +54,8 @@ def test_kill_during_maintenance_leaves_a_consistent_store(cli, tmp_path: Path, 
     source.write_text("".join(json.dumps(m) + "\n" for m in evalset.messages), encoding="utf-8")
     assert cli("memory", "import", str(source)).returncode == 0
     message_ids = {m["id"] for m in evalset.messages}
-    env = {"ASSISTANT_MAINTENANCE_KILL_AT": str(kill_at), "ASSISTANT_MAINTENANCE_WRITE_BATCH": "3"}
 
-    killed = cli("memory", "maintain", "--no-model", env=env)
+    killed = maintain_killed_at_write(kill_at)
     assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr)
     check_consistent(listing(cli), message_ids)  # the store opens and nothing is duplicated or lost
 

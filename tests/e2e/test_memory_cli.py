@@ -55,7 +55,7 @@ def test_a_new_user_adds_searches_edits_pins_forgets_and_moves_their_memory(cli,
     alice = ["--user", "alice"]
     added = [
         as_json(cli("memory", "add", "I am allergic to shellfish", "--key", "allergy", *alice, "--json")),
-        as_json(cli("memory", "add", "My sister Ana lives in Porto", *alice, "--json")),
+        as_json(cli("memory", "add", "My sister Ana lives in Porto", "--raw", *alice, "--json")),
         as_json(cli("memory", "add", "Keep answers short", "--kind", "procedural", *alice, "--json")),
     ]
     assert all(set(item) == LIST_KEYS for item in added)

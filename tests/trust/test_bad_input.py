@@ -171,8 +171,8 @@ def test_cli_import_of_a_folder_or_missing_file_is_one_line(cli, tmp_path: Path)
 
 @pytest.fixture(scope="module")
 def core(starter_model_path: Path, shared_embedder, tmp_path_factory) -> Iterator:
+    from assistant.application.session import Assistant, open_runner
     from assistant.config import Settings
-    from assistant.core import Assistant, open_runner
     from assistant.memory.engine import MemoryEngine
     from assistant.memory.store import MemoryStore
 

@@ -23,8 +23,8 @@ from kill_campaign import cli_command, read_table, store_problems
 from textual.message import Message
 from trust_helpers import write_messages
 
+from assistant.application.session import Assistant
 from assistant.config import load_settings
-from assistant.core import Assistant
 from assistant.memory.store import (
     AUDIT,
     CONVERSATIONS,

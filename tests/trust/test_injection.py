@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.context import MEMORY_CLOSE, MEMORY_OPEN
+from assistant.application.chat_commands.grammar import parse_command
+from assistant.application.context import MEMORY_CLOSE, MEMORY_OPEN
 from assistant.llm.runner import ChatMessage
-from assistant.memory.commands import parse_command
 from assistant.memory.types import Kind, Origin
 
 pytestmark = pytest.mark.slow
@@ -34,8 +34,8 @@ ATTACKS = [
 
 @pytest.fixture(scope="module")
 def core(starter_model_path: Path, embedder_path: Path, tmp_path_factory) -> Iterator:
+    from assistant.application.session import Assistant, open_runner
     from assistant.config import Settings
-    from assistant.core import Assistant, open_runner
     from assistant.memory.embed import SentenceTransformerEmbedder
     from assistant.memory.engine import MemoryEngine
     from assistant.memory.store import MemoryStore

@@ -1,24 +1,28 @@
-"""A small in-memory Assistant with the core's API, for fast widget tests and snapshots.
+"""A small in-memory core behind the front-end protocol, for fast widget tests and snapshots.
 
-It is deterministic: replies are scripted, time is fixed, ids count up. The real-path
-tests in this folder drive the real core instead.
+`FakeAssistant` implements `assistant.application.protocol.FrontendCore` (test_protocol.py
+checks it keeps the same members and signatures as the protocol). It is deterministic:
+replies are scripted, time is fixed, ids count up. The real-path tests in this folder
+drive the real core instead.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from assistant.application.context import ContextTrace, TraceMemory, TraceSection
+from assistant.application.views import NOT_MESSAGES, MemoryDetail, MemoryRow, TextChanges, order_rows
 from assistant.config import Settings
-from assistant.context import ContextTrace, TraceMemory, TraceSection
 from assistant.errors import ModelError
 from assistant.memory.types import AuditEntry, Conversation, Kind, Memory, Message, Origin, RecallHit, Role, Status
 
 FIXED_NOW = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
+COUNTED_KINDS = (Kind.SEMANTIC, Kind.PREFERENCE, Kind.PROCEDURAL, Kind.SUMMARY)
 
 
 @dataclass
@@ -35,6 +39,8 @@ class FakeTurn:
     trace: ContextTrace
     stats: FakeStats = field(default_factory=FakeStats)
     notices: list[str] = field(default_factory=list)
+    saved_ids: list[str] = field(default_factory=list)
+    is_command: bool = False
 
 
 @dataclass
@@ -55,8 +61,27 @@ class Counter:
             return f"{prefix}{self.value:04d}"
 
 
+class FakeMaintenance:
+    """A scheduler that only records what the app asked of it."""
+
+    def __init__(self, assistant: FakeAssistant) -> None:
+        self.assistant = assistant
+        self.started = False
+        self.stopped = False
+        self.requested = 0
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        self.stopped = True
+
+    def request_maintenance(self) -> None:
+        self.requested += 1
+
+
 class FakeEngine:
-    """The subset of assistant.memory.engine.MemoryEngine the TUI uses, with the same signatures."""
+    """In-memory memories, messages and audit log, in the spirit of assistant.memory.engine.MemoryEngine."""
 
     def __init__(self, user: str, ids: Counter) -> None:
         self.user = user
@@ -121,11 +146,9 @@ class FakeEngine:
         return found[:limit] if limit is not None else found
 
     def search(
-        self, query: str, *, k: int | None = None, filters: Any = None, reinforce: bool = True
+        self, query: str, *, k: int | None = None, kinds: Iterable[Kind] | None = None, statuses: Iterable[Status] = ()
     ) -> list[RecallHit]:
         words = {w.lower().strip(".,?") for w in query.split()}
-        kinds = filters.kinds if filters is not None else None
-        statuses = filters.statuses if filters is not None else (Status.ACTIVE,)
         hits = []
         for memory in self.list(kinds=kinds, statuses=statuses):
             overlap = len(words & {w.lower().strip(".,") for w in memory.text.split()})
@@ -191,6 +214,7 @@ class FakeAssistant:
         fail_warm_up: str | None = None,
         warm_up_gate: threading.Event | None = None,
         chunk_delay: float = 0.0,
+        maintenance: bool = False,
     ) -> None:
         self.settings = settings or Settings()
         self.user = self.settings.user
@@ -206,6 +230,11 @@ class FakeAssistant:
         self.last_turn: FakeTurn | None = None
         self.received: list[str] = []
         self.warmed = False
+        self.closed = False
+        self.maintenance = maintenance  # offer a FakeMaintenance (the real core always has a scheduler)
+        self.schedulers: list[FakeMaintenance] = []
+
+    # -- lifecycle -----------------------------------------------------------------------
 
     def warm_up(self) -> None:
         if self.warm_up_gate is not None:
@@ -213,6 +242,20 @@ class FakeAssistant:
         if self.fail_warm_up:
             raise ModelError(self.fail_warm_up)
         self.warmed = True
+
+    def cancel_background(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def maintenance_jobs(self, on_progress: Callable[[Any], None]) -> FakeMaintenance | None:
+        if not self.maintenance:
+            return None
+        self.schedulers.append(FakeMaintenance(self))
+        return self.schedulers[-1]
+
+    # -- conversations and chat ----------------------------------------------------------
 
     def new_conversation(self) -> Conversation:
         created = FIXED_NOW + timedelta(minutes=len(self.conversations))
@@ -248,7 +291,6 @@ class FakeAssistant:
         *,
         conversation_id: str | None = None,
         cancel: threading.Event | None = None,
-        use_memory: bool | None = None,
         incognito: bool = False,
     ) -> Iterator[str]:
         self.received.append(text)
@@ -303,11 +345,9 @@ class FakeAssistant:
         self.traces[reply_message.id] = trace
         self.last_turn = FakeTurn(conversation_id, user_message.id, reply_message.id, "".join(pieces), trace)
 
-    def profile_memories(self) -> list[Memory]:
-        active = self.engine.list(kinds=[Kind.PREFERENCE, Kind.SEMANTIC], statuses=[Status.ACTIVE])
-        return sorted([m for m in active if m.kind == Kind.PREFERENCE or m.pinned], key=lambda m: m.created_at)
+    # -- learning ------------------------------------------------------------------------
 
-    def learn(self, turn: FakeTurn, *, use_model: bool | None = None, on_stated: Any = None) -> FakeLearnReport:
+    def learn(self, turn: FakeTurn, *, on_stated: Callable[[Any], None] | None = None) -> FakeLearnReport | None:
         user_text = self.messages[turn.conversation_id][-2].content
         if user_text.lower().startswith("remember that "):
             fact = user_text[len("remember that ") :].strip().rstrip(".")
@@ -315,9 +355,96 @@ class FakeAssistant:
             return FakeLearnReport(saved=[memory])
         return FakeLearnReport()
 
+    def chat_needs_model(self) -> bool:
+        return False
+
     def undo_learned(self, memory_ids: list[str]) -> None:
         for memory_id in memory_ids:
             self.engine.forget([memory_id])
+
+    def tidy(self) -> None:
+        pass
+
+    # -- the memory panel ----------------------------------------------------------------
+
+    def count_memories(self) -> int:
+        return len(self.engine.list(kinds=COUNTED_KINDS, statuses=[Status.ACTIVE]))
+
+    def find_memories(
+        self, query: str = "", *, kind: str | None = None, status: str | None = "active", sort: str = "relevance"
+    ) -> list[MemoryRow]:
+        kinds = list(COUNTED_KINDS) if kind == NOT_MESSAGES else [Kind(kind)] if kind else None
+        statuses = [Status(status)] if status else list(Status)
+        query = query.strip()
+        if query:
+            hits = self.engine.search(query, k=200, kinds=kinds, statuses=statuses)
+            rows = [MemoryRow(hit.memory, hit.score) for hit in hits]
+        else:
+            rows = [MemoryRow(memory) for memory in self.engine.list(kinds=kinds, statuses=statuses)]
+        return order_rows(rows, sort, searched=bool(query))
+
+    def memory_detail(self, memory_id: str) -> MemoryDetail | None:
+        memory = self.engine.get(memory_id)
+        if memory is None:
+            return None
+        return MemoryDetail(memory, self.engine.sources_of(memory), self.engine.audit(memory_id))
+
+    def memories_by_id(self, memory_ids: list[str]) -> list[Memory]:
+        return [self.engine.memories[i] for i in memory_ids if i in self.engine.memories]
+
+    def edit_memory(self, memory_id: str, text: str) -> Memory:
+        return self.engine.update(memory_id, text=text)
+
+    def pin_memory(self, memory_id: str) -> Memory:
+        return self.engine.pin(memory_id)
+
+    def unpin_memory(self, memory_id: str) -> Memory:
+        return self.engine.unpin(memory_id)
+
+    def archive_memory(self, memory_id: str) -> Memory:
+        return self.engine.archive(memory_id)
+
+    def restore_memory(self, memory_id: str) -> Memory:
+        return self.engine.restore(memory_id)
+
+    def forget_memory(self, memory_id: str) -> int:
+        return self.engine.forget([memory_id])
+
+    def forget_everything(self) -> None:
+        self.engine.forget_all()
+
+    def export_memories(self, path: Path) -> dict[str, int]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return self.engine.export(path)
+
+    def profile_memories(self) -> list[Memory]:
+        active = self.engine.list(kinds=[Kind.PREFERENCE, Kind.SEMANTIC], statuses=[Status.ACTIVE])
+        return sorted([m for m in active if m.kind == Kind.PREFERENCE or m.pinned], key=lambda m: m.created_at)
+
+    def profile_text(self) -> str:
+        return "\n".join(m.text for m in self.profile_memories())
+
+    def save_profile(self, text: str) -> TextChanges:
+        return self._save_lines(text, self.profile_memories(), Kind.PREFERENCE)
+
+    def rules_text(self) -> str:
+        return "\n".join(m.text for m in self._rules())
+
+    def save_rules(self, text: str) -> TextChanges:
+        return self._save_lines(text, self._rules(), Kind.PROCEDURAL)
+
+    def _rules(self) -> list[Memory]:
+        return sorted(self.engine.list(kinds=[Kind.PROCEDURAL], statuses=[Status.ACTIVE]), key=lambda m: m.created_at)
+
+    def _save_lines(self, text: str, current: list[Memory], kind: Kind) -> TextChanges:
+        wanted = [line.strip() for line in text.splitlines() if line.strip()]
+        removed = [m for m in current if m.text not in wanted]
+        added = [line for line in dict.fromkeys(wanted) if line not in {m.text for m in current}]
+        for memory in removed:
+            self.engine.archive(memory.id)
+        for line in added:
+            self.engine.add(line, kind=kind)
+        return TextChanges(len(added), len(removed))
 
 
 def seeded_assistant(settings: Settings | None = None) -> FakeAssistant:

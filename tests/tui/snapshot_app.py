@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fakes import FakeAssistant, seeded_assistant  # noqa: E402
 
+from assistant.application.protocol import FrontendCore  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.tui.app import AssistantApp  # noqa: E402
 from assistant.tui.widgets.chat_input import ChatInput  # noqa: E402
@@ -24,7 +24,7 @@ class SnapshotApp(AssistantApp):
         fake = seeded_assistant(SNAPSHOT_SETTINGS)
         fake.fail_warm_up = fail
 
-        def factory(settings: Settings) -> Any:
+        def factory(settings: Settings) -> FrontendCore:
             fake.settings = settings
             return fake
 

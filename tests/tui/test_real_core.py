@@ -13,8 +13,8 @@ import pytest
 from textual.message import Message
 from textual.widgets import DataTable, Input
 
+from assistant.application.frontend import AssistantFrontend
 from assistant.config import load_settings
-from assistant.core import Assistant
 from assistant.memory.engine import MemoryEngine
 from assistant.memory.types import Kind, Role
 from assistant.tui.app import AssistantApp
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 def real_app(**overrides: object) -> AssistantApp:
     settings = load_settings(context_size=2048, **overrides)
-    return AssistantApp(settings, Assistant)
+    return AssistantApp(settings, AssistantFrontend.open)
 
 
 async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 240.0) -> None:
@@ -60,7 +60,7 @@ async def test_remember_undo_browse_search_forget_on_the_real_core() -> None:
         await wait_until(pilot, lambda: any(isinstance(m, ReplyDone) for m in seen))
         await idle(app, pilot)
         assert any(isinstance(m, AssistantReady) for m in seen)
-        engine = app.assistant.engine
+        engine = app.assistant.core.engine
         [ana] = [m for m in facts(engine) if "Ana" in m.text]
         assert ana.sources == [app.assistant.last_turn.user_message_id]
         bar = app.query(NoticeBar).last()
@@ -111,7 +111,7 @@ async def test_stream_cancel_and_inspect_on_the_real_core() -> None:
         chunks = "".join(m.text for m in seen if isinstance(m, ReplyChunk))
         assert turn.reply and chunks.strip() == turn.reply
         assert app.query(ReplyMarkdown).last().source.strip() == turn.reply
-        stored = app.assistant.engine.messages(turn.conversation_id)
+        stored = app.assistant.core.engine.messages(turn.conversation_id)
         assert [(m.role, m.content) for m in stored][-2:] == [
             (Role.USER, "Say hello in one short sentence."),
             (Role.ASSISTANT, turn.reply),
@@ -162,7 +162,7 @@ async def test_maintenance_runs_in_the_background_from_the_app() -> None:
     app = real_app(max_reply_tokens=16, compression_age_days=1)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.ready and app.scheduler is not None)
-        engine = app.assistant.engine
+        engine = app.assistant.core.engine
         old = utcnow() - timedelta(days=60)
         conversation = engine.create_conversation("long ago").id
         engine.add_messages(
@@ -183,3 +183,44 @@ async def test_maintenance_runs_in_the_background_from_the_app() -> None:
         archived = [m for m in engine.list(kinds=[Kind.EPISODIC]) if m.status == Status.ARCHIVED]
         assert summaries and len(archived) == 6
         assert set(summaries[0].sources) == {m.sources[0] for m in archived}
+
+
+async def test_new_settings_close_the_real_core_and_move_the_scheduler_to_the_new_one() -> None:
+    """F4 → save: the old core is closed and its scheduler stopped before the new one loads, which sees the old data."""
+    import threading
+
+    from assistant.tui.screens.settings import SettingsScreen
+
+    def schedulers_running() -> int:
+        return sum(thread.name == "assistant-jobs" and thread.is_alive() for thread in threading.enumerate())
+
+    app = real_app(max_reply_tokens=16)
+    seen: list[Message] = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await wait_until(pilot, lambda: app.ready and app.scheduler is not None)
+        old_core, old_jobs = app.assistant, app.scheduler
+        closed: list[bool] = []
+        close_old_core = old_core.close
+
+        def close() -> None:
+            closed.append(schedulers_running() == 0)  # its scheduler already stopped
+            close_old_core()
+
+        old_core.close = close
+        await pilot.press(*"remember that my sister is called Ana", "enter")
+        await wait_until(pilot, lambda: any(isinstance(m, ReplyDone) for m in seen))
+        await idle(app, pilot)
+        assert schedulers_running() == 1
+
+        await pilot.press("f4")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        app.screen.query_one("#field-max_reply_tokens", Input).value = "24"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.ready and app.assistant is not old_core and app.scheduler is not None)
+        await idle(app, pilot)
+        assert closed == [True]
+        assert app.scheduler is not old_jobs and schedulers_running() == 1
+        assert app.assistant.settings.max_reply_tokens == 24
+        assert [m.text for m in app.assistant.core.memories.select() if "Ana" in m.text]
+        assert app.status.memory_count == app.assistant.count_memories() >= 1

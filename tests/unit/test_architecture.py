@@ -40,7 +40,7 @@ def test_the_tui_never_imports_the_model_or_the_database():
 
 def test_importing_the_core_loads_no_ui_and_no_heavy_model_code():
     probe = (
-        "import sys, assistant.core, assistant.cli;"
+        "import sys, assistant.application.session, assistant.cli;"
         "loaded = set(m.split('.')[0] for m in sys.modules);"
         "heavy = {'textual', 'torch', 'sentence_transformers', 'llama_cpp'} & loaded;"
         "print(sorted(heavy))"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.memory.commands import (
+from assistant.application.chat_commands.grammar import (
     AddRule,
     Command,
     CommandError,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from assistant.context import (
+from assistant.application.context import (
     HISTORY_SHARE,
     MEMORY_CLOSE,
     MEMORY_OPEN,

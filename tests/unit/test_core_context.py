@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.application.session import Assistant
 from assistant.config import load_settings
-from assistant.core import Assistant
 from assistant.memory.engine import episodic_memory_id
 
 pytestmark = pytest.mark.slow

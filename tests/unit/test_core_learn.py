@@ -11,8 +11,8 @@ import contextlib
 
 import pytest
 
+from assistant.application.session import Assistant, LearnReport
 from assistant.config import load_settings
-from assistant.core import Assistant, LearnReport
 from assistant.llm.runner import GenerationCancelled
 from assistant.memory.types import Kind
 

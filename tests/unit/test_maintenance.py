@@ -101,7 +101,7 @@ def test_compression_summarises_old_episodes_and_keeps_everything_restorable(yea
     assert len(engine.list(kinds=[Kind.SUMMARY])) == len(summaries)
 
 
-def test_interrupted_group_is_finished_on_rerun_without_duplicates(year, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_group_is_finished_on_rerun_without_duplicates(year) -> None:
     engine, clock, _evalset, _kept = year
 
     class Killed(BaseException):
@@ -111,14 +111,16 @@ def test_interrupted_group_is_finished_on_rerun_without_duplicates(year, monkeyp
         if label == "compress: summaries written":
             raise Killed
 
-    monkeypatch.setattr(maintenance, "checkpoint", die)
-    with pytest.raises(Killed):
-        maintenance.compress(engine, None, clock(), age_days=30, batch=2)
+    stop_observing = maintenance.observe_writes(die)
+    try:
+        with pytest.raises(Killed):
+            maintenance.compress(engine, None, clock(), age_days=30, batch=2)
+    finally:
+        stop_observing()
     written = engine.list(kinds=[Kind.SUMMARY])
     assert len(written) == 2
     assert not engine.list(statuses=[Status.ARCHIVED]), "nothing is archived before the crash point"
 
-    monkeypatch.setattr(maintenance, "checkpoint", lambda label: None)
     report = maintenance.compress(engine, None, clock(), age_days=30)
     assert report.resumed == 2
     summaries = engine.list(kinds=[Kind.SUMMARY])

@@ -11,7 +11,8 @@ import threading
 
 import pytest
 
-from assistant.llm.runner import PREFILL_CHUNK_TOKENS, ChatMessage, GenerationCancelled, ModelRunner
+from assistant.llm.chat_cache import PREFILL_CHUNK_TOKENS
+from assistant.llm.runner import ChatMessage, GenerationCancelled, ModelRunner
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,11 +11,14 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Collapsible, DataTable, Footer, Header, Label, Static
 
+if TYPE_CHECKING:
+    from assistant.application.views import ContextTrace
+
 
 class InspectorScreen(Screen[None]):
     BINDINGS = [Binding("escape,f3", "app.pop_screen", "Back")]
 
-    def __init__(self, trace: Any) -> None:
+    def __init__(self, trace: ContextTrace) -> None:
         super().__init__()
         self.trace = trace
 
@@ -45,6 +48,4 @@ class InspectorScreen(Screen[None]):
         table = self.query_one("#inspector-memories", DataTable)
         table.add_columns("score", "kind", "section", "memory")
         for memory in self.trace.memories:
-            table.add_row(
-                f"{memory.score:.3f}", str(memory.kind), getattr(memory, "section", ""), memory.text, key=memory.id
-            )
+            table.add_row(f"{memory.score:.3f}", str(memory.kind), memory.section, memory.text, key=memory.id)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,25 +14,27 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, ListItem, ListView, Select, Static
 
-from assistant.memory.types import Kind, Status
-from assistant.tui import bridge
+from assistant.application.protocol import CoreMemories
+from assistant.application.views import NOT_MESSAGES, MemoryDetail, MemoryRow
+from assistant.memory.types import Kind, Memory, Message, Status
 from assistant.tui.messages import MemoriesChanged
 from assistant.tui.screens.dialogs import AskLineScreen, AskTextScreen, ConfirmScreen
 
-KIND_CHOICES = [("all but messages", bridge.NOT_MESSAGES), ("all kinds", "")] + [
-    (kind.value, kind.value) for kind in Kind
-]
+KIND_CHOICES = [("all but messages", NOT_MESSAGES), ("all kinds", "")] + [(kind.value, kind.value) for kind in Kind]
 STATUS_CHOICES = [(status.value, status.value) for status in Status] + [("any status", "")]
 SORT_CHOICES = [("relevance", "relevance"), ("recency", "recency"), ("strength", "strength"), ("use", "use")]
 FORGET_ALL_WORD = "DELETE"
 
+if TYPE_CHECKING:
+    from assistant.tui.app import AssistantApp
 
-def when(moment: Any) -> str:
+
+def when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 class SourceItem(ListItem):
-    def __init__(self, message: Any) -> None:
+    def __init__(self, message: Message) -> None:
         first_line = message.content.strip().splitlines()[0] if message.content.strip() else ""
         super().__init__(Label(f"{when(message.created_at)} {message.role}: {first_line}", markup=False))
         self.message = message
@@ -51,12 +54,17 @@ class MemoryScreen(Screen[None]):
         Binding("ctrl+x", "forget_everything", "Forget all"),
     ]
 
-    def __init__(self, assistant: Any) -> None:
+    def __init__(self, memories: CoreMemories) -> None:
         super().__init__()
-        self.assistant = assistant
-        self.rows: dict[str, bridge.MemoryRow] = {}
-        self.detail: bridge.MemoryDetail | None = None
+        self.memories = memories
+        self.rows: dict[str, MemoryRow] = {}
+        self.detail: MemoryDetail | None = None
         self.selected_id: str | None = None
+
+    @property
+    def host(self) -> AssistantApp:
+        """The app: it runs the core calls in its workers and opens conversations."""
+        return cast("AssistantApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
@@ -64,7 +72,7 @@ class MemoryScreen(Screen[None]):
             with Vertical(id="memory-list"):
                 yield Input(placeholder="Search memories (recall)…", id="memory-search")
                 with Horizontal(id="memory-filters"):
-                    yield Select(KIND_CHOICES, value=bridge.NOT_MESSAGES, allow_blank=False, id="filter-kind")
+                    yield Select(KIND_CHOICES, value=NOT_MESSAGES, allow_blank=False, id="filter-kind")
                     yield Select(STATUS_CHOICES, value="active", allow_blank=False, id="filter-status")
                     yield Select(SORT_CHOICES, value="relevance", allow_blank=False, id="sort")
                 yield DataTable(id="memory-table", cursor_type="row", zebra_stripes=True)
@@ -103,11 +111,11 @@ class MemoryScreen(Screen[None]):
 
     def reload(self) -> None:
         query = self.query_one("#memory-search", Input).value
-        self.app.call_core(  # type: ignore[attr-defined]
-            bridge.find_memories, self.assistant, query, **self.filters, then=self.show_rows, what="loading memories"
+        self.host.call_core(
+            self.memories.find_memories, query, **self.filters, then=self.show_rows, what="loading memories"
         )
 
-    def show_rows(self, rows: list[bridge.MemoryRow]) -> None:
+    def show_rows(self, rows: list[MemoryRow]) -> None:
         table = self.query_one("#memory-table", DataTable)
         table.clear()
         self.rows = {row.memory.id: row for row in rows}
@@ -157,11 +165,9 @@ class MemoryScreen(Screen[None]):
             self.load_detail(event.row_key.value)
 
     def load_detail(self, memory_id: str) -> None:
-        self.app.call_core(  # type: ignore[attr-defined]
-            bridge.memory_detail, self.assistant, memory_id, then=self.show_detail, what="loading the memory"
-        )
+        self.host.call_core(self.memories.memory_detail, memory_id, then=self.show_detail, what="loading the memory")
 
-    def show_detail(self, detail: bridge.MemoryDetail | None) -> None:
+    def show_detail(self, detail: MemoryDetail | None) -> None:
         self.detail = detail
         text_view = self.query_one("#detail-text", Static)
         sources = self.query_one("#detail-sources", ListView)
@@ -209,18 +215,18 @@ class MemoryScreen(Screen[None]):
         if isinstance(event.item, SourceItem):
             message = event.item.message
             self.dismiss()
-            self.app.open_conversation(message.conversation_id, focus_message=message.id)  # type: ignore[attr-defined]
+            self.host.open_conversation(message.conversation_id, focus_message=message.id)
 
     # -- actions -----------------------------------------------------------------------
 
-    def _current(self) -> Any | None:
+    def _current(self) -> Memory | None:
         if self.detail is None:
             self.notify("Select a memory first.")
             return None
         return self.detail.memory
 
-    def _changed(self, note: str) -> Any:
-        def done(_: Any) -> None:
+    def _changed(self, note: str) -> Callable[[object], None]:
+        def done(_: object) -> None:
             if note:
                 self.notify(note)
             self.app.post_message(MemoriesChanged(note))
@@ -228,8 +234,8 @@ class MemoryScreen(Screen[None]):
 
         return done
 
-    def _call(self, function: Any, *args: Any, note: str, what: str) -> None:
-        self.app.call_core(function, self.assistant, *args, then=self._changed(note), what=what)  # type: ignore[attr-defined]
+    def _call(self, function: Callable[..., object], *args: Any, note: str, what: str) -> None:
+        self.host.call_core(function, *args, then=self._changed(note), what=what)
 
     def action_close(self) -> None:
         self.dismiss()
@@ -244,24 +250,26 @@ class MemoryScreen(Screen[None]):
 
         def save(text: str | None) -> None:
             if text and text.strip() and text.strip() != memory.text:
-                self._call(bridge.edit_memory, memory.id, text.strip(), note="Memory updated.", what="editing")
+                self._call(self.memories.edit_memory, memory.id, text.strip(), note="Memory updated.", what="editing")
 
         self.app.push_screen(AskTextScreen("Edit this memory (Ctrl+S saves):", memory.text), save)
 
     def action_toggle_pin(self) -> None:
         memory = self._current()
         if memory is not None:
-            note = "Unpinned." if memory.pinned else "Pinned: it will not decay."
-            self._call(bridge.set_pinned, memory.id, not memory.pinned, note=note, what="pinning")
+            if memory.pinned:
+                self._call(self.memories.unpin_memory, memory.id, note="Unpinned.", what="pinning")
+            else:
+                self._call(self.memories.pin_memory, memory.id, note="Pinned: it will not decay.", what="pinning")
 
     def action_toggle_archive(self) -> None:
         memory = self._current()
         if memory is None:
             return
         if memory.status == Status.ACTIVE:
-            self._call(bridge.set_archived, memory.id, True, note="Archived: no longer recalled.", what="archiving")
+            self._call(self.memories.archive_memory, memory.id, note="Archived: no longer recalled.", what="archiving")
         else:
-            self._call(bridge.set_archived, memory.id, False, note="Restored.", what="restoring")
+            self._call(self.memories.restore_memory, memory.id, note="Restored.", what="restoring")
 
     def action_forget(self) -> None:
         memory = self._current()
@@ -271,7 +279,7 @@ class MemoryScreen(Screen[None]):
         def forget(confirmed: bool | None) -> None:
             if confirmed:
                 self.selected_id = None
-                self._call(bridge.forget_memory, memory.id, note="Forgotten for good.", what="forgetting")
+                self._call(self.memories.forget_memory, memory.id, note="Forgotten for good.", what="forgetting")
 
         self.app.push_screen(
             ConfirmScreen(
@@ -284,25 +292,25 @@ class MemoryScreen(Screen[None]):
         def edit(current: str) -> None:
             def save(text: str | None) -> None:
                 if text is not None and text != current:
-                    self._call(bridge.save_profile, text, note="Profile saved.", what="saving the profile")
+                    self._call(self.memories.save_profile, text, note="Profile saved.", what="saving the profile")
 
             self.app.push_screen(
                 AskTextScreen("Your profile: what is always in context, one per line (Ctrl+S saves):", current), save
             )
 
-        self.app.call_core(bridge.profile_text, self.assistant, then=edit, what="loading the profile")  # type: ignore[attr-defined]
+        self.host.call_core(self.memories.profile_text, then=edit, what="loading the profile")
 
     def action_edit_rules(self) -> None:
         def edit(current: str) -> None:
             def save(text: str | None) -> None:
                 if text is not None and text != current:
-                    self._call(bridge.save_rules, text, note="Rules saved.", what="saving the rules")
+                    self._call(self.memories.save_rules, text, note="Rules saved.", what="saving the rules")
 
             self.app.push_screen(
                 AskTextScreen("Rules the assistant follows, one per line (Ctrl+S saves):", current), save
             )
 
-        self.app.call_core(bridge.rules_text, self.assistant, then=edit, what="loading the rules")  # type: ignore[attr-defined]
+        self.host.call_core(self.memories.rules_text, then=edit, what="loading the rules")
 
     def action_export(self) -> None:
         default = str(Path.home() / f"assistant-export-{date.today().isoformat()}.jsonl")
@@ -315,9 +323,7 @@ class MemoryScreen(Screen[None]):
                 summary = ", ".join(f"{count} {name}" for name, count in counts.items())
                 self.notify(f"Exported to {path}: {summary}", timeout=10)
 
-            self.app.call_core(  # type: ignore[attr-defined]
-                bridge.export_space, self.assistant, Path(path), then=done, what="exporting"
-            )
+            self.host.call_core(self.memories.export_memories, Path(path), then=done, what="exporting")
 
         self.app.push_screen(
             AskLineScreen("Export everything (memories, profile, messages, history) to:", default), export
@@ -327,13 +333,15 @@ class MemoryScreen(Screen[None]):
         def forget(answer: str | None) -> None:
             if answer == FORGET_ALL_WORD:
                 self.selected_id = None
-                self._call(bridge.forget_everything, note="Everything was forgotten.", what="forgetting everything")
+                self._call(
+                    self.memories.forget_everything, note="Everything was forgotten.", what="forgetting everything"
+                )
             elif answer is not None:
                 self.notify("Nothing was deleted.")
 
         self.app.push_screen(
             AskLineScreen(
-                f"This erases every memory, message, conversation and the profile of “{self.assistant.user}”, "
+                f"This erases every memory, message, conversation and the profile of “{self.memories.user}”, "
                 f"for good. Type {FORGET_ALL_WORD} to confirm:"
             ),
             forget,

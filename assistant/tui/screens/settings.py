@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
 from textual.app import ComposeResult
@@ -80,11 +80,9 @@ class SettingsScreen(Screen[list[str] | None]):
         values: dict[str, Any] = {}
         for name, info in Settings.model_fields.items():
             widget = self.query_one(f"#field-{name}")
-            raw = widget.value
-            if isinstance(widget, Input):
-                raw = raw.strip()
+            raw: object = widget.value.strip() if isinstance(widget, Input) else getattr(widget, "value", None)
             try:
-                values[name] = TypeAdapter(info.annotation).validate_python(raw)
+                values[name] = TypeAdapter[Any](cast(Any, info.annotation)).validate_python(raw)
             except ValidationError as error:
                 raise ValueError(f"{name.replace('_', ' ')}: {error.errors()[0]['msg']}") from None
         try:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.message import Message
 from textual.widgets import Label, ListItem, ListView
 
+from assistant.memory.types import Conversation
+
 
 class ConversationItem(ListItem):
-    def __init__(self, conversation: Any) -> None:
+    def __init__(self, conversation: Conversation) -> None:
         super().__init__(Label(conversation.title or "Untitled", markup=False))
         self.conversation = conversation
 
@@ -32,7 +32,7 @@ class ConversationList(ListView):
             super().__init__()
             self.conversation_id = conversation_id
 
-    def show(self, conversations: list[Any], current_id: str | None) -> None:
+    def show(self, conversations: list[Conversation], current_id: str | None) -> None:
         self.clear()
         items = [ConversationItem(conversation) for conversation in conversations]
         if items:
@@ -43,6 +43,13 @@ class ConversationList(ListView):
                 break
         else:
             self.index = None
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        """The listed conversation with that id, if it is listed."""
+        for item in self.children:
+            if isinstance(item, ConversationItem) and item.conversation.id == conversation_id:
+                return item.conversation
+        return None
 
     def select_conversation(self, conversation_id: str | None) -> None:
         for index, item in enumerate(self.children):
@@ -56,6 +63,6 @@ class ConversationList(ListView):
             self.post_message(self.Chosen(event.item.conversation.id))
 
     @property
-    def highlighted_conversation(self) -> Any | None:
+    def highlighted_conversation(self) -> Conversation | None:
         item = self.highlighted_child
         return item.conversation if isinstance(item, ConversationItem) else None

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import locations
-from assistant.commands.common import add_json_option, print_json
+from assistant.cli.common import add_json_option, print_json
 
 
 def register(subcommands: Any) -> None:

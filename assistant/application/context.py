@@ -270,15 +270,7 @@ def assemble(
     episodes = _take(
         [(episode_line(h.memory, inputs.now), h) for h in new_episodes], int(room * EPISODES_SHARE), count_tokens
     )
-    memory_block = ""
-    if facts or episodes:
-        blocks = [MEMORY_OPEN]
-        if facts:
-            blocks += ["Facts:", *(line for line, _ in facts)]
-        if episodes:
-            blocks += ["Past conversations:", *(line for line, _ in episodes)]
-        blocks.append(MEMORY_CLOSE)
-        memory_block = "\n".join(blocks)
+    memory_block = _block_text([line for line, _ in facts], [line for line, _ in episodes])
 
     messages = [ChatMessage("system", system)]
     messages += [ChatMessage(str(m.role), text) for m, text in window]
@@ -328,6 +320,23 @@ def assemble(
     trace.memory_block = memory_block
     trace.profile_ids = [m.id for _, m in profile]
     return messages, trace
+
+
+def _block_text(fact_lines: Sequence[str], episode_lines: Sequence[str]) -> str:
+    if not fact_lines and not episode_lines:
+        return ""
+    lines = [MEMORY_OPEN]
+    if fact_lines:
+        lines += ["Facts:", *fact_lines]
+    if episode_lines:
+        lines += ["Past conversations:", *episode_lines]
+    lines.append(MEMORY_CLOSE)
+    return "\n".join(lines)
+
+
+def render_memory_block(facts: Sequence[Memory], episodes: Sequence[Memory], now: datetime | None) -> str:
+    """The block as `assemble` writes it for these memories, dated from `now`."""
+    return _block_text([memory_line(m, now) for m in facts], [episode_line(m, now) for m in episodes])
 
 
 def shown_block(trace: ContextTrace) -> ShownBlock | None:

@@ -1,4 +1,4 @@
-"""Command line: parse arguments, load settings, run a command or open the TUI.
+"""`assistant`: parse arguments, load settings, run a command or open the TUI.
 
 Exit codes are a public contract: 0 success, 1 runtime failure (one line on stderr, no
 traceback), 2 usage error (argparse's own exit code).
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--user", help="memory space to use (default: the 'user' setting)")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(f"assistant.commands.{name}").register(subcommands)
+        importlib.import_module(f"assistant.cli.{name}").register(subcommands)
     return parser
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from assistant.commands.common import add_json_option, add_user_option, print_json, settings_for
+from assistant.cli.common import add_json_option, add_user_option, print_json, settings_for
 
 
 def register(actions: Any) -> None:
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_for(args)
     runner = None
     if not args.no_model and not args.dry_run:
-        from assistant.core import open_runner
+        from assistant.application.session import open_runner
 
         runner = open_runner(settings)
     with MemoryEngine.open(settings) as engine:

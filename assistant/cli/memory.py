@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.commands.common import add_json_option, add_user_option, print_json, settings_for
+from assistant.cli.common import add_json_option, add_user_option, print_json, settings_for
 from assistant.errors import AssistantError, StoreError
 
 KINDS = ("episodic", "semantic", "preference", "procedural", "summary")
 STATUSES = ("active", "superseded", "archived")
 
 
-def _engine(args: argparse.Namespace) -> Any:
+@contextmanager
+def _memories(args: argparse.Namespace) -> Iterator[Any]:
+    """The memory service for this command's user space, closed afterwards."""
+    from assistant.application.memory_service import MemoryService
     from assistant.memory.engine import MemoryEngine
 
-    return MemoryEngine.open(settings_for(args))
+    with MemoryEngine.open(settings_for(args)) as engine:
+        yield MemoryService(engine)
 
 
 def _time(value: str) -> datetime:
@@ -51,10 +57,16 @@ def register(subcommands: Any) -> None:
     parser.set_defaults(handler=lambda args: parser.print_help())
     actions = parser.add_subparsers(dest="memory_command", metavar="ACTION")
 
-    add = _common(actions.add_parser("add", help="remember something"))
+    add = _common(
+        actions.add_parser(
+            "add",
+            help="remember something, learned like “remember that …” in chat (--raw, --kind or --key: as given)",
+        )
+    )
     add.add_argument("text")
-    add.add_argument("--kind", choices=KINDS, default="semantic")
-    add.add_argument("--key", help="fact key; a new fact with the same key supersedes the old one")
+    add.add_argument("--raw", action="store_true", help="store the text exactly as given, as one memory")
+    add.add_argument("--kind", choices=KINDS, help="store as given, as this kind (default: semantic)")
+    add.add_argument("--key", help="store as given under this fact key; a new fact with the key supersedes the old")
     add.add_argument("--importance", type=_importance, default=0.5)
     add.add_argument("--pin", action="store_true", help="pin it: never decays, always preferred")
     add.add_argument("--reason", default="added by the user from the command line")
@@ -118,24 +130,39 @@ def register(subcommands: Any) -> None:
     stats = _common(actions.add_parser("stats", help="counts and sizes of this memory space"))
     stats.set_defaults(handler=_stats)
 
-    from assistant.commands import maintain
+    from assistant.cli import maintain
 
     maintain.register(actions)
 
 
 def _add(args: argparse.Namespace) -> int:
+    """Learned like "remember that TEXT" (keys, the profile) unless the user says how to store it."""
+    from assistant.memory.engine import memory_list_json
     from assistant.memory.types import Kind
 
-    with _engine(args) as engine:
-        memory = engine.add(
-            args.text,
-            kind=Kind(args.kind),
-            key=args.key,
-            importance=args.importance,
-            pinned=args.pin,
-            reason=args.reason,
-        )
-        _print_memory(args, memory)
+    with _memories(args) as memories:
+        if args.raw or args.kind or args.key:
+            memory = memories.add_raw(
+                args.text,
+                kind=Kind(args.kind or "semantic"),
+                key=args.key,
+                importance=args.importance,
+                pinned=args.pin,
+                reason=args.reason,
+            )
+            _print_memory(args, memory)
+            return 0
+        result = memories.remember(args.text)
+        learned = result.memories
+        if args.pin:
+            learned = [memories.set_pinned(memory.id, True, reason=args.reason) for memory in learned]
+    if args.json:
+        print_json([memory_list_json(memory) for memory in learned])
+    elif not learned:
+        print("nothing saved: there was nothing left to remember once secrets were removed")
+    for memory in learned if not args.json else []:
+        already = " (already known)" if memory.id in {m.id for m in result.confirmed} else ""
+        _print_memory(args, memory, suffix=already)
     return 0
 
 
@@ -157,15 +184,15 @@ def _search(args: argparse.Namespace) -> int:
     if args.k is not None and args.k < 1:
         raise AssistantError("--k must be at least 1")
     filters = _filters(args)
-    with _engine(args) as engine:
+    with _memories(args) as memories:
         if args.query is not None:
-            _print_hits(args, engine.search(args.query, k=args.k, filters=filters), memory_json)
+            _print_hits(args, memories.search(args.query, k=args.k, filters=filters), memory_json)
             return 0
         # Batch mode: read every query, embed them together, answer in order, one line each.
         queries = [line.rstrip("\r\n") for line in sys.stdin]
         for start in range(0, len(queries), 256):
             chunk = queries[start : start + 256]
-            for hits in engine.search_many(chunk, k=args.k, filters=filters):
+            for hits in memories.search_many(chunk, k=args.k, filters=filters):
                 if args.json:
                     print_json([memory_json(hit.memory, hit.score) for hit in hits])
                 else:
@@ -195,41 +222,43 @@ def _list(args: argparse.Namespace) -> int:
     from assistant.memory.engine import memory_list_json
     from assistant.memory.types import Kind, Status
 
-    with _engine(args) as engine:
-        memories = engine.list(
+    with _memories(args) as memories:
+        listed = memories.select(
             kinds=[Kind(kind) for kind in args.kind] if args.kind else None,
             statuses=[Status(status) for status in args.status] if args.status else None,
             limit=args.limit,
         )
     if args.json:
-        print_json([memory_list_json(memory) for memory in memories])
+        print_json([memory_list_json(memory) for memory in listed])
         return 0
-    if not memories:
+    if not listed:
         print("no memories yet")
-    for memory in memories:
+    for memory in listed:
         flags = ("📌 " if memory.pinned else "") + ("" if memory.status == "active" else f"({memory.status}) ")
         print(f"{memory.id}  [{memory.kind}]  {flags}{_one_line(memory)}")
     return 0
 
 
-def _print_memory(args: argparse.Namespace, memory: Any) -> None:
+def _print_memory(args: argparse.Namespace, memory: Any, suffix: str = "") -> None:
     from assistant.memory.engine import memory_list_json
 
     if args.json:
         print_json(memory_list_json(memory))
     else:
         print(
-            f"{memory.id}  [{memory.kind}, {memory.status}{', pinned' if memory.pinned else ''}]  {_one_line(memory)}"
+            f"{memory.id}  [{memory.kind}, {memory.status}{', pinned' if memory.pinned else ''}]  "
+            f"{_one_line(memory)}{suffix}"
         )
 
 
 def _show(args: argparse.Namespace) -> int:
     from assistant.memory.engine import iso, memory_list_json
 
-    with _engine(args) as engine:
-        memory = engine.require(args.id)
-        sources = engine.sources_of(memory)
-        history = engine.audit(memory.id)
+    with _memories(args) as memories:
+        detail = memories.detail(args.id)
+        if detail is None:
+            raise StoreError(f"no memory {args.id!r} for user {memories.user!r}")
+        memory, sources, history = detail.memory, detail.sources, detail.history
     if args.json:
         print_json(
             {
@@ -289,8 +318,8 @@ def _edit(args: argparse.Namespace) -> int:
 
     if args.text is None and args.key is None and args.kind is None and args.importance is None:
         raise AssistantError("nothing to change: give new text, --key, --kind or --importance")
-    with _engine(args) as engine:
-        memory = engine.update(
+    with _memories(args) as memories:
+        memory = memories.edit(
             args.id,
             text=args.text,
             key=args.key,
@@ -305,11 +334,16 @@ def _edit(args: argparse.Namespace) -> int:
 def _change(args: argparse.Namespace) -> int:
     from assistant.memory.engine import memory_list_json
 
-    with _engine(args) as engine:
+    with _memories(args) as memories:
         for memory_id in args.ids:
-            engine.require(memory_id)
-        method = getattr(engine, args.change)
-        changed = [method(memory_id, reason=args.reason) for memory_id in args.ids]
+            memories.require(memory_id)
+        change = {
+            "pin": lambda memory_id: memories.set_pinned(memory_id, True, reason=args.reason),
+            "unpin": lambda memory_id: memories.set_pinned(memory_id, False, reason=args.reason),
+            "archive": lambda memory_id: memories.set_archived(memory_id, True, reason=args.reason),
+            "restore": lambda memory_id: memories.set_archived(memory_id, False, reason=args.reason),
+        }[args.change]
+        changed = [change(memory_id) for memory_id in args.ids]
     if args.json:
         print_json([memory_list_json(memory) for memory in changed])
     else:
@@ -321,19 +355,19 @@ def _change(args: argparse.Namespace) -> int:
 def _forget(args: argparse.Namespace) -> int:
     if args.all == bool(args.ids):
         raise AssistantError("give memory ids to forget, or --all to delete the whole memory space")
-    with _engine(args) as engine:
+    with _memories(args) as memories:
         if args.all:
             if not args.yes:
                 if not sys.stdin.isatty():
                     raise AssistantError("forget --all deletes everything; add --yes to confirm")
-                answer = input(f"Delete every memory, message and the profile of user {engine.user!r}? [y/N] ")
+                answer = input(f"Delete every memory, message and the profile of user {memories.user!r}? [y/N] ")
                 if answer.strip().lower() not in ("y", "yes"):
                     print("nothing deleted")
                     return 1
-            engine.forget_all(reason=args.reason)
-            result: dict[str, Any] = {"forgotten": "all", "user": engine.user}
+            memories.forget_all(reason=args.reason)
+            result: dict[str, Any] = {"forgotten": "all", "user": memories.user}
         else:
-            count = engine.forget(args.ids, reason=args.reason, with_sources=True if args.with_sources else None)
+            count = memories.forget(args.ids, reason=args.reason, with_sources=True if args.with_sources else None)
             result = {"forgotten": count, "ids": args.ids}
     if args.json:
         print_json(result)
@@ -345,9 +379,9 @@ def _forget(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    with _engine(args) as engine:
+    with _memories(args) as memories:
         try:
-            counts = engine.export(args.file)
+            counts = memories.export(args.file)
         except OSError as error:
             raise StoreError(f"cannot write {args.file}: {error.strerror or error}") from None
     if args.json:
@@ -381,9 +415,9 @@ class _Progress:
 
 def _import(args: argparse.Namespace) -> int:
     progress = _Progress()
-    with _engine(args) as engine:
+    with _memories(args) as memories:
         try:
-            report = engine.import_file(args.file, progress=progress)
+            report = memories.import_file(args.file, progress=progress)
         finally:
             progress.finish()
     for number, problem in report.bad_lines:
@@ -416,8 +450,8 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    with _engine(args) as engine:
-        stats = engine.stats()
+    with _memories(args) as memories:
+        stats = memories.stats()
     if args.json:
         print_json(stats)
         return 0

@@ -11,8 +11,8 @@ import sys
 import threading
 from typing import Any
 
-from assistant.commands.common import add_user_option, settings_for
-from assistant.context import ContextTrace
+from assistant.application.context import ContextTrace
+from assistant.cli.common import add_user_option, settings_for
 from assistant.errors import AssistantError
 
 # A paste bigger than this is refused rather than silently cut (the prompt check would
@@ -63,7 +63,7 @@ def format_trace(trace: ContextTrace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.core import Assistant
+    from assistant.application.session import Assistant
 
     settings = settings_for(args, model=args.model)
     text = read_message(args)

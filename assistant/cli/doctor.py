@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import __version__, locations
-from assistant.commands.common import add_json_option, print_json
+from assistant.cli.common import add_json_option, print_json
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError
 
@@ -208,7 +208,7 @@ def check_embedder(settings: Settings, *, load: bool) -> Check:
 
 
 def check_generation(settings: Settings) -> Check:
-    from assistant.core import open_runner
+    from assistant.application.session import open_runner
     from assistant.llm.runner import ChatMessage, GenerationStats
 
     stats = GenerationStats()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from assistant.commands.common import add_json_option, add_user_option, print_json, settings_for
+from assistant.cli.common import add_json_option, add_user_option, print_json, settings_for
 
 
 def register(subcommands: Any) -> None:

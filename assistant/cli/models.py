@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import locations
-from assistant.commands.common import add_json_option, print_json
+from assistant.cli.common import add_json_option, print_json
 from assistant.config import Settings, load_settings, save_settings
 from assistant.errors import ModelError
 from assistant.llm.catalog import (

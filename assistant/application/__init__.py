@@ -1,0 +1,1 @@
+"""The headless core the front ends drive: the chat session, the memory service, prompt assembly."""

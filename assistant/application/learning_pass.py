@@ -1,0 +1,84 @@
+"""Learning from one exchange, after the reply: the user's own words become memories.
+
+What the user stated outright (the deterministic rules) is saved first, so it is in memory
+at once and stays saved when the model's extraction is cancelled. The model's extraction runs
+next when it is worth it, and may raise GenerationCancelled when the user's chat needs the
+model; the caller (the scheduler) retries, and what was already saved from this message is
+not counted again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from assistant.application.turn import LearnReport, Turn
+from assistant.config import Settings
+from assistant.learning.consolidate import Applied, Consolidator
+from assistant.learning.explicit import extract_explicit
+from assistant.learning.model_extraction import extract_with_model, model_additions
+from assistant.learning.pasted import authored_text
+from assistant.llm.runner import ModelRunner
+from assistant.memory.engine import MemoryEngine
+
+log = logging.getLogger(__name__)
+
+
+def worth_asking_the_model(user_text: str) -> bool:
+    """Questions and one-word replies rarely state anything about the user: skip the model."""
+    words = user_text.split()
+    return len(words) >= 4 and not user_text.rstrip().endswith("?")
+
+
+def learn_from_turn(
+    turn: Turn,
+    *,
+    engine: MemoryEngine,
+    runner: Callable[[], ModelRunner],
+    settings: Settings,
+    use_model: bool | None = None,
+    on_stated: Callable[[LearnReport], None] | None = None,
+) -> LearnReport:
+    """Extract memories from the user's side of `turn` and consolidate them.
+
+    With a model pass, `on_stated` receives the rules' part of the report (possibly empty) as
+    soon as it is saved, and the returned report holds the model's part.
+    """
+    report = LearnReport()
+    if turn.incognito or turn.is_command or not turn.used_memory or turn.user_message_id is None:
+        return report
+    own_text = authored_text(turn.user_text)  # pasted files and quotes are data, not facts about the user
+    if not own_text.strip():
+        return report
+    consolidator = Consolidator(engine)
+    explicit = extract_explicit(own_text, now=turn.at, source_id=turn.user_message_id)  # deduplicated
+    for applied in consolidator.apply_all(explicit):
+        _record(report, applied)
+    engine.flush()
+    if use_model is None:
+        use_model = settings.model_extraction and worth_asking_the_model(own_text)
+    if not use_model:
+        return report
+    if on_stated is not None:
+        on_stated(report)  # even when empty: the caller learns the rules' part is done
+        report = LearnReport()
+    result = extract_with_model(runner(), own_text, turn.reply, source_id=turn.user_message_id, now=turn.at)
+    if result.error:
+        # The raw message stays in the episodic log; nothing is lost, only not distilled.
+        log.warning("model extraction failed for message %s: %s", turn.user_message_id, result.error)
+        report.error = result.error
+    for applied in consolidator.apply_all(model_additions(explicit, result.candidates)):
+        _record(report, applied)
+    engine.flush()
+    return report
+
+
+def _record(report: LearnReport, applied: Applied) -> None:
+    if applied.action == "add" and applied.memory is not None:
+        report.saved.append(applied.memory)
+        if applied.replaced:
+            report.superseded.extend(applied.replaced)
+    elif applied.action == "reinforce" and applied.memory is not None:
+        report.reinforced.append(applied.memory)
+    if applied.notice:
+        report.notices.append(applied.notice)

@@ -1,0 +1,341 @@
+"""The one owner of background work for an assistant: learning from each exchange and periodic maintenance.
+
+Front ends queue a finished exchange with `queue_learning` (persisted before it returns) and
+ask for maintenance with `request_maintenance`; a single worker thread does the work one
+step at a time. It never competes with the user: before each step it waits until the model
+is free (`ModelRunner.wait_until_free`), every model call is a background completion (the
+runner preempts it when the user's chat arrives) and a preempted step is retried.
+
+What learning saved is reported through two callbacks, on the worker thread: `on_stated`
+as soon as what the user stated outright is saved (the rules' part, before the model's
+extraction) and `on_learned` when the turn's learning is finished, with the ids of
+everything it saved so one Undo removes all of it. Progress (`status`, `on_progress`) is for
+a status bar; `cancel()` stops the current maintenance pass between steps; `wait_idle`
+lets a CLI process finish its learning before it exits; `close()` ends the worker and leaves
+unfinished work queued.
+
+Job state lives in a small file in the data dir (see job_state.py): queued learning
+survives a crash and the next start finishes it, and a maintenance pass that was running when
+its process died runs again (compression finishes interrupted groups, see memory/maintenance/).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.application.job_state import JobFile, JobState, default_state_path, turn_from_record, turn_to_record
+from assistant.errors import AssistantError
+from assistant.llm.runner import GenerationCancelled
+
+if TYPE_CHECKING:
+    from assistant.application.session import Assistant, LearnReport, Turn
+    from assistant.llm.runner import ModelRunner
+    from assistant.memory.maintenance import MaintenanceReport
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """What the background is doing, for a status bar: `job` is None when idle."""
+
+    job: str | None = None
+    done: int = 0
+    total: int = 0
+    pending_extractions: int = 0
+    maintenance_pending: bool = False
+    preempted: int = 0  # model steps that gave way to the user's chat (and were retried)
+    last_error: str | None = None
+    last_maintenance: MaintenanceReport | None = None
+
+
+@dataclass(frozen=True)
+class LearningResult:
+    """One part of a queued turn's learning, as `on_stated` and `on_learned` receive it."""
+
+    job: str  # what queue_learning returned
+    turn: Turn
+    report: LearnReport  # this part: what the user stated (on_stated), or the rest (on_learned)
+    final: bool  # True for on_learned: the turn's learning is finished
+    saved_ids: tuple[str, ...] = ()  # every memory this turn's learning saved so far: what one Undo removes
+
+
+LearnedCallback = Callable[[LearningResult], None]
+
+
+@dataclass
+class _Progress:
+    """The worker's view of the queue: the turns it may work on (its own, and those of dead processes)."""
+
+    runnable: list[dict[str, Any]] = field(default_factory=list)
+    saved_ids: dict[str, list[str]] = field(default_factory=dict)  # by job, across retries
+    stated_reported: set[str] = field(default_factory=set)
+
+
+class Scheduler:
+    """Runs learning and maintenance off the caller's thread; headless (the front ends drive it)."""
+
+    def __init__(
+        self,
+        assistant: Assistant,
+        *,
+        state_path: Path | None = None,
+        on_progress: Callable[[JobStatus], None] | None = None,
+        on_stated: LearnedCallback | None = None,
+        on_learned: LearnedCallback | None = None,
+        use_model: bool = True,
+        retry_seconds: float = 0.5,
+    ) -> None:
+        self.assistant = assistant
+        self.state_path = state_path or default_state_path(assistant.user)
+        self.on_progress = on_progress
+        self.on_stated = on_stated
+        self.on_learned = on_learned
+        self.use_model = use_model  # False: rules only and extractive summaries, never the model
+        self.retry_seconds = retry_seconds  # after a preempted step, before waiting for the model again
+        self._file = JobFile(self.state_path)
+        self._owner = self._file.claim_ownership()
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # notified on every status change: wait_idle
+        self._wake = threading.Event()
+        self._cancel = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._runner: ModelRunner | None = None  # once the worker waited on it: close() wakes it
+        state = self._file.read()
+        self._work = _Progress(runnable=self._runnable(state))
+        self._last_maintenance_at = state.last_maintenance_at
+        # A pass whose process died mid-way runs again (or that an earlier scheduler of this process left).
+        owner = state.maintenance_owner
+        self._maintenance_requested = state.maintenance_running and self._ours_to_run(owner)
+        self._status = JobStatus(
+            pending_extractions=len(self._work.runnable), maintenance_pending=self._maintenance_requested
+        )
+
+    # --- public API -----------------------------------------------------------------------------
+    @property
+    def status(self) -> JobStatus:
+        with self._lock:
+            return self._status
+
+    @property
+    def last_maintenance_at(self) -> datetime | None:
+        stamp = self._last_maintenance_at
+        return datetime.fromisoformat(stamp) if stamp else None
+
+    def start(self) -> None:
+        """Start the worker; it first finishes what a previous, killed process left queued."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="assistant-jobs", daemon=True)
+        self._thread.start()
+        self._wake.set()
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """End the worker: a running model step is cancelled and everything unfinished stays queued."""
+        self._stop.set()
+        self._cancel.set()
+        self._wake.set()
+        runner = self._runner
+        if runner is not None:
+            runner.cancel_background()
+            runner.wake_waiters()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    stop = close  # the name the TUI used before close(); same behaviour
+
+    def cancel(self) -> None:
+        """Stop the running maintenance pass at its next step; it runs again when requested."""
+        self._cancel.set()
+
+    def queue_learning(self, turn: Turn) -> str:
+        """Queue learning from a finished exchange; persisted before this returns. Returns the job's id."""
+        job = uuid.uuid4().hex
+        record = {**turn_to_record(turn), "job": job, "owner": self._owner}
+        with self._lock:
+            with self._file.change() as state:
+                state.pending.append(record)
+            self._work.runnable.append(record)
+            self._publish(pending_extractions=len(self._work.runnable))
+        self._wake.set()
+        return job
+
+    def request_maintenance(self) -> None:
+        with self._lock:
+            self._maintenance_requested = True
+            self._publish(maintenance_pending=True)
+        self._wake.set()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until nothing is left for this process to do; False when `timeout` passed first."""
+        with self._changed:
+            return self._changed.wait_for(self._idle, timeout)
+
+    # --- the worker -------------------------------------------------------------------------------
+    def _idle(self) -> bool:
+        return not self._work.runnable and not self._maintenance_requested and self._status.job is None
+
+    def _runnable(self, state: JobState) -> list[dict[str, Any]]:
+        """This process's queued turns and those whose process died; a live process's are its own to run."""
+        return [record for record in state.pending if self._ours_to_run(record.get("owner"))]
+
+    def _ours_to_run(self, owner: str | None) -> bool:
+        return owner == self._owner or not self._file.owner_alive(owner)
+
+    def _publish(self, **changes: Any) -> None:
+        """Called holding self._lock."""
+        self._status = replace(self._status, **changes)
+        self._changed.notify_all()
+        if self.on_progress is not None:
+            try:
+                self.on_progress(self._status)
+            except Exception:  # a broken status bar must not kill the jobs
+                log.exception("progress callback failed")
+
+    def _set(self, **changes: Any) -> None:
+        with self._lock:
+            self._publish(**changes)
+
+    def _report(self, callback: LearnedCallback | None, result: LearningResult) -> None:
+        if callback is None:
+            return
+        try:
+            callback(result)
+        except Exception:  # a broken notice must not lose the queue
+            log.exception("learning callback failed")
+
+    def _yield_to_user(self) -> bool:
+        """Wait while the user's chat holds the model; False when asked to stop."""
+        if self._stop.is_set():
+            return False
+        try:
+            self._runner = self.assistant.runner
+        except AssistantError:
+            return True  # no model to open: no chat to give way to (the rules still learn)
+        return self._runner.wait_until_free(cancel=self._stop)
+
+    def _preempted(self) -> None:
+        with self._lock:
+            self._publish(job=None, preempted=self._status.preempted + 1)
+        self._stop.wait(self.retry_seconds)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            while not self._stop.is_set():
+                if self._work.runnable:
+                    self._learn_next()
+                elif self._maintenance_requested:
+                    self._maintain()
+                else:
+                    break
+
+    def _learn_next(self) -> None:
+        if not self._yield_to_user():
+            return
+        record = self._take_next()
+        if record is None:
+            return
+        job, turn = record["job"], turn_from_record(record)
+        saved = self._work.saved_ids.setdefault(job, [])
+        self._set(job="extract", done=0, total=len(self._work.runnable))
+
+        def stated(report: LearnReport) -> None:
+            saved.extend(memory.id for memory in report.saved)
+            if job not in self._work.stated_reported or report.changed:  # a retry re-finds what it saved
+                self._work.stated_reported.add(job)
+                self._report(self.on_stated, LearningResult(job, turn, report, final=False, saved_ids=tuple(saved)))
+
+        try:
+            report = self.assistant.learn(turn, use_model=None if self.use_model else False, on_stated=stated)
+        except GenerationCancelled:
+            self._preempted()
+            return  # still queued: learning runs again once the model is free
+        except AssistantError as error:
+            # Kept in the episodic log either way; one bad turn must not block the queue.
+            from assistant.application.turn import LearnReport
+
+            log.warning("learning from message %s failed: %s", record.get("user_message_id"), error)
+            report = LearnReport(error=str(error))
+            self._set(last_error=str(error))
+        saved.extend(memory.id for memory in report.saved)
+        self._finish(job)
+        self._report(self.on_learned, LearningResult(job, turn, report, final=True, saved_ids=tuple(saved)))
+        self._set(job=None, done=0, total=0)  # only now idle: wait_idle returns after on_learned ran
+
+    def _take_next(self) -> dict[str, Any] | None:
+        """The oldest queued turn this process may work on, re-read from the file and made its own."""
+        with self._lock:
+            with self._file.change() as state:
+                self._work.runnable = self._runnable(state)
+                record = self._work.runnable[0] if self._work.runnable else None
+                if record is not None and record.get("owner") != self._owner:
+                    record["owner"] = self._owner  # its process died: this one finishes it
+            self._publish(pending_extractions=len(self._work.runnable))
+            return record
+
+    def _finish(self, job: str) -> None:
+        with self._lock:
+            with self._file.change() as state:
+                state.pending = [record for record in state.pending if record.get("job") != job]
+                self._work.runnable = self._runnable(state)
+            self._work.saved_ids.pop(job, None)
+            self._work.stated_reported.discard(job)
+            self._publish(pending_extractions=len(self._work.runnable))
+
+    def _mark_maintenance(self, *, running: bool, finished: bool = False) -> None:
+        with self._file.change() as state:
+            state.maintenance_running = running
+            state.maintenance_owner = self._owner if running else None
+            if finished:
+                state.last_maintenance_at = self.assistant.clock().astimezone(UTC).isoformat()
+            self._last_maintenance_at = state.last_maintenance_at
+
+    def _maintain(self) -> None:
+        from assistant.memory import maintenance
+
+        if not self._yield_to_user():
+            return
+        self._cancel.clear()
+        with self._lock:
+            self._mark_maintenance(running=True)
+        self._set(job="maintenance", done=0, total=0)
+
+        def progress(job: str, done: int, total: int) -> None:
+            self._set(job=job, done=done, total=total)
+            # Between steps: give way while the user chats.
+            self._yield_to_user()
+
+        settings = self.assistant.settings
+        runner = self.assistant.runner if self.use_model else None
+        try:
+            report = maintenance.run_pass(
+                self.assistant.engine, runner, settings, self.assistant.clock(), progress=progress, cancel=self._cancel
+            )
+        except GenerationCancelled:
+            self._preempted()
+            return  # still requested: the pass runs again and continues where it stopped
+        except AssistantError as error:
+            log.warning("maintenance failed: %s", error)
+            with self._lock:
+                self._maintenance_requested = False
+                self._mark_maintenance(running=False)
+                self._publish(job=None, done=0, total=0, maintenance_pending=False, last_error=str(error))
+            return
+        cancelled = self._cancel.is_set()
+        self._cancel.clear()
+        with self._lock:
+            self._maintenance_requested = False
+            self._mark_maintenance(running=False, finished=not cancelled)
+            self._publish(job=None, done=0, total=0, maintenance_pending=False, last_maintenance=report)
