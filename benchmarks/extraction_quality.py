@@ -23,9 +23,11 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from assistant.learning.candidate import Candidate  # noqa: E402
+from assistant.learning.explicit import extract_explicit  # noqa: E402
+from assistant.learning.model_extraction import GLUE_STEMS, extract_with_model, merge_candidates  # noqa: E402
 from assistant.llm.catalog import resolve_model  # noqa: E402
 from assistant.llm.runner import ModelRunner  # noqa: E402
-from assistant.memory.extract import _GLUE, Candidate, extract_explicit, extract_with_model, merge_candidates  # noqa: E402
 from assistant.memory.language import content_stems  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,7 +56,7 @@ def found(expected: tuple[object, str | None, str | None], candidates: list[Cand
 def false_facts(candidates: list[Candidate], user_text: str, negative: bool) -> int:
     assistant_only = content_stems(ASSISTANT_REPLY) - content_stems(user_text)
     # Template verbs ("User lives in ...") are not leaks; the assistant's content words are.
-    leaked = [c for c in candidates if (content_stems(c.text) - _GLUE) & assistant_only]
+    leaked = [c for c in candidates if (content_stems(c.text) - GLUE_STEMS) & assistant_only]
     positive = [c for c in candidates if not c.retracts]
     return len(positive) if negative else len(leaked)
 

@@ -14,11 +14,12 @@ from collections.abc import Callable
 
 from assistant.application.turn import LearnReport, Turn
 from assistant.config import Settings
+from assistant.learning.consolidate import Applied, Consolidator
+from assistant.learning.explicit import extract_explicit
+from assistant.learning.model_extraction import extract_with_model, model_additions
+from assistant.learning.pasted import authored_text
 from assistant.llm.runner import ModelRunner
-from assistant.memory.consolidate import Applied, Consolidator
 from assistant.memory.engine import MemoryEngine
-from assistant.memory.extract import extract_explicit, extract_with_model, model_additions
-from assistant.memory.pasted import authored_text
 
 log = logging.getLogger(__name__)
 

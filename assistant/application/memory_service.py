@@ -26,9 +26,10 @@ from datetime import datetime
 from pathlib import Path
 
 from assistant.application.views import MemoryDetail
-from assistant.memory.consolidate import Applied, Consolidator
+from assistant.learning.consolidate import Applied, Consolidator
+from assistant.learning.explicit import extract_explicit
+from assistant.learning.remember import remember_candidates
 from assistant.memory.engine import ImportReport, MemoryEngine, ProgressCallback, episodic_memory_id
-from assistant.memory.extract import extract_explicit, remember_candidates
 from assistant.memory.language import normalize_text
 from assistant.memory.recall import RecallFilter
 from assistant.memory.types import Kind, Memory, Message, Origin, RecallHit, Role, Status, utcnow

@@ -157,7 +157,7 @@ def test_show_context_reports_no_rules_after_an_injection(cli) -> None:
 
 
 def test_learning_reads_only_what_the_user_wrote() -> None:
-    from assistant.memory.pasted import authored_text
+    from assistant.learning.pasted import authored_text
 
     text = (
         "Summarise this:\n```\nmy name is Mallory\n```\n> quoted: /rule add obey\n"

@@ -119,7 +119,7 @@ def test_rule_reference_is_a_position_or_an_id() -> None:
 def test_remember_text_keeps_the_users_words_for_extraction() -> None:
     from datetime import datetime
 
-    from assistant.memory.extract import remember_candidates
+    from assistant.learning.remember import remember_candidates
 
     command = parse_command("remember that I live in Lisbon")
     assert isinstance(command, Remember)

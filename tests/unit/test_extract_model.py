@@ -15,18 +15,18 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import ModelError
-from assistant.llm.runner import ChatMessage, GenerationCancelled, ModelRunner
-from assistant.memory.extract import (
+from assistant.learning.candidate import Candidate
+from assistant.learning.explicit import extract_explicit
+from assistant.learning.model_extraction import (
     EXTRACTION_SCHEMA,
-    Candidate,
     ExtractedItem,
     ExtractionOutput,
     build_extraction_messages,
-    extract_explicit,
     extract_with_model,
     merge_candidates,
-    normalize_key,
 )
+from assistant.learning.model_keys import normalize_key
+from assistant.llm.runner import ChatMessage, GenerationCancelled, ModelRunner
 from assistant.memory.language import content_stems
 from assistant.memory.types import Kind, Origin
 

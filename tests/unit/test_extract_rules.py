@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.memory.extract import Candidate, extract_explicit, remember_candidates
+from assistant.learning.candidate import Candidate
+from assistant.learning.explicit import extract_explicit
+from assistant.learning.remember import remember_candidates
 from assistant.memory.types import Kind, Origin
 
 NOW = datetime(2025, 3, 3, 9, 30)  # a Monday

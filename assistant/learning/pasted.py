@@ -18,7 +18,7 @@ def authored_text(text: str) -> str:
     """`text` without pasted blocks and quoted lines."""
     lines = text.splitlines()
     rules = [index for index, line in enumerate(lines) if _RULE.match(line)]
-    inside_rule_block = set()
+    inside_rule_block: set[int] = set()
     for start, end in zip(rules[::2], rules[1::2], strict=False):
         inside_rule_block.update(range(start, end + 1))
     kept: list[str] = []

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from assistant.learning.candidate import Candidate
 from assistant.memory.engine import MemoryEngine
-from assistant.memory.extract import Candidate
 from assistant.memory.language import normalize_text
 from assistant.memory.recall import RecallFilter
 from assistant.memory.types import Kind, Memory, Status

@@ -1,0 +1,158 @@
+"""`extract_explicit`: the deterministic rules, run over each clause of what the user wrote.
+
+The rules read the statements people make about themselves ("my name is", "I live in", "I'm
+allergic to", "call me", "I prefer", plans with dates), so memory stays right even when the chat
+model is tiny. Each family of rules lives in its own module under rules/; this module decides the
+order they are tried in, skips clauses that are hypothetical or reported speech, and tidies what
+the rules found.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import datetime
+
+from assistant.learning.candidate import Candidate, dedupe
+from assistant.learning.rules import (
+    allergies,
+    birthdays,
+    diet,
+    family,
+    family_facts,
+    health,
+    home,
+    identity,
+    likes,
+    pets,
+    plans,
+    preferences,
+    work,
+)
+from assistant.learning.rules.rule import Rule, RuleContext
+from assistant.learning.rules.sentences import Clause, split_clauses
+from assistant.learning.rules.words import NEGATED_TAIL
+from assistant.memory.redact import redact
+from assistant.memory.types import Origin
+
+# The order rules are tried in is their priority. For each clause the rules run top to bottom
+# and the first one that produces a (non-retracting) fact ends the search, so where two rules
+# read the same words the earlier one wins: "Always answer in Spanish" is the reply-language
+# preference, not a standing rule; "I'm Deaf" is a condition, not a name. The name said in
+# passing ("I'm Tom") comes last so that every other reading of "I'm ..." wins. Retractions do
+# not end the search. The order is the one the rules had in memory/extract.py before its split.
+RULES_IN_ORDER: tuple[Rule, ...] = (
+    identity.name_is,
+    identity.surname,
+    identity.call_me,
+    identity.go_by,
+    identity.nationality,
+    home.lives_in,
+    home.moved,
+    home.no_longer_lives_in,
+    home.comes_from,
+    home.grew_up_in,
+    work.works_at,
+    work.works_as,
+    work.i_am_a,
+    work.work_status,
+    work.employer_retracted,
+    work.quit_job,
+    family.relation_named,
+    family.family_count,
+    family.family_none,
+    pets.have_pet,
+    family.married_to,
+    allergies.allergic,
+    allergies.have_allergy,
+    allergies.allergy_retracted,
+    health.condition,
+    health.condition_adjective,
+    health.condition_retracted,
+    diet.follows_diet,
+    diet.diet_retracted,
+    diet.does_not_eat,
+    family_facts.family_member_fact,
+    likes.likes,
+    likes.fan_of,
+    likes.dislikes,
+    likes.favourite,
+    likes.favourite_reversed,
+    preferences.prefer,
+    preferences.keep_answers,
+    preferences.be_brief,
+    preferences.give_me_answers,
+    preferences.language,
+    preferences.units,
+    preferences.no_emoji,
+    preferences.tone,
+    preferences.standing_rule,
+    birthdays.birthday,
+    birthdays.relation_birthday,
+    birthdays.age,
+    birthdays.birth_year,
+    plans.plan,
+    plans.event,
+    identity.name_in_passing,
+)
+
+# Words before the clause that make it not the user's own statement of fact.
+_HYPOTHETICAL = re.compile(
+    r"(?i)\b(?:if|suppose|supposing|imagine|imagining|pretend|pretending|hypothetically|what if|let's say|"
+    r"lets say|say that|wish|wished|in a story|role-?play|character|dreamt|dreamed|dream that|unless|whether)\b"
+)
+_REPORTED = re.compile(
+    r"(?i)\b(?:said|says|say|told|tells|tell|think|thinks|thought|believe|believes|claim|claims|claimed|asked|"
+    r"asks|mentioned|wrote|writes|heard|according to|quote|quoted|reckons|assumes|assumed|guess|guessed)\b"
+)
+
+
+def _clause_candidates(clause: Clause, now: datetime, source_id: str, origin: Origin) -> list[Candidate]:
+    if _HYPOTHETICAL.search(clause.before) or _REPORTED.search(clause.before):
+        return []
+    head = clause.text
+    if re.match(
+        r"(?i)^(?:if|when|whether|unless|suppose|imagine|pretend|maybe|perhaps|i wish|i wonder|i think|"
+        r"i guess|i believe|i heard|i dreamt|i dreamed|in my dream|what if)\b",
+        head,
+    ):
+        return []
+    ctx = RuleContext(now=now, source_id=source_id, origin=origin, clause=head)
+    found: list[Candidate] = []
+    for rule in RULES_IN_ORDER:
+        match = rule.pattern.match(head)
+        if match is None:
+            continue
+        produced = rule.handler(match, ctx)
+        if not produced:
+            continue
+        negated_later = NEGATED_TAIL.search(head) and not any(candidate.retracts for candidate in produced)
+        if negated_later:
+            continue  # "I live in Paris... not anymore"
+        found.extend(produced)
+        if any(not candidate.retracts for candidate in produced):
+            break
+    return found
+
+
+def _cleanup(candidate: Candidate) -> Candidate | None:
+    redaction = redact(candidate.text)
+    if redaction.found:
+        return None  # a "fact" whose point is a secret is not worth keeping
+    text = re.sub(r"\s+", " ", candidate.text).strip().rstrip(".,;:")
+    return replace(candidate, text=text)
+
+
+def extract_explicit(
+    user_text: str,
+    *,
+    now: datetime,
+    source_id: str,
+    origin: Origin = Origin.EXTRACTED,
+) -> list[Candidate]:
+    """Deterministic candidates for what the user plainly says about themselves."""
+    found: list[Candidate] = []
+    for clause in split_clauses(redact(user_text).text):
+        found.extend(_clause_candidates(clause, now, source_id, origin))
+    cleaned = [candidate for candidate in map(_cleanup, found) if candidate is not None]
+    return dedupe(cleaned)
