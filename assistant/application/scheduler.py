@@ -31,29 +31,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.application.job_state import JobFile, JobState, default_state_path, turn_from_record, turn_to_record
+from assistant.application.views import JobStatus
 from assistant.errors import AssistantError
 from assistant.llm.runner import GenerationCancelled
 
 if TYPE_CHECKING:
-    from assistant.application.session import Assistant, LearnReport, Turn
+    from assistant.application.session import Assistant
+    from assistant.application.turn import LearnReport, Turn
     from assistant.llm.runner import ModelRunner
-    from assistant.memory.maintenance import MaintenanceReport
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class JobStatus:
-    """What the background is doing, for a status bar: `job` is None when idle."""
-
-    job: str | None = None
-    done: int = 0
-    total: int = 0
-    pending_extractions: int = 0
-    maintenance_pending: bool = False
-    preempted: int = 0  # model steps that gave way to the user's chat (and were retried)
-    last_error: str | None = None
-    last_maintenance: MaintenanceReport | None = None
 
 
 @dataclass(frozen=True)

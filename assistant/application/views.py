@@ -1,8 +1,8 @@
 """What a front end reads back from the core: plain results, no behaviour.
 
-The turn, its learning report, the context trace and the background job status are the
-core's own types; they are named here (for type checkers only, so importing this module
-stays cheap before the first paint) so a front end imports its types from one place.
+The turn, its learning report and the context trace are the core's own types; they are
+named here (for type checkers only, so importing this module stays cheap before the first
+paint) so a front end imports its types from one place.
 """
 
 from __future__ import annotations
@@ -15,14 +15,28 @@ from assistant.memory.types import AuditEntry, Memory, Message
 
 if TYPE_CHECKING:
     from assistant.application.context import ContextTrace as ContextTrace
-    from assistant.application.scheduler import JobStatus as JobStatus
     from assistant.application.turn import LearnReport as LearnReport
     from assistant.application.turn import Turn as Turn
+    from assistant.memory.maintenance import MaintenanceReport
 
 # The memory panel's kind filter value for "every kind but the raw message log".
 NOT_MESSAGES = "-episodic"
 # How the memory panel can order its rows; "relevance" is recall's order (recency without a query).
 MEMORY_SORTS = ("relevance", "recency", "strength", "use")
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """What the background jobs are doing, for a status bar: `job` is None when idle."""
+
+    job: str | None = None
+    done: int = 0
+    total: int = 0
+    pending_extractions: int = 0
+    maintenance_pending: bool = False
+    preempted: int = 0  # model steps that gave way to the user's chat (and were retried)
+    last_error: str | None = None
+    last_maintenance: MaintenanceReport | None = None
 
 
 @dataclass

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from assistant.config import Settings, load_settings
@@ -28,3 +30,13 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, default=str))
     sys.stdout.write("\n")
     sys.stdout.flush()
+
+
+@contextmanager
+def memories_for(args: argparse.Namespace) -> Iterator[Any]:
+    """The memory service for this command's user space, closed afterwards."""
+    from assistant.application.memory_service import MemoryService
+    from assistant.memory.engine import MemoryEngine
+
+    with MemoryEngine.open(settings_for(args)) as engine:
+        yield MemoryService(engine)

@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.cli.common import add_json_option, add_user_option, print_json, settings_for
+from assistant.cli.common import add_json_option, add_user_option, memories_for, print_json
 from assistant.errors import AssistantError, StoreError
 
 KINDS = ("episodic", "semantic", "preference", "procedural", "summary")
 STATUSES = ("active", "superseded", "archived")
-
-
-@contextmanager
-def memories_for(args: argparse.Namespace) -> Iterator[Any]:
-    """The memory service for this command's user space, closed afterwards."""
-    from assistant.application.memory_service import MemoryService
-    from assistant.memory.engine import MemoryEngine
-
-    with MemoryEngine.open(settings_for(args)) as engine:
-        yield MemoryService(engine)
 
 
 def _time(value: str) -> datetime:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from assistant.cli.common import print_json
-from assistant.cli.memory import memories_for
+from assistant.cli.common import memories_for, print_json
 from assistant.errors import AssistantError, StoreError
 
 

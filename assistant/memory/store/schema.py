@@ -6,14 +6,11 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pyarrow as pa
 
 from assistant.errors import StoreError
-
-if TYPE_CHECKING:
-    from assistant.memory.store.database import MemoryStore
 
 SCHEMA_VERSION = 1
 MEMORIES, MESSAGES, CONVERSATIONS, PROFILES, AUDIT, META = (
@@ -129,8 +126,16 @@ def exclusive_lock(path: Path) -> Iterator[None]:
         os.close(descriptor)  # closing the descriptor releases the lock
 
 
+class Migratable(Protocol):
+    """What a migration may do to the database (the store, seen from below it)."""
+
+    dimension: int
+
+    def _create_if_missing(self, name: str, schema: pa.Schema) -> None: ...
+
+
 # Migrations: an ordered list; migration i brings the database from version i to i + 1.
-def _migrate_create_tables(store: MemoryStore) -> None:
+def _migrate_create_tables(store: Migratable) -> None:
     store._create_if_missing(MEMORIES, memory_schema(store.dimension))
     store._create_if_missing(MESSAGES, MESSAGE_SCHEMA)
     store._create_if_missing(CONVERSATIONS, CONVERSATION_SCHEMA)
@@ -138,4 +143,4 @@ def _migrate_create_tables(store: MemoryStore) -> None:
     store._create_if_missing(AUDIT, AUDIT_SCHEMA)
 
 
-MIGRATIONS: list[Callable[[MemoryStore], None]] = [_migrate_create_tables]
+MIGRATIONS: list[Callable[[Migratable], None]] = [_migrate_create_tables]
