@@ -2,7 +2,7 @@
 
 They are short on purpose: the starter model has 135M parameters and a 2048-token window,
 and the extraction output is constrained by a JSON schema anyway. Whatever the model
-returns is still filtered against the user's own words (see memory/extract.py).
+returns is still filtered against the user's own words (see learning/model_extraction.py).
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""The memory engine: storage, embeddings, recall, extraction and maintenance (headless)."""
+"""Storage and recall: the LanceDB store, embeddings, the engine, recall, redaction, maintenance."""

@@ -20,7 +20,7 @@ class Command:
 
 @dataclass(frozen=True)
 class Remember(Command):
-    text: str  # what to store, as the user said it; run it through extract.remember_candidates
+    text: str  # what to store, as the user said it; the memory service learns it (learning/remember.py)
 
 
 @dataclass(frozen=True)
