@@ -123,3 +123,19 @@ def test_forget_everything_also_removes_what_prompts_were_built_with(assistant, 
     assistant.memories.forget_all()
     assert not list((isolated_dirs / "prompts").rglob("*.json"))
     assert not list((isolated_dirs / "traces").rglob("*.json"))
+
+
+def test_an_allergy_in_everyday_words_reaches_a_new_conversations_prompt(cli):
+    first = cli(
+        "chat",
+        "Hi! I'm Sam, I just moved to Berlin and I work as a nurse. "
+        "Oh, and shrimp make my throat swell up, so no shrimp please.",
+        env={"ASSISTANT_MODEL_EXTRACTION": "false"},
+    )
+    assert first.returncode == 0, first.stderr
+    assert "Saved to memory: User said: “Oh, and shrimp make my throat swell up" in first.stderr  # told, not silent
+
+    asked = cli("chat", "Can you give me some dinner ideas?", "--new", "--show-context")
+    assert asked.returncode == 0, asked.stderr
+    profile = asked.stdout.split("[profile]", 1)[1].split("[relevant facts]", 1)[0]
+    assert "shrimp make my throat swell up" in profile and "Sam" in profile

@@ -1,0 +1,66 @@
+"""The health safety net: a health fact said in words no rule knows is kept verbatim, never dropped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from assistant.learning.explicit import extract_explicit
+from assistant.learning.remember import remember_candidates
+from assistant.learning.safety_net import HEALTH_NOTE_PREFIX, health_notes
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def notes_for(text: str) -> list[str]:
+    found = extract_explicit(text, now=NOW, source_id="m-1")
+    return [note.text for note in health_notes(text, found=found, source_id="m-1")]
+
+
+@pytest.mark.parametrize(
+    ("message", "kept"),
+    [
+        (
+            "Hi, I'm Sam, I just moved to Berlin and I work as a nurse. "
+            "Oh and shrimp make my throat swell up, so no shrimp please.",
+            "Oh and shrimp make my throat swell up, so no shrimp please.",
+        ),
+        ("shellfish makes me break out in hives", "shellfish makes me break out in hives"),
+        ("I can't have dairy", "I can't have dairy"),
+        ("no sesame for me, I'm allergic", "no sesame for me, I'm allergic"),
+        ("Let me tell you, peanuts make me sick.", "Let me tell you, peanuts make me sick."),
+        ("My son can't have eggs.", "My son can't have eggs."),
+    ],
+)
+def test_a_health_fact_in_unknown_words_is_kept_in_the_users_words(message: str, kept: str) -> None:
+    assert notes_for(message) == [f"User said: “{kept}”"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "I'm allergic to shellfish",  # the rules have it: no note beside the fact
+        "I'm diabetic so go easy on the sugar.",
+        "If my wife is allergic to nuts, what should I cook?",
+        "What can I cook without dairy?",
+        "My friend is allergic to peanuts.",
+        "I love dairy farms.",
+        "I had fish and chips yesterday.",
+        "I went to Lisbon last week.",
+    ],
+)
+def test_no_note_for_known_facts_questions_others_or_ordinary_food_talk(message: str) -> None:
+    assert notes_for(message) == []
+
+
+def test_a_note_is_keyed_into_the_profile_and_the_same_sentence_gets_the_same_key() -> None:
+    first = health_notes("I can't have dairy", found=[], source_id="a")
+    again = health_notes("I can't  have dairy", found=[], source_id="b")
+    assert first[0].key.startswith(HEALTH_NOTE_PREFIX) and first[0].key == again[0].key
+    assert first[0].source_ids == ["a"]
+
+
+def test_remember_that_keeps_a_health_sentence_as_a_profile_note() -> None:
+    [candidate] = remember_candidates("shrimp make my throat swell up", now=NOW, source_id="m")
+    assert candidate.key.startswith(HEALTH_NOTE_PREFIX) and "throat swell" in candidate.text
