@@ -16,6 +16,7 @@ from assistant.memory.types import AuditEntry, Memory, Message
 if TYPE_CHECKING:
     from assistant.application.context import ContextTrace as ContextTrace
     from assistant.application.scheduler import JobStatus as JobStatus
+    from assistant.application.scheduler import LearningResult as LearningResult
     from assistant.application.turn import LearnReport as LearnReport
     from assistant.application.turn import Turn as Turn
 
