@@ -83,7 +83,7 @@ class AssistantApp(CoreCallingApp):
         self.call_after_refresh(self.start_assistant)
 
     def on_unmount(self) -> None:
-        self.chat.closing = self.background.closing = True
+        self.background.closing = True
         # Learning not finished by then stays queued on disk: the next start finishes it.
         self.background.close(timeout=10)
         if self.assistant is not None:

@@ -62,7 +62,6 @@ class ChatPane(Vertical):
         self.core: FrontendCore | None = None  # None while the core loads
         self.conversation_id: str | None = None
         self.incognito = False
-        self.closing = False
         self.outbox: deque[str] = deque()
         self.replying = False
         self.awaiting_stated: str | None = None  # the learning job whose stated facts the next message waits for
