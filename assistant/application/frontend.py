@@ -18,7 +18,7 @@ from assistant.config import Settings
 from assistant.memory.types import Conversation, Kind, Memory, Message, Status
 
 if TYPE_CHECKING:
-    from assistant.application.protocol import MaintenanceJobs
+    from assistant.application.protocol import BackgroundJobs, LearningCallback
     from assistant.application.session import Assistant
     from assistant.application.views import ContextTrace, JobStatus, LearnReport, Turn
 
@@ -59,10 +59,16 @@ class AssistantFrontend:
     def close(self) -> None:
         self.core.close()
 
-    def maintenance_jobs(self, on_progress: Callable[[JobStatus], None]) -> MaintenanceJobs | None:
+    def maintenance_jobs(
+        self,
+        on_progress: Callable[[JobStatus], None],
+        *,
+        on_stated: LearningCallback | None = None,
+        on_learned: LearningCallback | None = None,
+    ) -> BackgroundJobs | None:
         from assistant.application.scheduler import Scheduler
 
-        return Scheduler(self.core, on_progress=on_progress)
+        return Scheduler(self.core, on_progress=on_progress, on_stated=on_stated, on_learned=on_learned)
 
     # -- conversations -------------------------------------------------------------------
 
@@ -106,10 +112,6 @@ class AssistantFrontend:
             return self.core.learn(turn, on_stated=on_stated)
         except GenerationCancelled:
             return None
-
-    def chat_needs_model(self) -> bool:
-        runner = self.core.runner
-        return runner.busy or runner.user_waiting
 
     def undo_learned(self, memory_ids: list[str]) -> None:
         self.core.undo_learned(memory_ids)

@@ -18,17 +18,37 @@ from assistant.config import Settings
 from assistant.memory.types import Conversation, Memory, Message
 
 if TYPE_CHECKING:
-    from assistant.application.views import ContextTrace, JobStatus, LearnReport, Turn
+    from assistant.application.views import ContextTrace, JobStatus, LearningResult, LearnReport, Turn
+
+LearningCallback = Callable[["LearningResult"], None]
 
 
-class MaintenanceJobs(Protocol):
-    """The background scheduler as a front end drives it: compression, decay and index upkeep."""
+class BackgroundJobs(Protocol):
+    """The one owner of a core's background work, as a front end drives it: learning and maintenance.
 
-    def start(self) -> None: ...
+    Learning is queued, persisted, and done in the scheduler's own thread, one turn at a time,
+    giving way to the user's chat; what a closed or killed process left queued is finished by
+    the next start. Its callbacks run on that thread: a front end only hands their results to
+    its UI thread from them, without blocking.
+    """
 
-    def stop(self, timeout: float | None = 30.0) -> None: ...
+    @property
+    def status(self) -> JobStatus: ...
 
-    def request_maintenance(self) -> None: ...
+    def start(self) -> None:
+        """Start the worker thread; it first finishes the learning an earlier process left queued."""
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """End the worker (blocks up to `timeout`): a running model step is cancelled, unfinished work stays queued."""
+
+    def queue_learning(self, turn: Turn) -> str:
+        """Queue learning from a finished turn, persisted before this returns; the job's id (the callbacks name it)."""
+
+    def request_maintenance(self) -> None:
+        """Ask for a pass of compression, decay and index upkeep."""
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until nothing is left to do; False when `timeout` passed first."""
 
 
 class CoreLifecycle(Protocol):
@@ -47,8 +67,19 @@ class CoreLifecycle(Protocol):
     def close(self) -> None:
         """Flush what is batched and close the store; the core is not used afterwards."""
 
-    def maintenance_jobs(self, on_progress: Callable[[JobStatus], None]) -> MaintenanceJobs | None:
-        """A new, not yet started scheduler bound to this core, or None when this core has no maintenance."""
+    def maintenance_jobs(
+        self,
+        on_progress: Callable[[JobStatus], None],
+        *,
+        on_stated: LearningCallback | None = None,
+        on_learned: LearningCallback | None = None,
+    ) -> BackgroundJobs | None:
+        """A new, not yet started scheduler of this core's background work, or None when it has none.
+
+        Its learning reports through `on_stated` (what the user stated outright is saved; only
+        when the model's extraction follows) and `on_learned` (the turn's learning is finished,
+        with every id it saved: what one Undo removes). All three run on the scheduler's thread.
+        """
 
 
 class CoreConversations(Protocol):
@@ -86,15 +117,13 @@ class CoreChat(Protocol):
 
 class CoreLearning(Protocol):
     def learn(self, turn: Turn, *, on_stated: Callable[[LearnReport], None] | None = None) -> LearnReport | None:
-        """Learn memories from a finished turn; None when the user's chat took the model away first.
+        """Learn from a finished turn now, in the calling thread; None when the user's chat took the model first.
 
-        After None, call again once `chat_needs_model()` is False: what was already saved is not
-        saved twice. `on_stated` gets what the user stated outright as soon as it is saved, when
-        the model's extraction follows (the returned report then holds only the model's part).
+        A front end queues learning with `maintenance_jobs(...).queue_learning` instead, which
+        retries, survives a restart and never competes with the chat; this is the one step
+        such a job runs. `on_stated` gets what the user stated outright as soon as it is saved,
+        when the model's extraction follows (the returned report then holds only the model's part).
         """
-
-    def chat_needs_model(self) -> bool:
-        """True while the user's chat is using the model or waiting for it."""
 
     def undo_learned(self, memory_ids: list[str]) -> None:
         """Forget memories just learned and bring back what they superseded."""

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.application.job_state import JobFile, JobState, default_state_path, turn_from_record, turn_to_record
-from assistant.application.views import JobStatus
+from assistant.application.views import JobStatus, LearningResult
 from assistant.errors import AssistantError
 from assistant.llm.runner import GenerationCancelled
 
@@ -41,17 +41,6 @@ if TYPE_CHECKING:
     from assistant.llm.runner import ModelRunner
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LearningResult:
-    """One part of a queued turn's learning, as `on_stated` and `on_learned` receive it."""
-
-    job: str  # what queue_learning returned
-    turn: Turn
-    report: LearnReport  # this part: what the user stated (on_stated), or the rest (on_learned)
-    final: bool  # True for on_learned: the turn's learning is finished
-    saved_ids: tuple[str, ...] = ()  # every memory this turn's learning saved so far: what one Undo removes
 
 
 LearnedCallback = Callable[[LearningResult], None]

@@ -39,6 +39,17 @@ class JobStatus:
     last_maintenance: MaintenanceReport | None = None
 
 
+@dataclass(frozen=True)
+class LearningResult:
+    """One part of a queued turn's learning, as `on_stated` and `on_learned` receive it."""
+
+    job: str  # what queue_learning returned
+    turn: Turn
+    report: LearnReport  # this part: what the user stated (on_stated), or the rest (on_learned)
+    final: bool  # True for on_learned: the turn's learning is finished
+    saved_ids: tuple[str, ...] = ()  # every memory this turn's learning saved so far: what one Undo removes
+
+
 @dataclass
 class MemoryRow:
     """One row of the memory panel; `score` is recall's when the rows answer a search."""

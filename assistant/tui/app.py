@@ -1,9 +1,10 @@
 """AssistantApp: the chat screen's frame, and the lifecycle of the headless core behind it.
 
 The app loads the core in a thread worker (what the user types meanwhile waits in the chat
-pane's outbox), hands it to the chat pane once ready, runs the background maintenance,
-and opens the other screens. Every call into the core runs in a thread worker
-(`call_core`) and reports back with a message, so the screen never blocks.
+pane's outbox), hands it to the chat pane once ready, runs the core's scheduler (learning
+from each exchange and maintenance, in its own thread), and opens the other screens. Every
+call into the core runs in a thread worker (`call_core`) and reports back with a message,
+so the screen never blocks.
 """
 
 from __future__ import annotations
@@ -20,16 +21,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import Worker
 
-from assistant.application.protocol import FrontendCore, MaintenanceJobs
+from assistant.application.protocol import BackgroundJobs, FrontendCore
 from assistant.config import Settings
 from assistant.errors import AssistantError, ModelError
 from assistant.memory.types import Conversation, Message
 from assistant.tui.actions import CHAT_ACTIONS, CHAT_BINDINGS, chat_commands
+from assistant.tui.background import BackgroundWork
 from assistant.tui.chat_pane import ChatPane
 from assistant.tui.core_calls import CoreCallingApp
 from assistant.tui.core_swap import RetiredCore
 from assistant.tui.internal_errors import log_bug
-from assistant.tui.maintenance_schedule import MaintenanceSchedule
 from assistant.tui.messages import AssistantReady, AssistantUnavailable, JobProgress, MemoriesChanged
 from assistant.tui.widgets.chat_input import ChatInput
 from assistant.tui.widgets.conversations import ConversationList
@@ -55,10 +56,10 @@ class AssistantApp(CoreCallingApp):
         self._make_assistant = make_assistant
         self.assistant: FrontendCore | None = None
         self.ready = False
-        self.maintenance = MaintenanceSchedule(self)
         self._core_outdated = False  # the settings changed during a reply: replace the core when it ends
         # Held, not queried: they are on the chat screen, and other screens may be on top of it.
         self.chat = ChatPane(id="chat")
+        self.background = BackgroundWork(self, learning_to=self.chat)
         self._status = StatusBar(id="status")
         self.sub_title = settings.user
 
@@ -82,8 +83,9 @@ class AssistantApp(CoreCallingApp):
         self.call_after_refresh(self.start_assistant)
 
     def on_unmount(self) -> None:
-        self.chat.closing = self.maintenance.closing = True
-        self.maintenance.stop(timeout=10)
+        self.background.closing = True
+        # Learning not finished by then stays queued on disk: the next start finishes it.
+        self.background.close(timeout=10)
         if self.assistant is not None:
             # Python waits for worker threads at exit: stop a background extraction at its next
             # token instead of letting it finish.
@@ -112,9 +114,9 @@ class AssistantApp(CoreCallingApp):
         return self.chat.outbox
 
     @property
-    def scheduler(self) -> MaintenanceJobs | None:
-        """Background maintenance, once the core is ready."""
-        return self.maintenance.jobs
+    def scheduler(self) -> BackgroundJobs | None:
+        """The core's scheduler (learning and maintenance), once the core is ready."""
+        return self.background.jobs
 
     # -- the core's lifecycle ----------------------------------------------------------
 
@@ -126,7 +128,7 @@ class AssistantApp(CoreCallingApp):
     @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
     def warm_up(self, retiring: RetiredCore | None = None) -> None:
         if retiring is not None:
-            retiring.close(self.chat)  # first: two models at once may not fit in memory
+            retiring.close()  # first: two models at once may not fit in memory
         try:
             assistant = self._make_assistant(self.settings)
             assistant.warm_up()
@@ -145,8 +147,8 @@ class AssistantApp(CoreCallingApp):
         self.status.state = "ready"
         self.refresh_conversations()
         self.refresh_memory_count()
+        self.background.start(message.assistant)  # first: the chat queues its learning there
         self.chat.use_core(message.assistant)
-        self.maintenance.start(message.assistant)
 
     def on_assistant_unavailable(self, message: AssistantUnavailable) -> None:
         self.status.state = "unavailable"
@@ -177,7 +179,7 @@ class AssistantApp(CoreCallingApp):
         return Path(model).stem if model.endswith(".gguf") or "/" in model else model
 
     def action_maintain(self) -> None:
-        if not self.maintenance.request():
+        if not self.background.request():
             self.notify("Maintenance starts once the model has loaded.", severity="warning")
 
     def on_job_progress(self, message: JobProgress) -> None:
@@ -366,7 +368,7 @@ class AssistantApp(CoreCallingApp):
     def replace_core(self) -> None:
         """Close the core and the scheduler bound to it, and load a core for the current settings."""
         self._core_outdated = False
-        retiring = RetiredCore(self.assistant, self.maintenance.detach()) if self.assistant is not None else None
+        retiring = RetiredCore(self.assistant, self.background.detach()) if self.assistant is not None else None
         self.assistant = None
         self.chat.use_core(None)
         self.status.model_label = self.settings.model

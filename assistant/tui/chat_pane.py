@@ -2,8 +2,8 @@
 
 It owns the transcript and the message box, and everything about one turn: the outbox
 (what the user typed while the model was loading or busy), streaming the reply into a
-Markdown view, Esc to stop it, the notices under it, learning from the exchange in the
-background, and undoing what was learned.
+Markdown view, Esc to stop it, the notices under it, queueing the exchange's learning on
+the core's scheduler and showing what it saved, and undoing what was learned.
 """
 
 from __future__ import annotations
@@ -25,26 +25,20 @@ from assistant.errors import AssistantError
 from assistant.memory.types import Memory
 from assistant.memory.types import Message as ChatRecord
 from assistant.tui.internal_errors import report_bug
-from assistant.tui.learning import learn_with_retries
-from assistant.tui.messages import (
-    CoreCall,
-    CoreFailed,
-    JobProgress,
-    Learned,
-    MemoriesChanged,
-    ReplyChunk,
-    ReplyDone,
-    ReplyFailed,
-)
+from assistant.tui.messages import Learned, MemoriesChanged, ReplyChunk, ReplyDone, ReplyFailed
 from assistant.tui.widgets.chat_input import ChatInput
 from assistant.tui.widgets.transcript import NoticeBar, ReplyMarkdown, Transcript, UserMessage
 
 if TYPE_CHECKING:
-    from assistant.application.views import LearnReport, Turn
+    from assistant.application.protocol import BackgroundJobs
+    from assistant.application.views import Turn
     from assistant.tui.app import AssistantApp
     from assistant.tui.widgets.status_bar import StatusBar
 
 SAVED_PREFIX = "Saved to memory: "
+# The next message waits for the facts the one before stated, but never longer than this:
+# the scheduler may first have to finish an earlier turn's model pass.
+STATED_WAIT_SECONDS = 3.0
 
 WELCOME = (
     "Type a message and press **Enter** (Shift+Enter or Ctrl+J for a new line). "
@@ -68,18 +62,16 @@ class ChatPane(Vertical):
         self.core: FrontendCore | None = None  # None while the core loads
         self.conversation_id: str | None = None
         self.incognito = False
-        self.closing = False
         self.outbox: deque[str] = deque()
         self.replying = False
-        self.saving_stated = False  # learning has not yet saved what the last message stated
+        self.awaiting_stated: str | None = None  # the learning job whose stated facts the next message waits for
         self.last_reply_id: str | None = None
         self.last_notices: NoticeBar | None = None
         self._cancel: threading.Event | None = None
         self._stream: MarkdownStream | None = None
         self._reply_view: ReplyMarkdown | None = None
         self._reply_text: list[str] = []
-        self._learning = 0  # learn workers running, counted under the condition (read from other threads)
-        self._learning_changed = threading.Condition()
+        self._learning_bars: dict[str, NoticeBar] = {}  # by the scheduler's job id, until its learning ends
 
     def compose(self) -> ComposeResult:
         yield Transcript(id="transcript")
@@ -96,11 +88,6 @@ class ChatPane(Vertical):
     @property
     def host(self) -> AssistantApp:
         return cast("AssistantApp", self.app)
-
-    def wait_for_learning(self, timeout: float) -> bool:
-        """Block (in a thread, not the UI's) until no learning runs; False if some still does after `timeout`."""
-        with self._learning_changed:
-            return self._learning_changed.wait_for(lambda: self._learning == 0, timeout)
 
     def use_core(self, core: FrontendCore | None) -> None:
         """The core to send to (None while one loads); what waited in the outbox goes now."""
@@ -163,7 +150,7 @@ class ChatPane(Vertical):
     def pump_outbox(self) -> None:
         # A message waits for the rules' facts from the exchange before it (about 0.1 s), so
         # "what do you know about me?" sent right after a reply already sees them.
-        if self.core is None or self.replying or self.saving_stated or not self.outbox:
+        if self.core is None or self.replying or self.awaiting_stated is not None or not self.outbox:
             return
         text = self.outbox.popleft()
         for view in self.transcript.query(UserMessage).filter(".-queued"):
@@ -263,17 +250,15 @@ class ChatPane(Vertical):
             notices.add_text(text)
         if turn.trace.memories:
             notices.add_used_memories(len(turn.trace.memories))
-        core = self.core
+        core, jobs = self.core, self.host.scheduler
         if core is None:
             return  # the settings changed during the reply: the core it came from is being closed
         if saved_by_command:
             self._show_saved(core, saved_by_command, notices)
-        elif core.settings.memory_enabled and not self.incognito and not turn.is_command:
-            self.status.job = "learning…"
-            self.saving_stated = True
-            self.learn(core, turn, notices)
+        elif jobs is not None and core.settings.memory_enabled and not self.incognito and not turn.is_command:
+            self._queue_learning(jobs, turn, notices)
         elif not self.incognito and turn.conversation_id:
-            self.host.call_core(core.tidy, quiet=True)  # learn() does this when memory is on
+            self.host.call_core(core.tidy, quiet=True)  # learning does this when memory is on
 
     def _show_saved(self, core: FrontendCore, memory_ids: list[str], notices: NoticeBar) -> None:
         """A "remember that …" command saved memories: offer the same undo as learning does."""
@@ -285,55 +270,43 @@ class ChatPane(Vertical):
 
         self.host.call_core(core.memories_by_id, memory_ids, then=show, what="reading what was saved")
 
-    @work(thread=True, group="learn", exit_on_error=False)
-    def learn(self, core: FrontendCore, turn: Turn, notices: NoticeBar) -> None:
-        with self._learning_changed:
-            self._learning += 1
+    def _queue_learning(self, jobs: BackgroundJobs, turn: Turn, notices: NoticeBar) -> None:
+        """The scheduler learns from the turn in its thread; its results come back as Learned messages."""
         try:
-            self._learn(core, turn, notices)
-        finally:
-            with self._learning_changed:
-                self._learning -= 1
-                self._learning_changed.notify_all()
-
-    def _learn(self, core: FrontendCore, turn: Turn, notices: NoticeBar) -> None:
-        worker = get_current_worker()
-
-        def stated(report: LearnReport) -> None:
-            # Shown at once: with a big model, its own extraction can take a while longer.
-            self.post_message(Learned(report, notices, final=False))
-
-        def should_stop() -> bool:
-            return worker.is_cancelled or self.closing or self.core is not core
-
-        try:
-            report = learn_with_retries(core, turn, on_stated=stated, should_stop=should_stop)
-        except AssistantError as error:
-            self.post_message(JobProgress(""))
-            self.post_message(CoreFailed(CoreCall(what="learning from this exchange"), str(error)))
+            job = jobs.queue_learning(turn)  # a small file write: the queue survives the app being closed
+        except (AssistantError, OSError) as error:
+            self.notify(str(error), title="Could not queue learning", severity="error")
             return
-        if report is None:
-            self.post_message(JobProgress(""))
-            return
-        self.post_message(Learned(report, notices))
+        self._learning_bars[job] = notices
+        self.status.job = "learning…"
+        self.awaiting_stated = job
+        self.set_timer(STATED_WAIT_SECONDS, lambda: self._release_outbox(job))
 
-    def _stated_saved(self) -> None:
-        if self.saving_stated:
-            self.saving_stated = False
+    def _release_outbox(self, job: str) -> None:
+        """What the user sent after `job`'s exchange goes now (its stated facts are saved, or it waited enough)."""
+        if self.awaiting_stated == job:
+            self.awaiting_stated = None
             self.pump_outbox()
 
     def on_learned(self, message: Learned) -> None:
-        self._stated_saved()
+        # The stated part is only reported when a model pass follows: either message releases.
+        self._release_outbox(message.job)
         report = message.report
+        notices = self._learning_bars.get(message.job)
         if message.final:
-            self.status.job = ""
-        notices = message.notices
+            self._learning_bars.pop(message.job, None)
+            if not self._learning_bars:
+                self.status.job = ""
+        texts = [memory.text for memory in report.saved]
         if notices is not None and notices.is_attached:
-            if report.saved:
-                notices.add_learned([memory.text for memory in report.saved], [memory.id for memory in report.saved])
+            if message.saved_ids:
+                notices.add_learned(texts, message.saved_ids)
             for text in report.notices:
                 if not text.startswith(SAVED_PREFIX):  # already shown above, with its undo button
                     notices.add_text(text)
+        elif texts and notices is None:
+            # Queued before the app last closed, finished now: no reply of this session to show it under.
+            self.notify(SAVED_PREFIX + "; ".join(texts), title="Learned from an earlier chat")
         if report.error:
             self.log.warning(f"learning failed: {report.error}")
         if report.saved:
@@ -363,12 +336,8 @@ class ChatPane(Vertical):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker: Worker[Any] = event.worker
-        if worker.group == "learn" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            self._stated_saved()  # however learning ended, the next message is not held up
         if event.state != WorkerState.ERROR or worker.error is None:
             return
         report_bug(self, worker.error)
         if worker.group == "reply":
             self.post_message(ReplyFailed(f"{type(worker.error).__name__}: {worker.error}"))
-        elif worker.group == "learn":
-            self.status.job = ""

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from assistant.application.protocol import FrontendCore, MaintenanceJobs
+from assistant.application.protocol import BackgroundJobs, FrontendCore
 from assistant.errors import AssistantError
 from assistant.tui.internal_errors import log_bug
 
-if TYPE_CHECKING:
-    from assistant.tui.chat_pane import ChatPane
-
-log = logging.getLogger(__name__)
-
-# How long closing waits for the scheduler's current step, then for learning to notice it must stop.
-JOBS_STOP_SECONDS = 30.0
-LEARNING_STOP_SECONDS = 30.0
+# How long closing waits for the scheduler's current step (a model step is cancelled at its next token).
+JOBS_CLOSE_SECONDS = 30.0
 
 
 @dataclass
@@ -25,19 +17,18 @@ class RetiredCore:
     """A core the app no longer sends to, with the scheduler that was bound to it (still running)."""
 
     core: FrontendCore
-    jobs: MaintenanceJobs | None
+    jobs: BackgroundJobs | None
 
-    def close(self, chat: ChatPane) -> None:
-        """Stop its scheduler, its background model work and the chat's learning from it, then close it.
+    def close(self) -> None:
+        """Close its scheduler, then the core. Blocks: call it from a worker.
 
-        Blocks: call it from a worker. The chat pane has already let go of the core, so its
-        learning stops at the next chance the cancelled model gives it.
+        The scheduler is the only one learning from this core: once it is closed nothing
+        writes to the core any more. What it had not finished learning stays queued on disk,
+        and the new core's scheduler finishes it.
         """
         if self.jobs is not None:
-            self.jobs.stop(timeout=JOBS_STOP_SECONDS)
+            self.jobs.close(timeout=JOBS_CLOSE_SECONDS)
         self.core.cancel_background()
-        if not chat.wait_for_learning(LEARNING_STOP_SECONDS):
-            log.warning("learning from the previous core did not stop; closing it anyway")
         try:
             self.core.close()
         except AssistantError as error:

@@ -1,6 +1,7 @@
 """Messages the TUI's thread workers post back to the UI thread.
 
-The reply and learning messages go to the chat pane that started the work and stop there.
+The reply and learning messages go to the chat pane (which started the reply, and queued
+the learning on the scheduler) and stop there.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from textual.message import Message
 from assistant.application.protocol import FrontendCore
 
 if TYPE_CHECKING:
-    from assistant.application.views import LearnReport, Turn
-    from assistant.tui.widgets.transcript import NoticeBar
+    from assistant.application.views import LearningResult, Turn
 
 
 class AssistantReady(Message):
@@ -63,14 +63,18 @@ class ReplyFailed(Message, bubble=False):
 
 
 class Learned(Message, bubble=False):
-    """Background extraction after a reply finished (LearnReport); `final` is False for the
-    part saved before the model's extraction, which is still running."""
+    """The scheduler learned from a queued turn: `report` is this part, `saved_ids` all it saved so far.
 
-    def __init__(self, report: LearnReport, notices: NoticeBar | None = None, *, final: bool = True) -> None:
+    `final` is False for what the user stated outright, saved while the model's extraction
+    still runs; the final one comes when the turn's learning is finished.
+    """
+
+    def __init__(self, result: LearningResult) -> None:
         super().__init__()
-        self.report = report
-        self.notices = notices
-        self.final = final
+        self.job = result.job
+        self.report = result.report
+        self.final = result.final
+        self.saved_ids = list(result.saved_ids)
 
 
 class MemoriesChanged(Message):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.application.context import ContextTrace, TraceMemory, TraceSection
+from assistant.application.scheduler import JobStatus, LearningResult
 from assistant.application.views import NOT_MESSAGES, MemoryDetail, MemoryRow, TextChanges, order_rows
 from assistant.config import Settings
 from assistant.errors import ModelError
@@ -61,23 +62,105 @@ class Counter:
             return f"{prefix}{self.value:04d}"
 
 
-class FakeMaintenance:
-    """A scheduler that only records what the app asked of it."""
+class FakeScheduler:
+    """The scheduler's protocol in miniature: learning queued here runs in its own thread, one turn at a time.
 
-    def __init__(self, assistant: FakeAssistant) -> None:
+    Like the real one it calls the core's learn() per job, retries a preempted one (learn()
+    returned None) until it is closed, reports through the same callbacks, and leaves what it
+    has not finished when closed (this one forgets it: nothing is persisted). Maintenance is
+    only counted.
+    """
+
+    def __init__(
+        self,
+        assistant: FakeAssistant,
+        on_progress: Callable[[JobStatus], None],
+        on_stated: Callable[[LearningResult], None] | None,
+        on_learned: Callable[[LearningResult], None] | None,
+    ) -> None:
         self.assistant = assistant
+        self.on_progress = on_progress
+        self.on_stated = on_stated
+        self.on_learned = on_learned
         self.started = False
         self.stopped = False
         self.requested = 0
+        self.status = JobStatus()
+        self._queue: list[tuple[str, FakeTurn]] = []
+        self._busy = False
+        self._changed = threading.Condition()
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        """True while its thread lives (it may be inside a learn() call)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
         self.started = True
+        self._thread = threading.Thread(target=self._run, name="fake-jobs", daemon=True)
+        self._thread.start()
 
-    def stop(self, timeout: float | None = 30.0) -> None:
+    def close(self, timeout: float | None = 30.0) -> None:
         self.stopped = True
+        self._closing.set()
+        with self._changed:
+            self._changed.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def queue_learning(self, turn: FakeTurn) -> str:
+        job = self.assistant.ids.next("job")
+        with self._changed:
+            self._queue.append((job, turn))
+            self._changed.notify_all()
+        return job
 
     def request_maintenance(self) -> None:
         self.requested += 1
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._queue and not self._busy, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._queue or self._closing.is_set())
+                if self._closing.is_set():
+                    return
+                job, turn = self._queue[0]
+                self._busy = True
+            try:
+                finished = self._learn(job, turn)
+            finally:
+                with self._changed:
+                    if finished:
+                        self._queue.pop(0)
+                    self._busy = False
+                    self._changed.notify_all()
+            if not finished:
+                return  # closed during a preempted job: it stays queued
+
+    def _learn(self, job: str, turn: FakeTurn) -> bool:
+        self.on_progress(JobStatus(job="extract", total=1))
+        saved: list[str] = []
+
+        def stated(report: FakeLearnReport) -> None:
+            saved.extend(memory.id for memory in report.saved)
+            if self.on_stated is not None:
+                self.on_stated(LearningResult(job, turn, report, final=False, saved_ids=tuple(saved)))  # type: ignore[arg-type]
+
+        while (report := self.assistant.learn(turn, on_stated=stated)) is None:
+            if self._closing.wait(0.02):
+                self.on_progress(JobStatus())
+                return False
+        saved.extend(memory.id for memory in report.saved)
+        if self.on_learned is not None:
+            self.on_learned(LearningResult(job, turn, report, final=True, saved_ids=tuple(saved)))  # type: ignore[arg-type]
+        self.on_progress(JobStatus())
+        return True
 
 
 class FakeEngine:
@@ -214,7 +297,6 @@ class FakeAssistant:
         fail_warm_up: str | None = None,
         warm_up_gate: threading.Event | None = None,
         chunk_delay: float = 0.0,
-        maintenance: bool = False,
     ) -> None:
         self.settings = settings or Settings()
         self.user = self.settings.user
@@ -231,8 +313,7 @@ class FakeAssistant:
         self.received: list[str] = []
         self.warmed = False
         self.closed = False
-        self.maintenance = maintenance  # offer a FakeMaintenance (the real core always has a scheduler)
-        self.schedulers: list[FakeMaintenance] = []
+        self.schedulers: list[FakeScheduler] = []
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -249,10 +330,14 @@ class FakeAssistant:
     def close(self) -> None:
         self.closed = True
 
-    def maintenance_jobs(self, on_progress: Callable[[Any], None]) -> FakeMaintenance | None:
-        if not self.maintenance:
-            return None
-        self.schedulers.append(FakeMaintenance(self))
+    def maintenance_jobs(
+        self,
+        on_progress: Callable[[JobStatus], None],
+        *,
+        on_stated: Callable[[LearningResult], None] | None = None,
+        on_learned: Callable[[LearningResult], None] | None = None,
+    ) -> FakeScheduler | None:
+        self.schedulers.append(FakeScheduler(self, on_progress, on_stated, on_learned))
         return self.schedulers[-1]
 
     # -- conversations and chat ----------------------------------------------------------
@@ -354,9 +439,6 @@ class FakeAssistant:
             memory = self.engine.add(f"User: {fact}", sources=[turn.user_message_id])
             return FakeLearnReport(saved=[memory])
         return FakeLearnReport()
-
-    def chat_needs_model(self) -> bool:
-        return False
 
     def undo_learned(self, memory_ids: list[str]) -> None:
         for memory_id in memory_ids:

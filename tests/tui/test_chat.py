@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -18,6 +19,9 @@ from assistant.tui.widgets.transcript import NoticeBar, ReplyMarkdown, UserMessa
 async def wait_idle(app, pilot) -> None:
     await app.workers.wait_for_complete()
     await pilot.pause()
+    if app.scheduler is not None:  # learning runs in the scheduler's thread, not in a worker
+        await asyncio.to_thread(app.scheduler.wait_idle, 10)
+        await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause()
 

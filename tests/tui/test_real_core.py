@@ -224,3 +224,82 @@ async def test_new_settings_close_the_real_core_and_move_the_scheduler_to_the_ne
         assert app.assistant.settings.max_reply_tokens == 24
         assert [m.text for m in app.assistant.core.memories.select() if "Ana" in m.text]
         assert app.status.memory_count == app.assistant.count_memories() >= 1
+
+
+async def test_a_stated_fact_is_learned_through_the_scheduler_and_one_undo_removes_it() -> None:
+    """The chat queues the exchange on the core's scheduler; the notice shows the fact, one Undo removes it all."""
+    from assistant.application.job_state import JobFile, default_state_path
+    from assistant.tui.messages import Learned
+
+    app = real_app(max_reply_tokens=24)
+    seen: list[Message] = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await wait_until(pilot, lambda: app.ready and app.scheduler is not None)
+        await pilot.press(*"I live in Lisbon and I restore old bicycles.", "enter")
+        await wait_until(pilot, lambda: any(isinstance(m, Learned) and m.final for m in seen))
+        await idle(app, pilot)
+        learned = [m for m in seen if isinstance(m, Learned)]
+        [job] = {m.job for m in learned}  # the stated part and the model's, of one queued job
+        engine = app.assistant.core.engine
+        [lisbon] = [m for m in facts(engine) if "Lisbon" in m.text]
+        assert lisbon.sources == [app.assistant.last_turn.user_message_id]
+        everything = learned[-1].saved_ids
+        assert lisbon.id in everything
+        assert not JobFile(default_state_path(app.assistant.user)).read().pending  # done, off the queue
+
+        bar = app.query(NoticeBar).last()
+        label = str(bar.query_one(".learned-line Label").render())
+        assert label.startswith("Saved to memory: ") and "User lives in Lisbon" in label
+        assert bar.learned_ids == everything
+        await pilot.click("#undo")
+        await idle(app, pilot)
+        assert [engine.get(memory_id) for memory_id in everything] == [None] * len(everything)
+        assert not [m for m in facts(engine) if "Lisbon" in m.text]
+
+
+async def test_learning_left_queued_when_the_app_closes_is_finished_by_the_next_start() -> None:
+    """The scheduler's queue is on disk: the app closed mid-learning, the next app's scheduler finishes it."""
+    import threading
+
+    from assistant.application.job_state import JobFile, default_state_path
+    from assistant.tui.messages import Learned
+
+    app = real_app(max_reply_tokens=64)
+    seen: list[Message] = []
+    chat_holds_model, chat_may_end = threading.Event(), threading.Event()
+
+    def another_chat(runner) -> None:
+        # The model held as a user's chat holds it (the runner's own lock, user first): the
+        # learning waits for it, as it would for the next message typed.
+        with runner._turn(background=False):
+            chat_holds_model.set()
+            chat_may_end.wait(600)
+
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await wait_until(pilot, lambda: app.ready and app.scheduler is not None)
+        state = JobFile(default_state_path(app.assistant.user))
+        await pilot.press(*"I live in Lisbon and I restore old bicycles.", "enter")
+        await wait_until(pilot, lambda: any(isinstance(m, ReplyChunk) for m in seen))
+        holder = threading.Thread(target=another_chat, args=(app.assistant.core.runner,), daemon=True)
+        holder.start()  # it takes the model as soon as this reply lets go of it
+        await wait_until(pilot, lambda: any(isinstance(m, ReplyDone) for m in seen))
+        [first] = [m.turn for m in seen if isinstance(m, ReplyDone)]
+        await wait_until(pilot, lambda: chat_holds_model.is_set() and bool(state.read().pending))
+        await pilot.pause(0.5)
+    chat_may_end.set()  # the app closed while its learning still waited for the model
+    holder.join(10)
+    [queued] = [record for record in state.read().pending if record["user_message_id"] == first.user_message_id]
+    assert not [m for m in seen if isinstance(m, Learned) and m.final]
+
+    again = real_app(max_reply_tokens=24)
+    seen_again: list[Message] = []
+    async with again.run_test(size=(120, 40), message_hook=seen_again.append) as pilot:
+        await wait_until(pilot, lambda: again.ready and again.scheduler is not None)
+        await wait_until(pilot, lambda: again.scheduler.wait_idle(timeout=0))
+        await idle(again, pilot)
+        assert not state.read().pending
+        assert [m.job for m in seen_again if isinstance(m, Learned) and m.final] == [queued["job"]]
+        engine = again.assistant.core.engine
+        [lisbon] = [m for m in facts(engine) if "Lisbon" in m.text]  # once: a retry does not save it twice
+        assert lisbon.sources == [first.user_message_id]
+        assert again.status.memory_count == again.assistant.count_memories() >= 1

@@ -86,10 +86,14 @@ class NoticeBar(Vertical):
         self.mount(self._button(f"Used {count} {noun} ›", "inspect"))
 
     def add_learned(self, texts: list[str], memory_ids: list[str]) -> None:
-        # Learning saves in two steps (what the user stated, then what the model found): one
-        # line and one undo for both.
-        self.learned_texts += texts
-        self.learned_ids += memory_ids
+        """Show what was saved; `memory_ids` is all this exchange saved so far (what one Undo removes).
+
+        Learning saves in two steps (what the user stated, then what the model found): one
+        line and one undo for both. The ids are a union, not a sum: the scheduler reports
+        them cumulatively, and a job resumed by a new scheduler reports only what it saved.
+        """
+        self.learned_texts += [text for text in texts if text not in self.learned_texts]
+        self.learned_ids = list(dict.fromkeys([*self.learned_ids, *memory_ids]))
         text = f"Saved to memory: {'; '.join(self.learned_texts)}"
         existing = self.query(".learned-line Label")
         if existing:
