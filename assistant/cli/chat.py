@@ -63,8 +63,9 @@ def format_trace(trace: ContextTrace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.application.scheduler import LearningResult, Scheduler
+    from assistant.application.scheduler import Scheduler
     from assistant.application.session import Assistant
+    from assistant.application.views import LearningResult
 
     settings = settings_for(args, model=args.model)
     text = read_message(args)

@@ -9,7 +9,7 @@ from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 
 if TYPE_CHECKING:
-    from assistant.tui.app import AssistantApp
+    from assistant.tui.host import ChatActions
 
 
 CHAT_BINDINGS: list[BindingType] = [
@@ -42,7 +42,7 @@ CHAT_ACTIONS = frozenset(
 )
 
 
-def chat_commands(app: AssistantApp) -> Iterator[SystemCommand]:
+def chat_commands(app: ChatActions) -> Iterator[SystemCommand]:
     yield SystemCommand("New chat (ctrl+n)", "Start a new conversation", app.action_new_conversation)
     yield SystemCommand("Memories (f2)", "Browse, search and edit what I remember", app.action_memories)
     yield SystemCommand("Inspect last reply (f3)", "Show the context the model was given", app.action_inspect_last)

@@ -32,7 +32,7 @@ from assistant.tui.widgets.transcript import NoticeBar, ReplyMarkdown, Transcrip
 if TYPE_CHECKING:
     from assistant.application.protocol import BackgroundJobs
     from assistant.application.views import Turn
-    from assistant.tui.app import AssistantApp
+    from assistant.tui.host import ChatHost
     from assistant.tui.widgets.status_bar import StatusBar
 
 SAVED_PREFIX = "Saved to memory: "
@@ -86,8 +86,8 @@ class ChatPane(Vertical):
         return self.host.status
 
     @property
-    def host(self) -> AssistantApp:
-        return cast("AssistantApp", self.app)
+    def host(self) -> ChatHost:
+        return cast("ChatHost", self.app)
 
     def use_core(self, core: FrontendCore | None) -> None:
         """The core to send to (None while one loads); what waited in the outbox goes now."""

@@ -16,8 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from assistant.application.context import ContextTrace, TraceMemory, TraceSection
-from assistant.application.scheduler import JobStatus, LearningResult
-from assistant.application.views import NOT_MESSAGES, MemoryDetail, MemoryRow, TextChanges, order_rows
+from assistant.application.views import (
+    NOT_MESSAGES,
+    JobStatus,
+    LearningResult,
+    MemoryDetail,
+    MemoryRow,
+    TextChanges,
+    order_rows,
+)
 from assistant.config import Settings
 from assistant.errors import ModelError
 from assistant.memory.types import AuditEntry, Conversation, Kind, Memory, Message, Origin, RecallHit, Role, Status

@@ -26,7 +26,7 @@ SORT_CHOICES = [("relevance", "relevance"), ("recency", "recency"), ("strength",
 FORGET_ALL_WORD = "DELETE"
 
 if TYPE_CHECKING:
-    from assistant.tui.app import AssistantApp
+    from assistant.tui.host import PanelHost
 
 
 def when(moment: datetime | None) -> str:
@@ -62,9 +62,9 @@ class MemoryScreen(Screen[None]):
         self.selected_id: str | None = None
 
     @property
-    def host(self) -> AssistantApp:
+    def host(self) -> PanelHost:
         """The app: it runs the core calls in its workers and opens conversations."""
-        return cast("AssistantApp", self.app)
+        return cast("PanelHost", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
