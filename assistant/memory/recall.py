@@ -92,7 +92,8 @@ def recency_score(moment: datetime | None, now: datetime, half_life_days: float)
     if moment is None:
         return 0.0
     age_days = max(0.0, (now - moment).total_seconds() / 86400.0)
-    return 0.5 ** (age_days / half_life_days)
+    score: float = 0.5 ** (age_days / half_life_days)
+    return score
 
 
 def use_score(access_count: int, pinned: bool) -> float:
@@ -148,7 +149,8 @@ class Recaller:
         )
         if self.store.has_vector_index_cached():
             query = query.nprobes(24).refine_factor(2)
-        return query.to_arrow().to_pylist()
+        rows: list[dict[str, Any]] = query.to_arrow().to_pylist()
+        return rows
 
     def _text_candidates(self, text: str, where: Where, limit: int) -> list[dict[str, Any]]:
         if not any(character.isalnum() for character in text):
@@ -161,7 +163,8 @@ class Recaller:
                 .select([*_result_columns(self.store.dimension), "_score"])
                 .limit(limit)
             )
-            return query.to_arrow().to_pylist()
+            rows: list[dict[str, Any]] = query.to_arrow().to_pylist()
+            return rows
         except (ValueError, RuntimeError, OSError) as error:
             if "index" in str(error).lower() or "no inverted" in str(error).lower():
                 return []  # no text index yet: vector search alone
