@@ -77,7 +77,6 @@ def main() -> None:
         ChatCache.restore_chat = lambda self, llama, tokens: None  # type: ignore[method-assign]
 
     from assistant.application.scheduler import Scheduler
-
     from assistant.application.session import Assistant, open_runner
     from assistant.config import Settings
     from assistant.memory.embed import open_embedder

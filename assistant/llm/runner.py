@@ -176,7 +176,8 @@ class ModelRunner:
 
     def tokenize(self, text: str) -> list[int]:
         llama = self.load()
-        return llama.tokenize(text.encode("utf-8", errors="replace"), add_bos=False, special=True)
+        tokens: list[int] = llama.tokenize(text.encode("utf-8", errors="replace"), add_bos=False, special=True)
+        return tokens
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
@@ -312,11 +313,11 @@ class ModelRunner:
                 for chunk in pieces:
                     if (cancel is not None and cancel.is_set()) or (background and preempted.is_set()):
                         stats.stopped = True
-                        pieces.close()  # type: ignore[union-attr]
+                        pieces.close()
                         if background:
                             raise GenerationCancelled("preempted by the user's chat")
                         break
-                    text = chunk["choices"][0]["text"]  # type: ignore[index]
+                    text = chunk["choices"][0]["text"]
                     if not text:
                         continue
                     if stats.first_token_at is None:
@@ -365,7 +366,7 @@ class ModelRunner:
                 ):
                     if background and preempted.is_set():
                         raise GenerationCancelled("preempted by the user's chat")
-                    pieces.append(chunk["choices"][0]["text"])  # type: ignore[index]
+                    pieces.append(chunk["choices"][0]["text"])
             except ValueError as error:
                 raise ModelError(f"structured generation failed: {error}") from None
         text = "".join(pieces)

@@ -170,7 +170,8 @@ def store_rows(memory_dir: Path) -> int | None:
     try:
         db = lancedb.connect(str(memory_dir))
         names = list(getattr(db.list_tables(), "tables", None) or db.table_names())
-        return sum(db.open_table(name).count_rows() for name in names if name != "meta")
+        rows: int = sum(db.open_table(name).count_rows() for name in names if name != "meta")
+        return rows
     except (OSError, RuntimeError, ValueError):
         return None
 

@@ -89,7 +89,8 @@ def normalize_rows(vectors: np.ndarray) -> np.ndarray:
     import numpy as np
 
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+    normalized: np.ndarray = vectors / np.maximum(norms, 1e-12)
+    return normalized
 
 
 def memory_json(memory: Memory, score: float | None = None) -> dict[str, Any]:

@@ -1,14 +1,13 @@
 """Hybrid recall: vector and full-text (BM25) search, fused, re-ranked, de-duplicated.
 
-Candidates come from both searches and are fused with reciprocal rank fusion. The fused
-relevance is then blended with recency (a configurable half-life), importance and use, and
-near-duplicates collapse into the best of them (keeping every source). Counting a recalled
-memory as used is reinforcement.py's job, for the hits the caller actually used.
+This module gathers the candidates: both searches side by side, matches inside a month the
+query names, a second hop through the names in the best hits, and the summaries standing in
+for compressed messages. ranking.py fuses and scores them and collapses near-duplicates.
+Counting a recalled memory as used is reinforcement.py's job, for the hits the caller used.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -17,39 +16,21 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from assistant.memory.ranking import RecallWeights as RecallWeights  # re-exported: part of recall's interface
+from assistant.memory.ranking import first_pass, rank_candidates
+from assistant.memory.ranking import recency_score as recency_score
+from assistant.memory.ranking import use_score as use_score
 from assistant.memory.reinforcement import Reinforcer  # noqa: F401 - its old home, still importable here
-from assistant.memory.store import FTS_COLUMN, MEMORIES, MemoryStore, memory_schema, row_to_memory, with_retries
+from assistant.memory.store import FTS_COLUMN, MEMORIES, MemoryStore, memory_schema, with_retries
 from assistant.memory.store.query import Where, all_of, eq, ge, has_any, is_in, le, owned_by
 from assistant.memory.types import Kind, Origin, RecallHit, Status
 
 if TYPE_CHECKING:
     import numpy as np
 
-RRF_K = 60
 BRIDGE_FROM = 3  # first-pass hits whose names seed the second hop
 BRIDGE_TERMS = 4
 BRIDGE_WEIGHT = 0.5
-DUPLICATE_SIMILARITY = 0.96
-USE_SATURATION = 20  # access count at which the use signal is full
-
-
-@dataclass(frozen=True)
-class Matched:
-    """What a hit was found by: the memory itself, or for a summary, the compressed message that matched."""
-
-    text: str
-    vector: Any
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RecallWeights:
-    """How much each signal counts in the final score (they need not sum to one)."""
-
-    relevance: float = 0.80
-    recency: float = 0.08
-    importance: float = 0.07
-    use: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -86,19 +67,6 @@ def build_where(owner: str, filters: RecallFilter) -> Where:
     if filters.until is not None:
         clauses.append(le("created_at", filters.until))
     return all_of(*clauses)
-
-
-def recency_score(moment: datetime | None, now: datetime, half_life_days: float) -> float:
-    if moment is None:
-        return 0.0
-    age_days = max(0.0, (now - moment).total_seconds() / 86400.0)
-    return 0.5 ** (age_days / half_life_days)
-
-
-def use_score(access_count: int, pinned: bool) -> float:
-    if pinned:
-        return 1.0
-    return min(1.0, math.log1p(max(0, access_count)) / math.log1p(USE_SATURATION))
 
 
 def _result_columns(dimension: int) -> list[str]:
@@ -148,7 +116,8 @@ class Recaller:
         )
         if self.store.has_vector_index_cached():
             query = query.nprobes(24).refine_factor(2)
-        return query.to_arrow().to_pylist()
+        rows: list[dict[str, Any]] = query.to_arrow().to_pylist()
+        return rows
 
     def _text_candidates(self, text: str, where: Where, limit: int) -> list[dict[str, Any]]:
         if not any(character.isalnum() for character in text):
@@ -161,7 +130,8 @@ class Recaller:
                 .select([*_result_columns(self.store.dimension), "_score"])
                 .limit(limit)
             )
-            return query.to_arrow().to_pylist()
+            rows: list[dict[str, Any]] = query.to_arrow().to_pylist()
+            return rows
         except (ValueError, RuntimeError, OSError) as error:
             if "index" in str(error).lower() or "no inverted" in str(error).lower():
                 return []  # no text index yet: vector search alone
@@ -201,7 +171,15 @@ class Recaller:
         if names:
             rankings.append((with_retries(lambda: self._text_candidates(" ".join(names), where, limit)), BRIDGE_WEIGHT))
         stand_ins = self._summaries_for(rankings, owner) if filters.through_summaries else None
-        return self.rank(rankings, k, query_vector=vector, stand_ins=stand_ins)
+        return rank_candidates(
+            rankings,
+            k,
+            weights=self.weights,
+            now=self.now(),
+            half_life_days=self.half_life_days,
+            query_vector=vector,
+            stand_ins=stand_ins,
+        )
 
     def _summaries_for(
         self, rankings: list[tuple[list[dict[str, Any]], float]], owner: str
@@ -238,68 +216,6 @@ class Recaller:
                 stand_ins[row_id] = summary
         return stand_ins
 
-    def rank(
-        self,
-        rankings: Sequence[tuple[list[dict[str, Any]], float]],
-        k: int,
-        *,
-        query_vector: np.ndarray | None = None,
-        stand_ins: dict[str, dict[str, Any]] | None = None,
-    ) -> list[RecallHit]:
-        """Fuse weighted rankings (reciprocal rank fusion), re-rank by all signals, collapse duplicates.
-
-        With `stand_ins` (default recall), a compressed message is ranked as itself, exactly as
-        before compression, and then its summary takes its place; a message no summary covers
-        (archived by decay) is left out. Ranking the message rather than the summary keeps a
-        summary from adding up weak matches of several of its messages into a strong one.
-        """
-        rows: dict[str, dict[str, Any]] = {}
-        fused: dict[str, float] = {}
-        similarity: dict[str, float] = {}
-        for ranking, weight in rankings:
-            for rank, row in enumerate(ranking):
-                rows.setdefault(row["id"], row)
-                fused[row["id"]] = fused.get(row["id"], 0.0) + weight / (RRF_K + rank + 1)
-                if row.get("_distance") is not None:
-                    similarity[row["id"]] = 1.0 - float(row["_distance"])
-        best_fused = max(2.0 / (RRF_K + 1), max(fused.values(), default=0.0))
-        now = self.now()
-        weights = self.weights
-        hits: list[tuple[RecallHit, Any]] = []
-        for memory_id, row in rows.items():
-            if memory_id not in similarity and query_vector is not None and row.get("vector") is not None:
-                similarity[memory_id] = _cosine(query_vector, row["vector"])  # found by its words alone
-            memory = row_to_memory(row)
-            # Rank fusion orders the candidates; cosine similarity keeps the scale meaningful
-            # between queries with strong and weak matches.
-            relevance = 0.6 * (fused[memory_id] / best_fused) + 0.4 * max(0.0, similarity.get(memory_id, 0.0))
-            recency = recency_score(memory.valid_from or memory.created_at, now, self.half_life_days)
-            use = use_score(memory.access_count, memory.pinned)
-            score = (
-                weights.relevance * relevance
-                + weights.recency * recency
-                + weights.importance * memory.importance
-                + weights.use * use
-            )
-            hit = RecallHit(
-                memory,
-                score,
-                relevance=relevance,
-                recency=recency,
-                importance=memory.importance,
-                use=use,
-                similarity=similarity.get(memory_id, 0.0),
-            )
-            matched = Matched(memory.text, row.get("vector"), tuple(memory.sources))
-            if stand_ins is not None and memory.status == Status.ARCHIVED:
-                summary = stand_ins.get(memory_id)
-                if summary is None:
-                    continue
-                hit = replace(hit, memory=row_to_memory(summary))
-            hits.append((hit, matched))
-        hits.sort(key=lambda pair: pair[0].score, reverse=True)
-        return collapse_duplicates(hits, k)
-
 
 _MONTHS = (
     "january",
@@ -332,17 +248,6 @@ def month_window(query: str, now: datetime) -> tuple[datetime, datetime] | None:
     return start, end - timedelta(microseconds=1)
 
 
-def first_pass(dense: list[dict[str, Any]], sparse: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Candidates ordered by plain rank fusion, before any re-ranking."""
-    scores: dict[str, float] = {}
-    rows: dict[str, dict[str, Any]] = {}
-    for ranking in (dense, sparse):
-        for rank, row in enumerate(ranking):
-            rows.setdefault(row["id"], row)
-            scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (RRF_K + rank + 1)
-    return [rows[memory_id] for memory_id in sorted(scores, key=scores.__getitem__, reverse=True)]
-
-
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]{2,})\b")
 
 
@@ -356,56 +261,3 @@ def bridge_terms(query: str, texts: Sequence[str]) -> list[str]:
             if name.lower() not in asked and name not in names:
                 names.append(name)
     return names[:BRIDGE_TERMS]
-
-
-def _cosine(a: Any, b: Any) -> float:
-    import numpy as np
-
-    left, right = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
-    norms = float(np.linalg.norm(left) * np.linalg.norm(right))
-    return float(left @ right) / norms if norms else 0.0
-
-
-def _normalized(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
-def collapse_duplicates(hits: Sequence[tuple[RecallHit, Matched]], k: int) -> list[RecallHit]:
-    """Keep the best of each group of near-identical matches; it inherits the others' sources.
-
-    A summary found through one of its compressed messages is compared by that message: the
-    same small talk repeated across a year ("my friend is allergic to sesame") lands in many
-    summaries, and must take one place in the results, as the repeated messages did before
-    they were compressed, not crowd out the one message that answers the question.
-    """
-    import numpy as np
-
-    kept: list[RecallHit] = []
-    kept_vectors: list[np.ndarray] = []
-    kept_texts: dict[str, int] = {}
-    kept_ids: set[str] = set()
-    for hit, matched in hits:
-        if hit.memory.id in kept_ids:
-            continue  # a summary again, through another of its messages
-        vector = np.asarray(matched.vector, dtype=np.float32) if matched.vector is not None else None
-        duplicate_of = kept_texts.get(_normalized(matched.text))
-        if duplicate_of is None and vector is not None and kept_vectors:
-            similarities = np.stack(kept_vectors) @ vector
-            best = int(np.argmax(similarities))
-            if similarities[best] >= DUPLICATE_SIMILARITY:
-                duplicate_of = best
-        if duplicate_of is not None:
-            target = kept[duplicate_of].memory
-            extra = [source for source in matched.sources if source not in target.sources]
-            if extra:
-                kept[duplicate_of] = replace(
-                    kept[duplicate_of], memory=replace(target, sources=[*target.sources, *extra])
-                )
-            continue
-        if len(kept) >= k:
-            continue
-        kept_texts[_normalized(matched.text)] = len(kept)
-        kept_ids.add(hit.memory.id)
-        kept.append(hit)
-        kept_vectors.append(vector if vector is not None else np.zeros(1, dtype=np.float32))
-    return kept

@@ -11,9 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from assistant.application.scheduler import JobStatus, Scheduler
 from memory_helpers import Clock, open_engine
 
+from assistant.application.scheduler import JobStatus, Scheduler
 from assistant.application.session import Assistant, Turn
 from assistant.config import Settings
 from assistant.errors import AssistantError

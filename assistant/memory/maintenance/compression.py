@@ -26,8 +26,9 @@ from assistant.memory.maintenance.writes import (
     step_written,
     stopped,
 )
-from assistant.memory.store import AUDIT, MEMORIES, in_list, quote, row_to_memory
-from assistant.memory.types import Kind, Memory, Origin, aware
+from assistant.memory.store import AUDIT, MEMORIES, row_to_memory
+from assistant.memory.store.query import eq, is_in, lt, owned_by
+from assistant.memory.types import Kind, Memory, Origin, Status, aware
 
 if TYPE_CHECKING:
     import numpy as np
@@ -102,11 +103,12 @@ class Prepared:
 def _old_episodes(engine: MemoryEngine, cutoff: datetime) -> tuple[list[Memory], np.ndarray]:
     import numpy as np
 
-    from assistant.memory.store import sql_time
-
     where = (
-        f"owner = {quote(engine.user)} AND kind = 'episodic' AND status = 'active' AND pinned = false"
-        f" AND created_at < {sql_time(cutoff)}"
+        owned_by(engine.user)
+        & eq("kind", Kind.EPISODIC)
+        & eq("status", Status.ACTIVE)
+        & eq("pinned", False)
+        & lt("created_at", cutoff)
     )
     rows = engine.store.rows(MEMORIES, where)
     rows.sort(key=lambda row: (aware(row["created_at"]), row["id"]))
@@ -116,14 +118,14 @@ def _old_episodes(engine: MemoryEngine, cutoff: datetime) -> tuple[list[Memory],
 
 
 def _existing_summaries(engine: MemoryEngine) -> list[Memory]:
-    return engine.store.memories(f"owner = {quote(engine.user)} AND kind = 'summary' AND origin = 'summary'")
+    return engine.store.memories(owned_by(engine.user) & eq("kind", Kind.SUMMARY) & eq("origin", Origin.SUMMARY))
 
 
 def _restored(engine: MemoryEngine, memory_ids: Sequence[str]) -> set[str]:
     """Memories the user restored: compression leaves them active for good."""
     found: set[str] = set()
     for chunk in in_chunks(list(memory_ids)):
-        where = f"owner = {quote(engine.user)} AND action = 'restore' AND {in_list('memory_id', chunk)}"
+        where = owned_by(engine.user) & eq("action", "restore") & is_in("memory_id", chunk)
         found.update(row["memory_id"] for row in engine.store.rows(AUDIT, where, columns=["memory_id"]))
     return found
 

@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from assistant.memory.maintenance.writes import Progress, archive_active, audit_row, in_chunks, step_written, stopped
-from assistant.memory.store import AUDIT, MEMORIES, in_list, quote
-from assistant.memory.types import Kind, Memory, aware
+from assistant.memory.store import AUDIT, MEMORIES
+from assistant.memory.store.query import eq, is_in, owned_by
+from assistant.memory.types import Kind, Memory, Status, aware
 
 if TYPE_CHECKING:
     from assistant.memory.engine import MemoryEngine
@@ -72,7 +73,7 @@ def decay(
     report = DecayReport(dry_run=dry_run)
     now = aware(now)
     engine.flush()  # pending recall reinforcement counts as use
-    memories = engine.store.memories(f"owner = {quote(engine.user)} AND status = 'active'")
+    memories = engine.store.memories(owned_by(engine.user) & eq("status", Status.ACTIVE))
     report.considered = len(memories)
     by_strength: dict[float, list[str]] = {}
     to_archive: list[tuple[Memory, float]] = []
@@ -101,7 +102,7 @@ def decay(
         for chunk in in_chunks(ids):
             engine.store.update(
                 MEMORIES,
-                f"owner = {quote(engine.user)} AND {in_list('id', chunk)} AND status = 'active'",
+                owned_by(engine.user) & is_in("id", chunk) & eq("status", Status.ACTIVE),
                 values={"strength": strength},
             )
         step_written("decay: strengths written")

@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from assistant.memory.store import MEMORIES, in_list, quote
+from assistant.memory.store import MEMORIES
+from assistant.memory.store.query import eq, is_in, owned_by
 from assistant.memory.types import Status
 
 if TYPE_CHECKING:
@@ -72,6 +73,6 @@ def archive_active(
     for chunk in in_chunks(list(ids)):
         engine.store.update(
             MEMORIES,
-            f"owner = {quote(engine.user)} AND {in_list('id', chunk)} AND status = 'active'",
+            owned_by(engine.user) & is_in("id", chunk) & eq("status", Status.ACTIVE),
             values={"status": str(Status.ARCHIVED), "updated_at": now, **(extra or {})},
         )

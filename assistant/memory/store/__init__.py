@@ -8,12 +8,9 @@ files.py     removing the temporaries a killed writer left behind
 database.py  MemoryStore: reads, retrying writes, indexes, and true deletion
 """
 
-from collections.abc import Iterable
-from datetime import datetime
-
 from assistant.memory.store.database import TIDY_FRAGMENTS, VECTOR_INDEX_MIN_ROWS, Filter, MemoryStore, now_utc
 from assistant.memory.store.files import TEMP_PREFIX, remove_orphan_temporaries
-from assistant.memory.store.query import Where, is_in, literal, quote
+from assistant.memory.store.query import Where, literal
 from assistant.memory.store.retries import with_retries
 from assistant.memory.store.rows import (
     audit_to_row,
@@ -43,18 +40,6 @@ from assistant.memory.store.schema import (
 )
 from assistant.memory.store.schema import exclusive_lock as _exclusive_lock  # the name tests use
 
-
-# maintenance.py still writes its filters as strings with these two; it moves to the builder next.
-def sql_time(moment: datetime) -> str:
-    """A timestamp literal (old name; use `query.literal` or `query.lt` and friends)."""
-    return literal(moment)
-
-
-def in_list(column: str, values: Iterable[str]) -> str:
-    """An IN-list filter as SQL text (old name; use `query.is_in`)."""
-    return is_in(column, list(values)).sql
-
-
 __all__ = [
     "AUDIT",
     "AUDIT_SCHEMA",
@@ -79,17 +64,14 @@ __all__ = [
     "_exclusive_lock",
     "audit_to_row",
     "exclusive_lock",
-    "in_list",
     "literal",
     "memory_schema",
     "memory_to_row",
     "message_to_row",
     "now_utc",
-    "quote",
     "remove_orphan_temporaries",
     "row_to_audit",
     "row_to_memory",
     "row_to_message",
-    "sql_time",
     "with_retries",
 ]

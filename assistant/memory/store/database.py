@@ -9,6 +9,7 @@ filter built with `query` (a plain SQL string is accepted too, for tests and too
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -116,15 +117,17 @@ class MemoryStore:
         self._create_if_missing(META, META_SCHEMA)
         for step in range(version, SCHEMA_VERSION):
             MIGRATIONS[step](self)
-            meta = self.table(META)
-            with_retries(
-                lambda v=step + 1, meta=meta: (
-                    meta.merge_insert("key")
-                    .when_matched_update_all()
-                    .when_not_matched_insert_all()
-                    .execute([{"key": "schema_version", "value": str(v)}])
-                )
+            self._record_schema_version(step + 1)
+
+    def _record_schema_version(self, version: int) -> None:
+        meta = self.table(META)
+
+        def record() -> None:
+            meta.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(
+                [{"key": "schema_version", "value": str(version)}]
             )
+
+        with_retries(record)
 
     def table(self, name: str) -> Table:
         table = self._tables.get(name)
@@ -152,14 +155,17 @@ class MemoryStore:
             query = table.search().where(sql(where))
             if columns is not None:
                 query = query.select(list(columns))
-            return query.limit(limit).to_arrow().to_pylist()  # a plain search with no limit returns every row
+            # A plain search with no limit returns every row.
+            rows: list[dict[str, Any]] = query.limit(limit).to_arrow().to_pylist()
+            return rows
 
         return with_retries(read)
 
     def count(self, name: str, where: Filter | None = None) -> int:
         table = self.table(name)
         table.checkout_latest()
-        return table.count_rows(sql(where) if where is not None else None)
+        rows: int = table.count_rows(sql(where) if where is not None else None)
+        return rows
 
     def upsert(self, name: str, rows: list[dict[str, Any]] | pa.Table, *, on: Sequence[str] = ("owner", "id")) -> None:
         """Insert rows, replacing rows with the same key."""
@@ -268,8 +274,7 @@ class MemoryStore:
         if rows >= VECTOR_INDEX_MIN_ROWS and not any(_is_vector_index(kind) for kind in existing.values()):
             self.build_vector_index(rows)
         for name in (MEMORIES, MESSAGES, AUDIT):
-            target = self.table(name)
-            with_retries(lambda target=target: target.optimize())
+            self._optimize(self.table(name))
 
     def tidy(self, names: Sequence[str] = (MEMORIES, MESSAGES)) -> list[str]:
         """Compact the tables many small writes have fragmented, folding their new rows into the indexes.
@@ -283,9 +288,18 @@ class MemoryStore:
             table = self.table(name)
             table.checkout_latest()
             if table.stats()["fragment_stats"]["num_fragments"] >= TIDY_FRAGMENTS:
-                with_retries(lambda table=table: table.optimize())
+                self._optimize(table)
                 tidied.append(name)
         return tidied
+
+    @staticmethod
+    def _optimize(table: Table, **options: Any) -> None:
+        """Compact `table` and fold its new rows into the indexes (retried on commit conflicts)."""
+
+        def optimize() -> None:
+            table.optimize(**options)
+
+        with_retries(optimize)
 
     @staticmethod
     def _create_index_once(create: Callable[[], object], exists: Callable[[], bool]) -> None:
@@ -338,16 +352,21 @@ class MemoryStore:
         for name in names:
             table = self.table(name)
             table.checkout_latest()
-            with_retries(lambda table=table: self._compact(table))
+            with_retries(functools.partial(self._compact, table))
             table.checkout_latest()
             if name == MEMORIES and any(kind == "FTS" for kind in self._index_names(name).values()):
-                with_retries(lambda table=table: table.create_index(FTS_COLUMN, config=FTS(), replace=True))
+                self._rebuild_text_index(table, FTS())
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the warning is about other readers; see the docstring
-                with_retries(
-                    lambda table=table: table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
-                )
+                self._optimize(table, cleanup_older_than=timedelta(0), delete_unverified=True)
         remove_orphan_temporaries(self.path)
+
+    @staticmethod
+    def _rebuild_text_index(table: Table, config: object) -> None:
+        def rebuild() -> None:
+            table.create_index(FTS_COLUMN, config=config, replace=True)
+
+        with_retries(rebuild)
 
     @staticmethod
     def _compact(table: Table) -> None:

@@ -47,6 +47,11 @@ def memory_to_row(memory: Memory, vector: Sequence[float] | np.ndarray, search_t
     }
 
 
+def _float_or(value: Any, default: float) -> float:
+    """`value` as a float, or `default` for a missing (null) column; 0.0 is a value, not missing."""
+    return float(value) if value is not None else default
+
+
 def row_to_memory(row: dict[str, Any]) -> Memory:
     return Memory(
         user=row["owner"],
@@ -60,8 +65,8 @@ def row_to_memory(row: dict[str, Any]) -> Memory:
         valid_to=row.get("valid_to"),
         last_accessed=row.get("last_accessed"),
         access_count=int(row.get("access_count") or 0),
-        importance=float(row.get("importance") if row.get("importance") is not None else 0.5),
-        strength=float(row.get("strength") if row.get("strength") is not None else 1.0),
+        importance=_float_or(row.get("importance"), 0.5),
+        strength=_float_or(row.get("strength"), 1.0),
         status=Status(row.get("status") or Status.ACTIVE),
         pinned=bool(row.get("pinned")),
         origin=Origin(row.get("origin") or Origin.EXTRACTED),

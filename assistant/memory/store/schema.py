@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -108,7 +109,7 @@ def exclusive_lock(path: Path) -> Iterator[None]:
     except OSError as error:
         raise StoreError(f"cannot open {path}: {error.strerror or error}") from None
     try:
-        if os.name == "nt":
+        if sys.platform == "win32":  # mypy skips the branch for the other platform
             import msvcrt
 
             while True:

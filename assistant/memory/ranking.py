@@ -1,0 +1,184 @@
+"""Ranking recall's candidates: rank fusion, the score's other signals, and near-duplicates.
+
+Candidates from several searches are fused with reciprocal rank fusion; the fused relevance is
+then blended with recency (a configurable half-life), importance and use, and near-duplicates
+collapse into the best of them (keeping every source). Nothing here reads the store.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from assistant.memory.store import row_to_memory
+from assistant.memory.types import RecallHit, Status
+
+if TYPE_CHECKING:
+    import numpy as np
+
+RRF_K = 60
+DUPLICATE_SIMILARITY = 0.96
+USE_SATURATION = 20  # access count at which the use signal is full
+
+
+@dataclass(frozen=True)
+class Matched:
+    """What a hit was found by: the memory itself, or for a summary, the compressed message that matched."""
+
+    text: str
+    vector: Any
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecallWeights:
+    """How much each signal counts in the final score (they need not sum to one)."""
+
+    relevance: float = 0.80
+    recency: float = 0.08
+    importance: float = 0.07
+    use: float = 0.05
+
+
+def recency_score(moment: datetime | None, now: datetime, half_life_days: float) -> float:
+    if moment is None:
+        return 0.0
+    age_days = max(0.0, (now - moment).total_seconds() / 86400.0)
+    score: float = 0.5 ** (age_days / half_life_days)
+    return score
+
+
+def use_score(access_count: int, pinned: bool) -> float:
+    if pinned:
+        return 1.0
+    return min(1.0, math.log1p(max(0, access_count)) / math.log1p(USE_SATURATION))
+
+
+def first_pass(dense: list[dict[str, Any]], sparse: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Candidates ordered by plain rank fusion, before any re-ranking."""
+    scores: dict[str, float] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for ranking in (dense, sparse):
+        for rank, row in enumerate(ranking):
+            rows.setdefault(row["id"], row)
+            scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (RRF_K + rank + 1)
+    return [rows[memory_id] for memory_id in sorted(scores, key=scores.__getitem__, reverse=True)]
+
+
+def rank_candidates(
+    rankings: Sequence[tuple[list[dict[str, Any]], float]],
+    k: int,
+    *,
+    weights: RecallWeights,
+    now: datetime,
+    half_life_days: float,
+    query_vector: np.ndarray | None = None,
+    stand_ins: dict[str, dict[str, Any]] | None = None,
+) -> list[RecallHit]:
+    """Fuse weighted rankings (reciprocal rank fusion), re-rank by all signals, collapse duplicates.
+
+    With `stand_ins` (default recall), a compressed message is ranked as itself, exactly as
+    before compression, and then its summary takes its place; a message no summary covers
+    (archived by decay) is left out. Ranking the message rather than the summary keeps a
+    summary from adding up weak matches of several of its messages into a strong one.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    fused: dict[str, float] = {}
+    similarity: dict[str, float] = {}
+    for ranking, weight in rankings:
+        for rank, row in enumerate(ranking):
+            rows.setdefault(row["id"], row)
+            fused[row["id"]] = fused.get(row["id"], 0.0) + weight / (RRF_K + rank + 1)
+            if row.get("_distance") is not None:
+                similarity[row["id"]] = 1.0 - float(row["_distance"])
+    best_fused = max(2.0 / (RRF_K + 1), max(fused.values(), default=0.0))
+    hits: list[tuple[RecallHit, Any]] = []
+    for memory_id, row in rows.items():
+        if memory_id not in similarity and query_vector is not None and row.get("vector") is not None:
+            similarity[memory_id] = cosine(query_vector, row["vector"])  # found by its words alone
+        memory = row_to_memory(row)
+        # Rank fusion orders the candidates; cosine similarity keeps the scale meaningful
+        # between queries with strong and weak matches.
+        relevance = 0.6 * (fused[memory_id] / best_fused) + 0.4 * max(0.0, similarity.get(memory_id, 0.0))
+        recency = recency_score(memory.valid_from or memory.created_at, now, half_life_days)
+        use = use_score(memory.access_count, memory.pinned)
+        score = (
+            weights.relevance * relevance
+            + weights.recency * recency
+            + weights.importance * memory.importance
+            + weights.use * use
+        )
+        hit = RecallHit(
+            memory,
+            score,
+            relevance=relevance,
+            recency=recency,
+            importance=memory.importance,
+            use=use,
+            similarity=similarity.get(memory_id, 0.0),
+        )
+        matched = Matched(memory.text, row.get("vector"), tuple(memory.sources))
+        if stand_ins is not None and memory.status == Status.ARCHIVED:
+            summary = stand_ins.get(memory_id)
+            if summary is None:
+                continue
+            hit = replace(hit, memory=row_to_memory(summary))
+        hits.append((hit, matched))
+    hits.sort(key=lambda pair: pair[0].score, reverse=True)
+    return collapse_duplicates(hits, k)
+
+
+def cosine(a: Any, b: Any) -> float:
+    import numpy as np
+
+    left, right = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+    norms = float(np.linalg.norm(left) * np.linalg.norm(right))
+    return float(left @ right) / norms if norms else 0.0
+
+
+def _normalized(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def collapse_duplicates(hits: Sequence[tuple[RecallHit, Matched]], k: int) -> list[RecallHit]:
+    """Keep the best of each group of near-identical matches; it inherits the others' sources.
+
+    A summary found through one of its compressed messages is compared by that message: the
+    same small talk repeated across a year ("my friend is allergic to sesame") lands in many
+    summaries, and must take one place in the results, as the repeated messages did before
+    they were compressed, not crowd out the one message that answers the question.
+    """
+    import numpy as np
+
+    kept: list[RecallHit] = []
+    kept_vectors: list[np.ndarray] = []
+    kept_texts: dict[str, int] = {}
+    kept_ids: set[str] = set()
+    for hit, matched in hits:
+        if hit.memory.id in kept_ids:
+            continue  # a summary again, through another of its messages
+        vector = np.asarray(matched.vector, dtype=np.float32) if matched.vector is not None else None
+        duplicate_of = kept_texts.get(_normalized(matched.text))
+        if duplicate_of is None and vector is not None and kept_vectors:
+            similarities = np.stack(kept_vectors) @ vector
+            best = int(np.argmax(similarities))
+            if similarities[best] >= DUPLICATE_SIMILARITY:
+                duplicate_of = best
+        if duplicate_of is not None:
+            target = kept[duplicate_of].memory
+            extra = [source for source in matched.sources if source not in target.sources]
+            if extra:
+                kept[duplicate_of] = replace(
+                    kept[duplicate_of], memory=replace(target, sources=[*target.sources, *extra])
+                )
+            continue
+        if len(kept) >= k:
+            continue
+        kept_texts[_normalized(matched.text)] = len(kept)
+        kept_ids.add(hit.memory.id)
+        kept.append(hit)
+        kept_vectors.append(vector if vector is not None else np.zeros(1, dtype=np.float32))
+    return kept
