@@ -7,6 +7,7 @@ import sys
 
 from assistant.cli.common import memories_for, print_json
 from assistant.errors import AssistantError, StoreError
+from assistant.memory.redact import notice
 
 
 def export(args: argparse.Namespace) -> int:
@@ -55,6 +56,8 @@ def import_file(args: argparse.Namespace) -> int:
         where = f"line {number}" if number > 0 else "file"
         print(f"{args.file}:{where}: {problem}", file=sys.stderr)
     bad = len(report.bad_lines)
+    if report.redacted:
+        print(notice(list(report.redacted)), file=sys.stderr)
     if args.json:
         print_json(
             {

@@ -51,6 +51,7 @@ def test_importing_json_lines_with_a_card_number_and_an_api_key_stores_neither(t
 
     imported = run("memory", "import", str(chat), "--user", "u", data_dir=data_dir)
     assert "imported 5 messages" in imported.stdout
+    assert "secrets are never saved" in imported.stderr  # the user is told, in one line
 
     assert files_holding_a_secret(data_dir) == []
     listed = json.loads(run("memory", "list", "--user", "u", "--json", data_dir=data_dir).stdout)
