@@ -35,7 +35,7 @@ step "the wheel carries the model catalog and the TUI stylesheet"
 "$python" - "$wheel" "$repo" <<'PY' || fail "wheel contents"
 import pathlib, sys, zipfile
 names = set(zipfile.ZipFile(sys.argv[1]).namelist())
-required = ["assistant/_catalog/catalog.toml", "assistant/cli.py", "assistant/__main__.py"]
+required = ["assistant/_catalog/catalog.toml", "assistant/cli/__init__.py", "assistant/__main__.py"]
 required += [str(p.relative_to(sys.argv[2])) for p in pathlib.Path(sys.argv[2], "assistant").rglob("*.tcss")]
 for required in required:
     if required not in names:
