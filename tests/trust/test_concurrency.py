@@ -23,7 +23,7 @@ from kill_campaign import cli_command, read_table, store_problems
 from textual.message import Message
 from trust_helpers import write_messages
 
-from assistant.application.session import Assistant
+from assistant.application.frontend import AssistantFrontend
 from assistant.config import load_settings
 from assistant.memory.store import (
     AUDIT,
@@ -69,7 +69,7 @@ async def test_the_tui_and_cli_imports_write_at_once_and_lose_nothing(tmp_path: 
     ]
     imported = [json.loads(line)["id"] for path in files for line in path.read_text(encoding="utf-8").splitlines()]
     settings = load_settings(context_size=2048, max_reply_tokens=16, temperature=0.0, seed=7, model_extraction=False)
-    app = AssistantApp(settings, Assistant)
+    app = AssistantApp(settings, AssistantFrontend.open)
     seen: list[Message] = []
     alerts: list[str] = []
     async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
