@@ -214,9 +214,9 @@ class Assistant:
             turn.reply = "".join(pieces).strip()
             turn.stopped = stats.stopped
             if not incognito and turn.conversation_id is not None and turn.reply:
-                # The model saw the user's words as typed and may echo a secret: store the reply redacted too.
+                # The model may echo a secret: the message log redacts it where messages are written.
                 reply_message = Message(
-                    self.user, Role.ASSISTANT, redact(turn.reply).text, turn.conversation_id, created_at=self.clock()
+                    self.user, Role.ASSISTANT, turn.reply, turn.conversation_id, created_at=self.clock()
                 )
                 self.engine.add_messages([reply_message])
                 turn.assistant_message_id = reply_message.id

@@ -130,11 +130,6 @@ class MemoryEngine:
             recall_k=settings.recall_k,
         )
 
-    @property
-    def revision(self) -> int:
-        """Counts changes that can take back what a prompt quoted (forget, supersede, archive, edit)."""
-        return self.space.revision
-
     def close(self) -> None:
         self.upkeep.flush()
         self.recaller.close()

@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
 # Vectors computed ahead of use (embed_ahead): a few turns' worth.
 EMBED_AHEAD_KEPT = 16
-# Actions that add or count a use; every other change can take back what a prompt quoted.
-_ADDITIVE = ("add", "reinforce")
 
 
 class Space:
@@ -40,9 +38,6 @@ class Space:
         self.embedder = embedder
         self.user = user
         self.now = now
-        # Counts changes that can take something back (forget, supersede, archive, edit): a
-        # prompt that quoted a memory earlier in a conversation must not quote it again after.
-        self.revision = 0
         self.vectors = VectorCache(embedder)
 
     @property
@@ -51,8 +46,6 @@ class Space:
         return owned_by(self.user)
 
     def audit(self, memory_id: str, action: str, reason: str, detail: str = "") -> AuditEntry:
-        if action not in _ADDITIVE:
-            self.revision += 1
         return AuditEntry(self.user, memory_id, action, reason, at=self.now(), detail=detail)
 
     def write(
