@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import tomlkit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -83,6 +83,16 @@ class Settings(BaseModel):
 
     user: str = "default"
     """Memory space used when --user is not given."""
+
+    service: Literal["auto", "running", "off"] = "auto"
+    """The warm local service (`assistant serve`): 'auto' uses it and starts it when needed,
+    'running' uses it only when it is already running, 'off' always works in this process."""
+
+    service_idle_minutes: float = Field(default=15.0, gt=0)
+    """The service exits after this many minutes without a request (and with no learning left to do)."""
+
+    service_warm_up: bool = True
+    """The service loads the model, the embedder and the store when it starts (false: on its first request)."""
 
 
 def field_docs() -> dict[str, str]:

@@ -26,6 +26,9 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(os.environ):
         if name.startswith("ASSISTANT_") and name not in ("ASSISTANT_DATA_DIR", "ASSISTANT_CONFIG"):
             monkeypatch.delenv(name)
+    # Each service holds the model and the embedder (~900 MB) and would outlive the test that
+    # started it: commands work in-process unless a test opts in (tests/e2e/test_service.py).
+    monkeypatch.setenv("ASSISTANT_SERVICE", "off")
     return data
 
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-from assistant.application.context import ContextTrace
+from assistant.cli import remote
 from assistant.cli.common import add_user_option, settings_for
+from assistant.config import Settings
 from assistant.errors import AssistantError
+
+if TYPE_CHECKING:
+    from assistant.application.context import ContextTrace
 
 # A paste bigger than this is refused rather than silently cut (the prompt check would
 # refuse it anyway, after a long tokenization).
@@ -52,23 +57,60 @@ def read_message(args: argparse.Namespace) -> str:
 
 
 def format_trace(trace: ContextTrace) -> str:
-    lines = [f"--- context: {trace.total_tokens} of {trace.budget} prompt tokens ---"]
-    for section in trace.sections:
-        lines.append(f"[{section.name}] {section.tokens} tokens")
-        lines += [f"    {line}" for line in section.text.splitlines() if line.strip()]
-    if trace.memories:
-        lines.append("[memories used]")
-        lines += [f"    {m.score:.3f}  {m.kind:<10} {m.id[:12]}  {m.text}" for m in trace.memories]
-    return "\n".join(lines)
+    from assistant.service.memory_ops import trace_text
+
+    return trace_text(trace)
+
+
+def _through_service(settings: Settings, args: argparse.Namespace, text: str) -> Iterator[dict[str, Any]] | None:
+    if args.model is not None:
+        return None  # a model for this one call: never the service's
+    return remote.stream(
+        settings,
+        "chat",
+        text=text,
+        conversation=args.conversation,
+        new=args.new,
+        incognito=args.incognito,
+        no_memory=args.no_memory,
+        show_context=args.show_context,
+    )
+
+
+def _print_served(events: Iterator[dict[str, Any]]) -> int:
+    """Print what the service streams exactly as the in-process path prints it."""
+    notices: list[str] = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "piece":
+            sys.stdout.write(event["text"])
+            sys.stdout.flush()
+        elif kind == "reply":
+            sys.stdout.write("\n")
+            if event.get("trace") is not None:
+                sys.stdout.write(event["trace"] + "\n")
+            sys.stdout.flush()
+        elif kind == "done":
+            notices = list(event.get("notices") or [])
+    for notice in notices:
+        print(notice, file=sys.stderr)
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = settings_for(args, model=args.model)
+    text = read_message(args)
+    served = _through_service(settings, args, text)
+    if served is not None:
+        return _print_served(served)
+    return _in_process(settings, args, text)
+
+
+def _in_process(settings: Settings, args: argparse.Namespace, text: str) -> int:
     from assistant.application.scheduler import Scheduler
     from assistant.application.session import Assistant
     from assistant.application.views import LearningResult
 
-    settings = settings_for(args, model=args.model)
-    text = read_message(args)
     assistant = Assistant(settings)
     use_memory = False if args.no_memory else None
     conversation_id = args.conversation

@@ -241,6 +241,25 @@ def check_generation(settings: Settings) -> Check:
     return Check("generation", True, detail, data=data)
 
 
+def check_service() -> Check:
+    """The warm local service: running (which version, how big) or not; never started from here."""
+    from assistant.service import client, paths
+
+    try:
+        status = client.status()
+    except client.VersionMismatch as error:
+        return Check("service", False, str(error), fix="assistant serve --stop", data={"pid": error.pid})
+    except (AssistantError, OSError) as error:
+        return Check("service", False, f"cannot reach the service: {error}", fix="assistant serve --stop")
+    if status is None:
+        return Check("service", True, f"not running (commands start it on demand; socket {paths.socket_path()})")
+    detail = (
+        f"running: pid {status['pid']}, version {status['version']}, up {status['uptime_seconds']:.0f} s, "
+        f"{status['rss_mb']:.0f} MB, socket {status['socket']}"
+    )
+    return Check("service", True, detail, data=status)
+
+
 # -- the command -------------------------------------------------------------------------
 
 
@@ -249,7 +268,7 @@ def diagnose(*, quick: bool = False) -> dict[str, Any]:
     found = versions()
     checks = [check_packages(found)]
     settings_check, settings = check_settings()
-    checks += [settings_check, check_data_dir(), check_store(full=not quick)]
+    checks += [settings_check, check_data_dir(), check_store(full=not quick), check_service()]
     if settings is not None:
         model_check, model_path = check_model(settings)
         checks.append(model_check)

@@ -8,7 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.cli.common import add_json_option, add_user_option, memories_for, print_json
+from assistant.cli import remote
+from assistant.cli.common import add_json_option, add_user_option, memories_for, print_json, settings_for
 from assistant.errors import AssistantError, StoreError
 
 KINDS = ("episodic", "semantic", "preference", "procedural", "summary")
@@ -123,120 +124,82 @@ def register(subcommands: Any) -> None:
     maintain.register(actions)
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
 def _add(args: argparse.Namespace) -> int:
     """Learned like "remember that TEXT" (keys, the profile) unless the user says how to store it."""
-    from assistant.memory.engine import memory_list_json
-    from assistant.memory.types import Kind
+    from assistant.service import memory_ops
 
-    with memories_for(args) as memories:
-        if args.raw or args.kind or args.key:
-            memory = memories.add_raw(
-                args.text,
-                kind=Kind(args.kind or "semantic"),
-                key=args.key,
-                importance=args.importance,
-                pinned=args.pin,
-                reason=args.reason,
-            )
-            _print_memory(args, memory)
-            return 0
-        result = memories.remember(args.text)
-        learned = result.memories
-        if args.pin:
-            learned = [memories.set_pinned(memory.id, True, reason=args.reason) for memory in learned]
-    if args.json:
-        print_json([memory_list_json(memory) for memory in learned])
-    elif not learned:
-        print("nothing saved: there was nothing left to remember once secrets were removed")
-    for memory in learned if not args.json else []:
-        already = " (already known)" if memory.id in {m.id for m in result.confirmed} else ""
-        _print_memory(args, memory, suffix=already)
-    return 0
-
-
-def _filters(args: argparse.Namespace) -> Any:
-    from assistant.memory.recall import RecallFilter
-    from assistant.memory.types import Kind, Status
-
-    return RecallFilter(
-        kinds=tuple(Kind(kind) for kind in args.kind) if args.kind else None,
-        statuses=tuple(Status(status) for status in args.status) if args.status else (Status.ACTIVE,),
-        since=args.since,
-        until=args.until,
+    fields = dict(
+        raw=args.raw, kind=args.kind, key=args.key, importance=args.importance, pin=args.pin, reason=args.reason
     )
+    served = remote.call(settings_for(args), "memory.add", text=args.text, json=args.json, **fields)
+    if served is not None:
+        return _write(served["output"])
+    with memories_for(args) as memories:
+        return _write(memory_ops.add_text(memories, args.text, as_json=args.json, **fields))
+
+
+def _write(output: str) -> int:
+    sys.stdout.write(output)
+    sys.stdout.flush()
+    return 0
 
 
 def _search(args: argparse.Namespace) -> int:
-    from assistant.memory.engine import memory_json
+    from assistant.service import memory_ops
 
     if args.k is not None and args.k < 1:
         raise AssistantError("--k must be at least 1")
-    filters = _filters(args)
+    # Batch mode: one query per stdin line, embedded together, answered in order.
+    queries = None if args.query is not None else [line.rstrip("\r\n") for line in sys.stdin]
+    served = remote.call(
+        settings_for(args),
+        "memory.search",
+        query=args.query,
+        queries=queries,
+        k=args.k,
+        kinds=args.kind,
+        statuses=args.status,
+        since=_iso(args.since),
+        until=_iso(args.until),
+        json=args.json,
+    )
+    if served is not None:
+        return _write(served["output"])
+    filters = memory_ops.search_filter(args.kind, args.status, args.since, args.until)
     with memories_for(args) as memories:
-        if args.query is not None:
-            _print_hits(args, memories.search(args.query, k=args.k, filters=filters), memory_json)
-            return 0
-        # Batch mode: read every query, embed them together, answer in order, one line each.
-        queries = [line.rstrip("\r\n") for line in sys.stdin]
-        for start in range(0, len(queries), 256):
-            chunk = queries[start : start + 256]
-            for hits in memories.search_many(chunk, k=args.k, filters=filters):
-                if args.json:
-                    print_json([memory_json(hit.memory, hit.score) for hit in hits])
-                else:
-                    _print_hits(args, hits, memory_json)
-                    print()
+        if queries is None:
+            return _write(memory_ops.search_text(memories, args.query, args.k, filters, args.json))
+        for output in memory_ops.search_batch(memories, queries, args.k, filters, args.json):
+            _write(output)
     return 0
-
-
-def _print_hits(args: argparse.Namespace, hits: list[Any], to_json: Any) -> None:
-    if args.json:
-        print_json([to_json(hit.memory, hit.score) for hit in hits])
-        return
-    if not hits:
-        print("no memories found")
-    for hit in hits:
-        print(f"{hit.score:.3f}  {hit.memory.id}  [{hit.memory.kind}]  {_one_line(hit.memory)}")
 
 
 def _one_line(memory: Any) -> str:
-    from assistant.memory.engine import display_text
+    from assistant.service.memory_ops import one_line
 
-    text = " ".join(display_text(memory).split())
-    return text if len(text) <= 100 else text[:99] + "…"
+    return one_line(memory)
 
 
 def _list(args: argparse.Namespace) -> int:
-    from assistant.memory.engine import memory_list_json
-    from assistant.memory.types import Kind, Status
+    from assistant.service import memory_ops
 
+    served = remote.call(
+        settings_for(args), "memory.list", kinds=args.kind, statuses=args.status, limit=args.limit, json=args.json
+    )
+    if served is not None:
+        return _write(served["output"])
     with memories_for(args) as memories:
-        listed = memories.select(
-            kinds=[Kind(kind) for kind in args.kind] if args.kind else None,
-            statuses=[Status(status) for status in args.status] if args.status else None,
-            limit=args.limit,
-        )
-    if args.json:
-        print_json([memory_list_json(memory) for memory in listed])
-        return 0
-    if not listed:
-        print("no memories yet")
-    for memory in listed:
-        flags = ("📌 " if memory.pinned else "") + ("" if memory.status == "active" else f"({memory.status}) ")
-        print(f"{memory.id}  [{memory.kind}]  {flags}{_one_line(memory)}")
-    return 0
+        return _write(memory_ops.list_text(memories, args.kind, args.status, args.limit, args.json))
 
 
 def _print_memory(args: argparse.Namespace, memory: Any, suffix: str = "") -> None:
-    from assistant.memory.engine import memory_list_json
+    from assistant.service.memory_ops import memory_text
 
-    if args.json:
-        print_json(memory_list_json(memory))
-    else:
-        print(
-            f"{memory.id}  [{memory.kind}, {memory.status}{', pinned' if memory.pinned else ''}]  "
-            f"{_one_line(memory)}{suffix}"
-        )
+    _write(memory_text(memory, args.json, suffix))
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -343,26 +306,29 @@ def _change(args: argparse.Namespace) -> int:
 def _forget(args: argparse.Namespace) -> int:
     if args.all == bool(args.ids):
         raise AssistantError("give memory ids to forget, or --all to delete the whole memory space")
+    if not args.all:
+        from assistant.service import memory_ops
+
+        fields = dict(reason=args.reason, with_sources=args.with_sources)
+        served = remote.call(settings_for(args), "memory.forget", ids=args.ids, json=args.json, **fields)
+        if served is not None:
+            return _write(served["output"])
+        with memories_for(args) as memories:
+            return _write(memory_ops.forget_text(memories, args.ids, as_json=args.json, **fields))
     with memories_for(args) as memories:
-        if args.all:
-            if not args.yes:
-                if not sys.stdin.isatty():
-                    raise AssistantError("forget --all deletes everything; add --yes to confirm")
-                answer = input(f"Delete every memory, message and the profile of user {memories.user!r}? [y/N] ")
-                if answer.strip().lower() not in ("y", "yes"):
-                    print("nothing deleted")
-                    return 1
-            memories.forget_all(reason=args.reason)
-            result: dict[str, Any] = {"forgotten": "all", "user": memories.user}
-        else:
-            count = memories.forget(args.ids, reason=args.reason, with_sources=True if args.with_sources else None)
-            result = {"forgotten": count, "ids": args.ids}
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise AssistantError("forget --all deletes everything; add --yes to confirm")
+            answer = input(f"Delete every memory, message and the profile of user {memories.user!r}? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing deleted")
+                return 1
+        memories.forget_all(reason=args.reason)
+        user = memories.user
     if args.json:
-        print_json(result)
-    elif args.all:
-        print(f"deleted the whole memory space of {result['user']!r}")
+        print_json({"forgotten": "all", "user": user})
     else:
-        print(f"forgot {result['forgotten']} memor{'y' if result['forgotten'] == 1 else 'ies'}")
+        print(f"deleted the whole memory space of {user!r}")
     return 0
 
 

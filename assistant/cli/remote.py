@@ -1,0 +1,72 @@
+"""The thin-client side of the commands: ask the warm service when it answers, else return None.
+
+`None` means "do the work in this process": the service is off, could not start, is of
+another version (said once on stderr), or runs with other settings than this command's.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from assistant.config import Settings
+from assistant.errors import AssistantError
+
+
+def connection(settings: Settings) -> Any | None:
+    """A handshaken connection to the service (started on demand with service = 'auto'), or None."""
+    if settings.service == "off":
+        return None
+    from assistant.service import client
+
+    try:
+        return client.connect_or_start() if settings.service == "auto" else client.connect()
+    except client.VersionMismatch as error:
+        print(f"assistant: {error}; working in this process", file=sys.stderr)
+    except (AssistantError, OSError) as error:
+        print(f"assistant: the service is unavailable ({error}); working in this process", file=sys.stderr)
+    return None
+
+
+def payload(settings: Settings) -> dict[str, Any]:
+    return settings.model_dump(mode="json")
+
+
+def call(settings: Settings, op: str, **fields: Any) -> dict[str, Any] | None:
+    """One request's result from the service, or None to do it here."""
+    from assistant.service.client import Fallback
+
+    connected = connection(settings)
+    if connected is None:
+        return None
+    with connected:
+        try:
+            return dict(connected.call(op, settings=payload(settings), **fields))
+        except Fallback:
+            return None
+
+
+def stream(settings: Settings, op: str, **fields: Any) -> Iterator[dict[str, Any]] | None:
+    """A request's events as they come, or None to do it here (decided before the first event)."""
+    from assistant.service.client import Fallback
+
+    connected = connection(settings)
+    if connected is None:
+        return None
+    events = connected.request(op, settings=payload(settings), **fields)
+    try:
+        first = next(events)
+    except Fallback:
+        connected.close()
+        return None
+    except BaseException:
+        connected.close()
+        raise
+
+    def all_events() -> Iterator[dict[str, Any]]:
+        with connected:
+            yield first
+            yield from events
+
+    return all_events()

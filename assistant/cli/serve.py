@@ -1,0 +1,108 @@
+"""`assistant serve`: run the warm local service, or see (--status) and stop (--stop) the running one.
+
+Commands start the service on demand (the `service` setting); running it by hand keeps it
+in the foreground, its log on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from assistant.cli.common import add_json_option, print_json
+from assistant.config import load_settings
+from assistant.errors import AssistantError
+
+
+def register(subcommands: Any) -> None:
+    parser: argparse.ArgumentParser = subcommands.add_parser(
+        "serve", help="run the warm local service that commands share (or --status, --stop)"
+    )
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--status", action="store_true", help="is it running: pid, version, uptime, socket, memory")
+    action.add_argument("--stop", action="store_true", help="stop the running service (of any version)")
+    parser.add_argument(
+        "--idle-timeout",
+        type=_minutes,
+        metavar="MINUTES",
+        help="exit after this many minutes without a request (default: the service_idle_minutes setting)",
+    )
+    add_json_option(parser)
+    parser.set_defaults(handler=run)
+
+
+def _minutes(value: str) -> float:
+    try:
+        minutes = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of minutes: {value!r}") from None
+    if not minutes > 0:
+        raise argparse.ArgumentTypeError("the idle timeout must be more than 0 minutes")
+    return minutes
+
+
+def describe(status: dict[str, Any]) -> list[str]:
+    return [
+        f"running: pid {status['pid']}, version {status['version']}, up {status['uptime_seconds']:.0f} s"
+        + ("" if status.get("ready") else " (still loading)"),
+        f"socket: {status['socket']}",
+        f"memory: {status['rss_mb']:.0f} MB",
+        f"idle exit after: {status['idle_minutes']:g} min",
+        f"memory spaces: {', '.join(status.get('users') or []) or '-'}   "
+        f"learning queued: {status.get('pending_learning', 0)}",
+    ]
+
+
+def _status(args: argparse.Namespace) -> int:
+    from assistant.service import client, paths
+
+    try:
+        status = client.status()
+    except client.VersionMismatch as error:
+        if args.json:
+            print_json({"running": True, "compatible": False, "version": error.version, "pid": error.pid})
+        else:
+            print(f"running: pid {error.pid}, version {error.version} (not this version: stop it with --stop)")
+        return 0
+    if status is None:
+        if args.json:
+            print_json({"running": False, "socket": str(paths.socket_path())})
+        else:
+            print(f"not running (socket {paths.socket_path()})")
+        return 0
+    if args.json:
+        print_json({"running": True, "compatible": True, **status})
+    else:
+        print("\n".join(describe(status)))
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from assistant.service import client
+
+    pid = client.stop()
+    if args.json:
+        print_json({"stopped": pid is not None, "pid": pid})
+    else:
+        print(f"stopped the service (pid {pid})" if pid is not None else "no service was running")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.status:
+        return _status(args)
+    if args.stop:
+        return _stop(args)
+    import logging
+
+    from assistant.service.server import Service
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    try:
+        return Service(settings, idle_minutes=args.idle_timeout).run()
+    except OSError as error:
+        raise AssistantError(f"the service cannot listen: {error}") from None
+    finally:
+        sys.stderr.flush()

@@ -1,0 +1,229 @@
+"""The thin client: find the running service (or start it), say hello, send one request.
+
+Imports only the standard library and the foundation (config, locations, errors), so a
+command served by the service starts in a fraction of a second. `connect` never starts
+anything; `connect_or_start` starts `python -m assistant serve` detached when nothing
+answers, under a file lock so that commands racing to start it get one service, and replaces
+a stale socket (a file nobody listens on: its service was killed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from assistant import __version__
+from assistant.errors import AssistantError
+from assistant.service import paths
+from assistant.service.protocol import Channel, ProtocolError, compatible, hello
+
+START_TIMEOUT_SECONDS = float(os.environ.get("ASSISTANT_SERVICE_START_TIMEOUT", "30"))
+STOP_TIMEOUT_SECONDS = 30.0
+
+
+class ServiceUnavailable(AssistantError):
+    """No service answers and none could be started."""
+
+
+class ServiceRefused(AssistantError):
+    """The service answered but would not serve this client."""
+
+
+class VersionMismatch(ServiceRefused):
+    def __init__(self, version: str | None, pid: int | None) -> None:
+        super().__init__(
+            f"the running service is version {version} (pid {pid}), this is {__version__}: "
+            "stop it with `assistant serve --stop`"
+        )
+        self.version = version
+        self.pid = pid
+
+
+class Fallback(AssistantError):
+    """The service cannot serve this request (other settings): do it in this process."""
+
+
+class Connection:
+    """A handshaken connection to the service; one request per connection."""
+
+    def __init__(self, channel: Channel, welcome: dict[str, Any]) -> None:
+        self.channel = channel
+        self.welcome = welcome
+
+    @property
+    def pid(self) -> int:
+        return int(self.welcome.get("pid") or 0)
+
+    def request(self, op: str, **fields: Any) -> Iterator[dict[str, Any]]:
+        """Send one request; yield its events up to and including "done" (an "error" raises)."""
+        self.channel.send({"op": op, **fields})
+        while True:
+            try:
+                event = self.channel.receive()
+            except OSError as error:
+                raise AssistantError(f"lost the connection to the service: {error}") from None
+            if event is None:
+                raise AssistantError("the service stopped before it answered (see `assistant serve --status`)")
+            kind = event.get("event")
+            if kind == "error":
+                raise AssistantError(str(event.get("error") or "the service failed"))
+            if kind == "fallback":
+                raise Fallback(str(event.get("reason") or "the service cannot serve this request"))
+            yield event
+            if kind == "done":
+                return
+
+    def call(self, op: str, **fields: Any) -> dict[str, Any]:
+        """A request whose only answer is its "done" event."""
+        events = list(self.request(op, **fields))
+        return events[-1] if events else {}
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.channel.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _open_socket(path: Path) -> socket.socket | None:
+    """A socket connected to `path`; None when no service listens there (no file, or a stale one)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError):
+        sock.close()
+        return None
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def connect(path: Path | None = None, *, intent: str | None = None, version: str = __version__) -> Connection | None:
+    """Connect and say hello; None when nothing listens. Raises ServiceRefused / VersionMismatch."""
+    sock = _open_socket(path or paths.socket_path())
+    if sock is None:
+        return None
+    channel = Channel(sock)
+    try:
+        channel.send(hello(intent=intent, version=version))
+        welcome = channel.receive()
+    except (OSError, ProtocolError) as error:
+        channel.close()
+        raise ServiceRefused(f"the service did not answer the handshake: {error}") from None
+    if welcome is None:
+        channel.close()
+        raise ServiceRefused("the service closed the connection during the handshake")
+    if not welcome.get("ok"):
+        channel.close()
+        if welcome.get("reason") == "version":
+            raise VersionMismatch(welcome.get("version"), welcome.get("pid"))
+        raise ServiceRefused(str(welcome.get("error") or "the service refused the connection"))
+    if not compatible(welcome) and intent != "stop":
+        channel.close()
+        raise VersionMismatch(welcome.get("version"), welcome.get("pid"))
+    return Connection(channel, welcome)
+
+
+@contextlib.contextmanager
+def _start_lock() -> Iterator[None]:
+    import fcntl
+
+    descriptor = os.open(paths.start_lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _spawn() -> subprocess.Popen[bytes]:
+    log = os.open(paths.log_path(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "assistant", "serve"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # not the terminal's: Ctrl-C on the command that started it leaves it running
+            close_fds=True,
+        )
+    finally:
+        os.close(log)
+
+
+def connect_or_start(*, timeout: float = START_TIMEOUT_SECONDS) -> Connection:
+    """The running service, or a new one started for this data dir (one, however many race)."""
+    connection = connect()
+    if connection is not None:
+        return connection
+    with _start_lock():
+        connection = connect()  # another command may have started it while this one waited
+        if connection is not None:
+            return connection
+        process = _spawn()
+        deadline = time.monotonic() + timeout
+        exited_at: float | None = None
+        while time.monotonic() < deadline:
+            connection = connect()
+            if connection is not None:
+                return connection
+            if process.poll() is not None:
+                exited_at = exited_at or time.monotonic()
+                if time.monotonic() - exited_at > 2.0:
+                    break
+            time.sleep(0.05)
+    raise ServiceUnavailable(f"the service did not start; its log is {paths.log_path()}")
+
+
+def status() -> dict[str, Any] | None:
+    """The running service's status; None when none runs. Raises VersionMismatch for another version."""
+    connection = connect()
+    if connection is None:
+        return None
+    with connection:
+        return connection.call("status").get("status", {})
+
+
+def _gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # this process started it: reap it, or it lingers as a zombie
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+def stop(*, timeout: float = STOP_TIMEOUT_SECONDS) -> int | None:
+    """Stop the running service, whatever its version; returns its pid (None when none ran)."""
+    connection = connect(intent="stop")
+    if connection is None:
+        return None
+    with connection:
+        pid, uid = connection.channel.peer()
+        if compatible(connection.welcome) or connection.welcome.get("stoppable"):
+            with contextlib.suppress(AssistantError):
+                connection.call("stop")
+        elif uid == os.getuid():
+            os.kill(pid, signal.SIGTERM)  # an older service that knows no stop intent still stops on TERM
+    if not _gone(pid, timeout):
+        raise AssistantError(f"the service (pid {pid}) did not stop within {timeout:.0f} s")
+    return pid

@@ -1,0 +1,257 @@
+"""The service's warm core: one `Assistant` (model, embedder, store) per memory space, and its requests.
+
+Each memory space (user) gets an Assistant sharing the one loaded model, and a Scheduler
+whose persisted queue takes the learning after each reply: a service killed mid-learning
+loses nothing it acknowledged, the next process (service or command) finishes it. Chat
+turns and writes run one at a time; searches and listings run beside them.
+
+A request carries the client's settings; when they differ from the service's own (another
+model, another context size …) the answer is "fallback" and the client works in its own
+process, so a command never silently runs with settings it was not given.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from assistant.application.scheduler import Scheduler
+from assistant.application.session import Assistant, open_runner
+from assistant.application.views import LearningResult
+from assistant.config import Settings
+from assistant.errors import AssistantError
+from assistant.llm.runner import ModelRunner
+from assistant.service import memory_ops
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[dict[str, Any]], None]
+# Settings that shape the service itself, not what a request does.
+SERVICE_ONLY = ("user", "service", "service_idle_minutes", "service_warm_up")
+
+
+class _Fallback(Exception):
+    pass
+
+
+class _ClientGone(Exception):
+    pass
+
+
+class _Space:
+    """One user's warm assistant and its background jobs."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+        self._guard = threading.Lock()
+        self._learned: dict[str, tuple[list[str], threading.Event]] = {}
+        self.jobs = Scheduler(assistant, on_stated=self._collect, on_learned=self._collect)
+        self.jobs.start()  # first it finishes what a killed process left queued
+
+    def _entry(self, job: str) -> tuple[list[str], threading.Event]:
+        with self._guard:
+            return self._learned.setdefault(job, ([], threading.Event()))
+
+    def _collect(self, result: LearningResult) -> None:
+        notices, finished = self._entry(result.job)
+        notices.extend(result.report.notices)
+        if result.final:
+            finished.set()
+
+    def wait_learned(self, job: str) -> list[str]:
+        notices, finished = self._entry(job)
+        finished.wait()
+        with self._guard:
+            self._learned.pop(job, None)
+        return notices
+
+    def close(self) -> None:
+        self.jobs.close()
+        self.assistant.close()
+
+
+class Backend:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._guard = threading.Lock()
+        self._spaces: dict[str, _Space] = {}
+        self._runner: ModelRunner | None = None
+        self.turns = threading.Lock()  # chat turns and memory writes: one at a time
+
+    def _settings_for(self, fields: Any) -> Settings:
+        try:
+            requested = Settings(**fields) if isinstance(fields, dict) else self.settings
+        except ValidationError:
+            raise _Fallback("the request's settings are not valid here") from None
+        ours, theirs = self.settings.model_dump(), requested.model_dump()
+        different = sorted(name for name in ours if name not in SERVICE_ONLY and ours[name] != theirs[name])
+        if different:
+            raise _Fallback(f"the service runs with other settings ({', '.join(different)})")
+        return requested
+
+    def space(self, fields: Any) -> _Space:
+        settings = self._settings_for(fields)
+        with self._guard:
+            space = self._spaces.get(settings.user)
+            if space is None:
+                if self._runner is None:
+                    self._runner = open_runner(self.settings)  # one model, shared by every memory space
+                space = self._spaces[settings.user] = _Space(Assistant(settings, runner=self._runner))
+            return space
+
+    def warm_up(self) -> None:
+        self.space(None).assistant.warm_up()
+
+    def idle(self) -> bool:
+        with self._guard:
+            spaces = list(self._spaces.values())
+        return all(space.jobs.wait_idle(timeout=0) for space in spaces)
+
+    def describe(self) -> dict[str, Any]:
+        with self._guard:
+            spaces = dict(self._spaces)
+        return {
+            "users": sorted(spaces),
+            "model": self.settings.model,
+            "pending_learning": sum(space.jobs.status.pending_extractions for space in spaces.values()),
+        }
+
+    def close(self) -> None:
+        with self._guard:
+            spaces, self._spaces = list(self._spaces.values()), {}
+        for space in spaces:
+            space.close()
+
+    # -- requests ------------------------------------------------------------------------
+
+    def handle(self, request: dict[str, Any], send: Send) -> None:
+        def emit(event: dict[str, Any]) -> None:
+            try:
+                send(event)
+            except OSError:
+                raise _ClientGone() from None
+
+        handler = _HANDLERS.get(str(request.get("op")))
+        try:
+            if handler is None:
+                raise AssistantError(f"the service does not know the request {request.get('op')!r}")
+            handler(self, request, emit)
+        except _ClientGone:
+            log.info("the client left before its answer")
+        except _Fallback as reason:
+            emit({"event": "fallback", "reason": str(reason)})
+        except AssistantError as error:
+            emit({"event": "error", "error": str(error)})
+        except (KeyError, TypeError) as error:
+            emit({"event": "error", "error": f"a malformed request to the service: {error}"})
+        except (OSError, RuntimeError, ValueError) as error:
+            from assistant.memory.repair import damage_error, looks_like_damage
+
+            if not looks_like_damage(error):
+                log.exception("request %s failed", request.get("op"))
+                emit({"event": "error", "error": f"the service failed: {error}"})
+            else:
+                emit({"event": "error", "error": damage_error(error)})
+
+
+def _chat(backend: Backend, request: dict[str, Any], emit: Send) -> None:
+    space = backend.space(request.get("settings"))
+    assistant = space.assistant
+    incognito = bool(request.get("incognito"))
+    with backend.turns:
+        conversation_id = request.get("conversation")
+        if conversation_id is None and not (request.get("new") or incognito):
+            conversation_id = assistant.latest_conversation_id()
+        elif conversation_id is not None:
+            assistant.engine.require_conversation(conversation_id)
+        cancel = threading.Event()
+        stream = assistant.stream_reply(
+            str(request["text"]),
+            conversation_id=conversation_id,
+            cancel=cancel,
+            use_memory=False if request.get("no_memory") else None,
+            incognito=incognito,
+        )
+        try:
+            for piece in stream:
+                emit({"event": "piece", "text": piece})
+        except _ClientGone:
+            cancel.set()  # the user pressed Ctrl-C: stop generating; the partial reply is kept as in a command
+            stream.close()
+            raise
+        turn = assistant.last_turn
+        # Queued (persisted) before the client hears the reply is done: acknowledged means kept.
+        job = space.jobs.queue_learning(turn) if turn is not None and not turn.incognito else None
+        trace = memory_ops.trace_text(turn.trace) if turn is not None and request.get("show_context") else None
+    emit({"event": "reply", "trace": trace})
+    learned = space.wait_learned(job) if job is not None else []
+    emit({"event": "done", "notices": [*(turn.notices if turn else []), *learned]})
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _search(backend: Backend, request: dict[str, Any], emit: Send) -> None:
+    memories = backend.space(request.get("settings")).assistant.memories
+    filters = memory_ops.search_filter(
+        request.get("kinds"), request.get("statuses"), _time(request.get("since")), _time(request.get("until"))
+    )
+    k, as_json = request.get("k"), bool(request.get("json"))
+    if request.get("queries") is not None:
+        output = "".join(memory_ops.search_batch(memories, list(request["queries"]), k, filters, as_json))
+    else:
+        output = memory_ops.search_text(memories, str(request["query"]), k, filters, as_json)
+    emit({"event": "done", "output": output})
+
+
+def _list(backend: Backend, request: dict[str, Any], emit: Send) -> None:
+    memories = backend.space(request.get("settings")).assistant.memories
+    output = memory_ops.list_text(
+        memories, request.get("kinds"), request.get("statuses"), request.get("limit"), bool(request.get("json"))
+    )
+    emit({"event": "done", "output": output})
+
+
+def _add(backend: Backend, request: dict[str, Any], emit: Send) -> None:
+    memories = backend.space(request.get("settings")).assistant.memories
+    with backend.turns:
+        output = memory_ops.add_text(
+            memories,
+            str(request["text"]),
+            raw=bool(request.get("raw")),
+            kind=request.get("kind"),
+            key=request.get("key"),
+            importance=float(request.get("importance", 0.5)),
+            pin=bool(request.get("pin")),
+            reason=str(request["reason"]),
+            as_json=bool(request.get("json")),
+        )
+    emit({"event": "done", "output": output})
+
+
+def _forget(backend: Backend, request: dict[str, Any], emit: Send) -> None:
+    memories = backend.space(request.get("settings")).assistant.memories
+    with backend.turns:
+        output = memory_ops.forget_text(
+            memories,
+            [str(memory_id) for memory_id in request["ids"]],
+            reason=str(request["reason"]),
+            with_sources=bool(request.get("with_sources")),
+            as_json=bool(request.get("json")),
+        )
+    emit({"event": "done", "output": output})
+
+
+_HANDLERS: dict[str, Callable[[Backend, dict[str, Any], Send], None]] = {
+    "chat": _chat,
+    "memory.search": _search,
+    "memory.list": _list,
+    "memory.add": _add,
+    "memory.forget": _forget,
+}

@@ -1,0 +1,256 @@
+"""`assistant serve`: the service's socket, its connections, its lifetime.
+
+The socket is bound before anything heavy is imported, so a client that started the service
+can connect within a second and waits only for what its request needs; the model, the
+embedder and the store load in the background (`Backend.warm_up`). One thread per
+connection: reads run side by side, the backend serializes chat turns and writes.
+
+Only this user gets in: the socket lives in an owner-only folder, is itself 0600, and every
+connection's peer uid (SO_PEERCRED, from the kernel) must be ours. A client of another
+version is refused at the handshake. The service exits after `idle_minutes` without a
+request once no learning is left, on `stop`, and on SIGTERM/SIGINT; a service killed outright
+leaves a stale socket that the next start replaces, and its queued learning to the next process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant import __version__
+from assistant.config import Settings
+from assistant.errors import AssistantError
+from assistant.service import paths
+from assistant.service.protocol import PROTOCOL, Channel, ProtocolError, compatible
+
+if TYPE_CHECKING:
+    from assistant.service.handlers import Backend
+
+log = logging.getLogger(__name__)
+
+
+class AlreadyRunning(AssistantError):
+    pass
+
+
+def _rss_megabytes() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Service:
+    def __init__(self, settings: Settings, *, idle_minutes: float | None = None) -> None:
+        self.settings = settings
+        self.idle_seconds = 60.0 * (idle_minutes if idle_minutes is not None else settings.service_idle_minutes)
+        self.socket_path = paths.socket_path()
+        self.started = time.monotonic()
+        self._stopping = threading.Event()
+        self._guard = threading.Lock()
+        self._active = 0
+        self._last_activity = time.monotonic()
+        self._backend: Backend | None = None
+        self._backend_ready = threading.Event()
+        self._lock_descriptor: int | None = None
+        self._listener: socket.socket | None = None
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    def _take_lifetime_lock(self) -> None:
+        descriptor = os.open(paths.lifetime_lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(descriptor, 32).decode(errors="replace").strip() or "?"
+            os.close(descriptor)
+            raise AlreadyRunning(
+                f"a service is already running for this data dir (pid {holder}, socket {self.socket_path})"
+            ) from None
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+        self._lock_descriptor = descriptor  # held until the process ends, however it ends
+
+    def _bind(self) -> socket.socket:
+        # Holding the lifetime lock, no live service owns the socket file: one left behind is stale.
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        previous = os.umask(0o177)
+        try:
+            listener.bind(str(self.socket_path))
+        finally:
+            os.umask(previous)
+        self.socket_path.chmod(0o600)
+        listener.listen(64)
+        listener.settimeout(0.5)
+        return listener
+
+    def run(self) -> int:
+        self._take_lifetime_lock()
+        self._listener = self._bind()
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(signum, lambda *_: self.shutdown("signal"))
+        print(
+            f"assistant {__version__}: service listening on {self.socket_path} (pid {os.getpid()})",
+            file=sys.stderr,
+            flush=True,
+        )
+        threading.Thread(target=self._load_backend, name="service-warm-up", daemon=True).start()
+        threading.Thread(target=self._watch_idle, name="service-idle", daemon=True).start()
+        try:
+            while not self._stopping.is_set():
+                try:
+                    sock, _ = self._listener.accept()
+                except TimeoutError:
+                    continue
+                except OSError:
+                    if self._stopping.is_set():
+                        break
+                    raise
+                threading.Thread(target=self._serve, args=(sock,), name="service-connection", daemon=True).start()
+        finally:
+            self._close()
+        return 0
+
+    def shutdown(self, why: str) -> None:
+        if not self._stopping.is_set():
+            print(f"assistant: service stopping ({why})", file=sys.stderr, flush=True)
+        self._stopping.set()
+
+    def _close(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
+        # Requests still running get a moment to finish; queued learning stays queued for the next process.
+        deadline = time.monotonic() + 10
+        while self._active and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self._backend is not None:
+            self._backend.close()
+        if self._lock_descriptor is not None:
+            os.close(self._lock_descriptor)
+
+    def _load_backend(self) -> None:
+        try:
+            from assistant.service.handlers import Backend
+
+            self._backend = Backend(self.settings)
+            if self.settings.service_warm_up:
+                self._backend.warm_up()
+        except Exception:
+            log.exception("the service failed to load")
+            print("assistant: the service failed to load its core; see the traceback above", file=sys.stderr)
+        finally:
+            self._backend_ready.set()
+
+    def _watch_idle(self) -> None:
+        step = max(0.2, min(5.0, self.idle_seconds / 10))
+        while not self._stopping.wait(step):
+            with self._guard:
+                quiet = self._active == 0 and time.monotonic() - self._last_activity >= self.idle_seconds
+            backend = self._backend
+            if quiet and (backend is None or backend.idle()):
+                self.shutdown(f"idle for {self.idle_seconds / 60:g} minutes")
+                if self._listener is not None:
+                    with contextlib.suppress(OSError):
+                        self._listener.shutdown(socket.SHUT_RDWR)
+
+    # -- one connection ------------------------------------------------------------------
+
+    def _serve(self, sock: socket.socket) -> None:
+        channel = Channel(sock)
+        with self._guard:
+            self._active += 1
+        try:
+            if self._admit(channel):
+                self._answer(channel)
+        except (OSError, ProtocolError) as error:
+            log.info("connection dropped: %s", error)
+        finally:
+            with self._guard:
+                self._active -= 1
+                self._last_activity = time.monotonic()
+            channel.close()
+
+    def _welcome(self, **fields: Any) -> dict[str, Any]:
+        return {"version": __version__, "protocol": PROTOCOL, "pid": os.getpid(), **fields}
+
+    def _admit(self, channel: Channel) -> bool:
+        if hasattr(socket, "SO_PEERCRED"):
+            _pid, uid = channel.peer()
+            if uid != os.getuid():
+                print(f"assistant: refused a connection from uid {uid}", file=sys.stderr, flush=True)
+                refusal = "refused: the service serves its own user only"
+                channel.send(self._welcome(ok=False, reason="uid", error=refusal))
+                return False
+        first = channel.receive()
+        if first is None or first.get("op") != "hello":
+            channel.send(self._welcome(ok=False, reason="protocol", error="the first message must be the handshake"))
+            return False
+        if not compatible(first):
+            if first.get("intent") == "stop":  # an upgrade replacing this service: allowed across versions
+                channel.send(self._welcome(ok=True, stoppable=True))
+                return True
+            channel.send(
+                self._welcome(
+                    ok=False,
+                    reason="version",
+                    error=f"version mismatch: the service is {__version__}, the client {first.get('version')}",
+                )
+            )
+            return False
+        channel.send(self._welcome(ok=True))
+        return True
+
+    def status(self) -> dict[str, Any]:
+        backend = self._backend
+        return {
+            "pid": os.getpid(),
+            "version": __version__,
+            "protocol": PROTOCOL,
+            "uptime_seconds": round(time.monotonic() - self.started, 1),
+            "socket": str(self.socket_path),
+            "rss_mb": round(_rss_megabytes(), 1),
+            "idle_minutes": self.idle_seconds / 60,
+            "ready": self._backend_ready.is_set() and backend is not None,
+            **(backend.describe() if backend is not None else {}),
+        }
+
+    def _answer(self, channel: Channel) -> None:
+        request = channel.receive()
+        if request is None:
+            return
+        with self._guard:
+            self._last_activity = time.monotonic()
+        op = request.get("op")
+        if op == "stop":
+            channel.send({"event": "done", "pid": os.getpid()})
+            self.shutdown("asked to stop")
+            return
+        if op == "status":
+            channel.send({"event": "done", "status": self.status()})
+            return
+        self._backend_ready.wait()
+        backend = self._backend
+        if backend is None:
+            channel.send({"event": "error", "error": f"the service failed to load; see {paths.log_path()}"})
+            return
+        backend.handle(request, channel.send)
