@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,6 +175,8 @@ def connect_or_start(*, timeout: float = START_TIMEOUT_SECONDS) -> Connection:
         if connection is not None:
             return connection
         process = _spawn()
+        # Reaped when it ends, so a long-lived client (the TUI, a test run) leaves no zombie behind.
+        threading.Thread(target=process.wait, name="service-reaper", daemon=True).start()
         deadline = time.monotonic() + timeout
         exited_at: float | None = None
         while time.monotonic() < deadline:
