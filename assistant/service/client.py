@@ -197,7 +197,7 @@ def status() -> dict[str, Any] | None:
     if connection is None:
         return None
     with connection:
-        return connection.call("status").get("status", {})
+        return dict(connection.call("status").get("status") or {})
 
 
 def _gone(pid: int, timeout: float) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from datetime import datetime
 from typing import Any
 
@@ -182,7 +182,8 @@ def _chat(backend: Backend, request: dict[str, Any], emit: Send) -> None:
                 emit({"event": "piece", "text": piece})
         except _ClientGone:
             cancel.set()  # the user pressed Ctrl-C: stop generating; the partial reply is kept as in a command
-            stream.close()
+            if isinstance(stream, Generator):
+                stream.close()
             raise
         turn = assistant.last_turn
         # Queued (persisted) before the client hears the reply is done: acknowledged means kept.

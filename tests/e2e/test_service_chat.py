@@ -72,7 +72,9 @@ def test_chat_and_memory_through_the_service_match_the_in_process_path(warm_serv
     pid = client.status()["pid"]
 
     # What the service learned, a command in its own process finds; and the other way round.
-    assert any("allergic to peanuts" in text for text in _texts(run_cli("memory", "search", "peanuts", "--json", env=OFF)))
+    assert any(
+        "allergic to peanuts" in text for text in _texts(run_cli("memory", "search", "peanuts", "--json", env=OFF))
+    )
     local_chat = run_cli("chat", "--new", "I live in Lisbon.", env=OFF)
     assert local_chat.returncode == 0, local_chat.stderr
     assert any("Lisbon" in text for text in _texts(run_cli("memory", "search", "where do I live", "--json")))
@@ -104,7 +106,9 @@ def test_chat_and_memory_through_the_service_match_the_in_process_path(warm_serv
     assert memory_id not in run_cli("memory", "list", "--json", env=OFF).stdout
 
     # A thin client with the service warm imports nothing heavy.
-    thin = subprocess.run([sys.executable, "-c", THIN], capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    thin = subprocess.run(
+        [sys.executable, "-c", THIN], capture_output=True, text=True, env=dict(os.environ), timeout=300
+    )
     assert thin.returncode == 0, thin.stderr
     assert thin.stdout.splitlines()[-1] == "HEAVY []"
     assert client.status()["pid"] == pid  # every served command above went to the one service
