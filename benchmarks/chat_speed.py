@@ -6,7 +6,9 @@ Measures load time, time to first token and tokens per second for
 and, at process level, the wall time to the first byte of output and to the end for
   * `python -c <raw llama-cpp-python script>` (baseline) against
   * `python -m assistant chat PROMPT` (the real CLI: imports, settings, model lookup), with
-    memory on (recall and learning included: the whole turn) and with memory off.
+    memory on (recall and learning included: the whole turn) and with memory off, in-process
+    (ASSISTANT_SERVICE=off), and through the local service: warm (already running) and cold
+    (each repetition stops it first, so the command starts it).
 
 Both sides get the same messages, threads, context size, max tokens and temperature 0,
 and each repetition loads the model afresh, alternating which side goes first. Ratios are
@@ -130,6 +132,19 @@ def time_process(command: list[str], env: dict[str, str]) -> tuple[float, float]
     return (first or 0.0), time.perf_counter() - started
 
 
+def stop_service(env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "assistant", "serve", "--stop"], env=env, capture_output=True, check=True)
+
+
+def warm_service(command: list[str], env: dict[str, str]) -> None:
+    """Make sure the service runs and has answered once (untimed)."""
+    status = subprocess.run(
+        [sys.executable, "-m", "assistant", "serve", "--status", "--json"], env=env, capture_output=True, text=True
+    )
+    if '"running": true' not in status.stdout:
+        subprocess.run(command, env=env, capture_output=True, check=True)
+
+
 def median(values: Iterable[float]) -> float:
     return statistics.median(list(values))
 
@@ -224,15 +239,36 @@ def main() -> None:
         args.prompt,
     ]
     app_command = [sys.executable, "-m", "assistant", "chat", args.prompt]
-    no_memory = {**env, "ASSISTANT_MEMORY_ENABLED": "false"}
-    sides = {"raw": (raw_command, env), "app": (app_command, env), "app-no-memory": (app_command, no_memory)}
+    # In-process rows never touch the service; the service rows share one (same settings, so it serves them).
+    in_process = {**env, "ASSISTANT_SERVICE": "off"}
+    no_memory = {**in_process, "ASSISTANT_MEMORY_ENABLED": "false"}
+    served = {**env, "ASSISTANT_SERVICE": "auto"}
+    sides = {
+        "raw": (raw_command, env),
+        "app": (app_command, in_process),
+        "app-no-memory": (app_command, no_memory),
+        "service-warm": (app_command, served),
+        "service-cold": (app_command, served),
+    }
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
-    for rep in range(args.reps):
-        names = list(sides) if rep % 2 == 0 else list(reversed(sides))
-        for name in names:
-            command, command_env = sides[name]
-            times[name].append(time_process(command, command_env))
-    for label, name in (("memory off", "app-no-memory"), ("memory on: the whole turn", "app")):
+    try:
+        for rep in range(args.reps):
+            names = list(sides) if rep % 2 == 0 else list(reversed(sides))
+            for name in names:
+                command, command_env = sides[name]
+                if name == "service-cold":
+                    stop_service(served)  # cold: the command starts the service and waits for it
+                elif name == "service-warm":
+                    warm_service(app_command, served)
+                times[name].append(time_process(command, command_env))
+    finally:
+        stop_service(served)
+    for label, name in (
+        ("memory off", "app-no-memory"),
+        ("memory on: the whole turn", "app"),
+        ("through a warm service, memory on", "service-warm"),
+        ("cold: starting the service, memory on", "service-cold"),
+    ):
         print_table(
             f"process: `python -m assistant chat` ({label}) vs a raw llama-cpp-python script (median wall s)",
             [
