@@ -44,8 +44,10 @@ def run_backup(args: argparse.Namespace) -> int:
 
 
 def run_restore(args: argparse.Namespace) -> int:
+    from assistant.cli.remote import stop_running
     from assistant.memory.backup import restore
 
+    stop_running()  # it holds the store open: it must not keep serving the replaced one
     info = restore(args.file, locations.memory_dir(), force=args.force)
     if args.json:
         print_json({"file": str(info.path), "created_at": info.created_at, "tables": info.tables})

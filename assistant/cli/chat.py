@@ -1,7 +1,9 @@
 """`assistant chat "MESSAGE"`: one exchange, streamed to stdout as it is generated.
 
 By default the message continues the most recent conversation and uses memory; what it
-learns is saved before the command exits, so the next process can recall it.
+learns is saved before the command exits, so the next process can recall it. When the
+local service answers (the `service` setting), the exchange runs there, on the warm model,
+and this process only prints what it streams back: the same bytes as in-process.
 """
 
 from __future__ import annotations
@@ -80,18 +82,28 @@ def _through_service(settings: Settings, args: argparse.Namespace, text: str) ->
 def _print_served(events: Iterator[dict[str, Any]]) -> int:
     """Print what the service streams exactly as the in-process path prints it."""
     notices: list[str] = []
-    for event in events:
-        kind = event.get("event")
-        if kind == "piece":
-            sys.stdout.write(event["text"])
-            sys.stdout.flush()
-        elif kind == "reply":
-            sys.stdout.write("\n")
-            if event.get("trace") is not None:
-                sys.stdout.write(event["trace"] + "\n")
-            sys.stdout.flush()
-        elif kind == "done":
-            notices = list(event.get("notices") or [])
+    replied = False
+    try:
+        for event in events:
+            kind = event.get("event")
+            if kind == "piece":
+                sys.stdout.write(event["text"])
+                sys.stdout.flush()
+            elif kind == "reply":
+                replied = True
+                sys.stdout.write("\n")
+                if event.get("trace") is not None:
+                    sys.stdout.write(event["trace"] + "\n")
+                sys.stdout.flush()
+            elif kind == "done":
+                notices = list(event.get("notices") or [])
+    except AssistantError:
+        if not replied:
+            raise
+        # The reply was whole and its learning queued on disk: the next command finishes it.
+        raise AssistantError(
+            "the service stopped before its learning from this message finished; the next command finishes it"
+        ) from None
     for notice in notices:
         print(notice, file=sys.stderr)
     return 0

@@ -16,7 +16,7 @@ from assistant.errors import AssistantError
 
 def connection(settings: Settings) -> Any | None:
     """A handshaken connection to the service (started on demand with service = 'auto'), or None."""
-    if settings.service == "off":
+    if settings.service == "off" or sys.platform == "win32":  # no named-pipe service on Windows yet
         return None
     from assistant.service import client
 
@@ -27,6 +27,20 @@ def connection(settings: Settings) -> Any | None:
     except (AssistantError, OSError) as error:
         print(f"assistant: the service is unavailable ({error}); working in this process", file=sys.stderr)
     return None
+
+
+def stop_running() -> None:
+    """Stop a running service before a command replaces the store under it (restore)."""
+    if sys.platform == "win32":
+        return
+    from assistant.service import client
+
+    try:
+        pid = client.stop()
+    except (AssistantError, OSError) as error:
+        raise AssistantError(f"cannot stop the running service first: {error}") from None
+    if pid is not None:
+        print(f"assistant: stopped the local service (pid {pid}); the next command starts it again", file=sys.stderr)
 
 
 def payload(settings: Settings) -> dict[str, Any]:

@@ -215,13 +215,20 @@ def _gone(pid: int, timeout: float) -> bool:
     return False
 
 
+def _peer(connection: Connection) -> tuple[int, int]:
+    """The service's pid and uid from the kernel where it can tell (Linux), else from its welcome."""
+    if hasattr(socket, "SO_PEERCRED"):
+        return connection.channel.peer()
+    return connection.pid, os.getuid()
+
+
 def stop(*, timeout: float = STOP_TIMEOUT_SECONDS) -> int | None:
     """Stop the running service, whatever its version; returns its pid (None when none ran)."""
     connection = connect(intent="stop")
     if connection is None:
         return None
     with connection:
-        pid, uid = connection.channel.peer()
+        pid, uid = _peer(connection)
         if compatible(connection.welcome) or connection.welcome.get("stoppable"):
             with contextlib.suppress(AssistantError):
                 connection.call("stop")

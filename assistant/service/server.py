@@ -66,6 +66,7 @@ class Service:
         self._last_activity = time.monotonic()
         self._backend: Backend | None = None
         self._backend_ready = threading.Event()
+        self._warm = False
         self._lock_descriptor: int | None = None
         self._listener: socket.socket | None = None
 
@@ -153,8 +154,11 @@ class Service:
             from assistant.service.handlers import Backend
 
             self._backend = Backend(self.settings)
+            # Requests may start now: each opens what it needs (a search needs no model) under the core's locks.
+            self._backend_ready.set()
             if self.settings.service_warm_up:
                 self._backend.warm_up()
+                self._warm = True
         except Exception:
             log.exception("the service failed to load")
             print("assistant: the service failed to load its core; see the traceback above", file=sys.stderr)
@@ -231,6 +235,7 @@ class Service:
             "rss_mb": round(_rss_megabytes(), 1),
             "idle_minutes": self.idle_seconds / 60,
             "ready": self._backend_ready.is_set() and backend is not None,
+            "warm": self._warm,
             **(backend.describe() if backend is not None else {}),
         }
 
