@@ -18,7 +18,8 @@ def config_file(tmp_path: Path) -> Path:
 
 def test_defaults_without_a_file(config_file: Path) -> None:
     settings = load_settings()
-    assert settings == Settings()
+    assert settings == Settings(service="off")  # conftest keeps the service off for every test
+    assert Settings().service == "auto"
     assert settings.model == "smollm2-135m-instruct"
     assert not config_file.exists()
 
