@@ -52,6 +52,7 @@ class Remembered:
     saved: list[Memory] = field(default_factory=list)
     confirmed: list[Memory] = field(default_factory=list)
     replaced: dict[str, list[Memory]] = field(default_factory=dict)  # new memory id -> what it superseded
+    refused_rules: list[str] = field(default_factory=list)  # rules a caller may not set (see `remember`)
 
     @property
     def memories(self) -> list[Memory]:
@@ -149,13 +150,27 @@ class MemoryService:
 
     # -- remembering -----------------------------------------------------------------------
 
-    def remember(self, text: str, *, source_id: str = "", at: datetime | None = None) -> Remembered:
-        """Keep what the user asked to keep, learned as chat learns it (keys, profile, supersede)."""
-        candidates = remember_candidates(text, now=at or self.clock(), source_id=source_id)
-        return self._apply(self.consolidator.apply_all(candidates))
+    def remember(
+        self,
+        text: str,
+        *,
+        source_id: str = "",
+        at: datetime | None = None,
+        rules_allowed: bool = True,
+        via: str = "",
+    ) -> Remembered:
+        """Keep what the user asked to keep, learned as chat learns it (keys, profile, supersede).
 
-    def _apply(self, applied: list[Applied]) -> Remembered:
-        result = Remembered()
+        `rules_allowed=False` is for doors other programs use (MCP): a rule steers every reply,
+        so only the user sets one, in the app or the CLI. `via` is added to the audit reasons.
+        """
+        candidates = remember_candidates(text, now=at or self.clock(), source_id=source_id)
+        refused = [] if rules_allowed else [c.text for c in candidates if c.kind is Kind.PROCEDURAL]
+        kept = [c for c in candidates if rules_allowed or c.kind is not Kind.PROCEDURAL]
+        return self._apply(self.consolidator.apply_all(kept, via=via), refused)
+
+    def _apply(self, applied: list[Applied], refused_rules: Sequence[str] = ()) -> Remembered:
+        result = Remembered(refused_rules=list(refused_rules))
         for change in applied:
             if change.memory is None:
                 continue

@@ -37,29 +37,30 @@ class Consolidator:
     def __init__(self, engine: MemoryEngine) -> None:
         self.engine = engine
 
-    def apply_all(self, candidates: Iterable[Candidate]) -> list[Applied]:
-        return [self.apply(candidate) for candidate in candidates]
+    def apply_all(self, candidates: Iterable[Candidate], *, via: str = "") -> list[Applied]:
+        return [self.apply(candidate, via=via) for candidate in candidates]
 
-    def apply(self, candidate: Candidate) -> Applied:
+    def apply(self, candidate: Candidate, *, via: str = "") -> Applied:
+        """Add, reinforce, supersede or retract; `via` names the door it came by, for the audit log."""
         text = candidate.text.strip()
         if not text:
             return Applied("skip")
         if candidate.key:
             current = self.engine.active_with_key(candidate.key)
             if candidate.retracts:
-                return self._retract(candidate, current)
+                return self._retract(candidate, current, via)
             for memory in current:
                 if _same_statement(memory.text, text) or (
                     candidate.value and normalize_text(candidate.value) in normalize_text(memory.text)
                 ):
-                    return self._reinforce(memory, candidate)
-            return self._add(candidate, replaced=current)
+                    return self._reinforce(memory, candidate, via)
+            return self._add(candidate, replaced=current, via=via)
         if candidate.retracts:
             return Applied("skip")
         existing = self._restatement_of(candidate)
         if existing is not None:
-            return self._reinforce(existing, candidate)
-        return self._add(candidate, replaced=[])
+            return self._reinforce(existing, candidate, via)
+        return self._add(candidate, replaced=[], via=via)
 
     def _restatement_of(self, candidate: Candidate) -> Memory | None:
         hits = self.engine.search(candidate.text, k=3, filters=RecallFilter(kinds=(candidate.kind,)), reinforce=False)
@@ -72,7 +73,7 @@ class Consolidator:
         similarity = sum(a * b for a, b in zip(vectors[0], vectors[1], strict=True))
         return top if similarity >= RESTATEMENT_SIMILARITY else None
 
-    def _reinforce(self, memory: Memory, candidate: Candidate) -> Applied:
+    def _reinforce(self, memory: Memory, candidate: Candidate, via: str = "") -> Applied:
         if candidate.source_ids and set(candidate.source_ids) <= set(memory.sources):
             # The message this was learned from, read again (learning retried after the model
             # was taken back, or resumed after a crash): not a restatement.
@@ -81,11 +82,11 @@ class Consolidator:
             memory.id,
             sources=candidate.source_ids,
             importance=candidate.importance,
-            reason="the user said it again",
+            reason="the user said it again" + via,
         )
         return Applied("reinforce", updated)
 
-    def _add(self, candidate: Candidate, *, replaced: list[Memory]) -> Applied:
+    def _add(self, candidate: Candidate, *, replaced: list[Memory], via: str = "") -> Applied:
         reason = "the user said so" if not replaced else "the user gave a newer value"
         memory = self.engine.add(
             candidate.text,
@@ -94,21 +95,21 @@ class Consolidator:
             importance=candidate.importance,
             origin=candidate.origin,
             sources=candidate.source_ids,
-            reason=reason,
+            reason=reason + via,
         )
         notice = f"Saved to memory: {memory.text}"
         if replaced:
             notice += " (replaces: " + "; ".join(old.text for old in replaced) + ")"
         return Applied("add", memory, replaced=list(replaced), notice=notice)
 
-    def _retract(self, candidate: Candidate, current: list[Memory]) -> Applied:
+    def _retract(self, candidate: Candidate, current: list[Memory], via: str = "") -> Applied:
         ended = [
             memory
             for memory in current
             if not candidate.value or normalize_text(candidate.value) in normalize_text(memory.text)
         ]
         for memory in ended:
-            self.engine.archive(memory.id, reason="the user said it is no longer true")
+            self.engine.archive(memory.id, reason="the user said it is no longer true" + via)
         if not ended:
             return Applied("skip")
         return Applied(
