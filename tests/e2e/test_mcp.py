@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.conftest import REPO
-
 pytestmark = pytest.mark.slow
 
+REPO = Path(__file__).resolve().parents[2]
 FACT = "my sister Marisol lives in Valparaíso"
 NEEDLES = ("Marisol", "Valpara")
 
