@@ -151,6 +151,8 @@ def test_a_server_that_is_down_gets_one_line_and_loses_nothing(cli) -> None:
     result = cli("chat", "my favourite tea is sencha", "--model", spec)
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "cannot reach the model server" in result.stderr
+    kept = json.loads(cli("memory", "search", "sencha", "--json").stdout)
+    assert any("sencha" in hit["text"] for hit in kept), "the message was lost with the reply"
     with pytest.raises(ModelError, match="not a model server address"):
         Endpoint.parse("ftp://example/v1")
 
