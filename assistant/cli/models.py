@@ -50,8 +50,8 @@ def register(subcommands: Any) -> None:
     add.add_argument("--force", action="store_true", help="replace an added model with the same name")
     add.set_defaults(handler=run_add)
 
-    use = actions.add_parser("use", help="make NAME (or a .gguf path) the active chat model")
-    use.add_argument("name", help="a model name from `models list`, or a path to a .gguf file")
+    use = actions.add_parser("use", help="make NAME (a .gguf path, or http://HOST:PORT/v1#MODEL) the active chat model")
+    use.add_argument("name", help="a name from `models list`, a .gguf path, or an OpenAI-compatible server's address")
     use.set_defaults(handler=run_use)
 
     remove = actions.add_parser("remove", help="delete an added or downloaded model")
@@ -206,6 +206,16 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_use(args: argparse.Namespace) -> int:
+    from assistant.llm.remote import Endpoint, RemoteRunner, is_endpoint
+
+    if is_endpoint(args.name):  # a model on the user's own OpenAI-compatible server
+        runner = RemoteRunner(Endpoint.parse(args.name))
+        served = runner.info  # reaches the server now, so a typo is caught before it is saved
+        value = f"{runner.endpoint.base}#{served.name}"
+        where = save_settings({"model": value})
+        print(f"active model: {served.name}, served by {runner.endpoint.base} (memory stays on this computer)")
+        print(f"saved in {where}")
+        return 0
     resolved = resolve_model(args.name)
     info = inspect_gguf(resolved.path)
     is_path = args.name.endswith(GGUF_SUFFIX) or "/" in args.name or Path(args.name).expanduser().is_absolute()
