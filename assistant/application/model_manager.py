@@ -1,0 +1,85 @@
+"""The models a user can chat with, as the model manager shows them, and what it can do with them.
+
+One list for every front end: the active model first, then what is ready here (bundled,
+added or downloaded), then the catalog's recommendations still to download. Choosing a
+model saves the setting (the front end swaps its core); downloading is the one networked
+action, started by the user, with progress, cancel and resume.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from assistant.config import Settings, save_settings
+from assistant.errors import AssistantError
+from assistant.llm.catalog import available_path, installed_models, load_catalog
+from assistant.llm.pull import PullProgress, PullResult, pull_model
+
+ACTIVE, READY, DOWNLOADABLE = "active", "ready", "to download"
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One model in the manager: what to call it, where it is, and what can be done with it."""
+
+    name: str
+    state: str  # ACTIVE, READY or DOWNLOADABLE
+    size_mb: int | None
+    description: str
+    license: str = ""
+    why: str = ""
+    source: str = ""  # "bundled", "added", "catalog" or a path / address
+
+    @property
+    def can_use(self) -> bool:
+        return self.state == READY
+
+    @property
+    def can_download(self) -> bool:
+        return self.state == DOWNLOADABLE
+
+
+def model_rows(settings: Settings) -> list[ModelRow]:
+    """Every model the manager shows, active first, then ready, then to download."""
+    rows: dict[str, ModelRow] = {}
+    try:
+        catalog = load_catalog()
+    except AssistantError:
+        catalog = {}
+    installed = installed_models()
+    for name, entry in catalog.items():
+        ready = available_path(entry) is not None
+        rows[name] = ModelRow(
+            name=name,
+            state=READY if ready else DOWNLOADABLE,
+            size_mb=entry.size_mb,
+            description=entry.description,
+            license=entry.license,
+            why=entry.why,
+            source="bundled" if entry.bundled else ("downloaded" if ready else "catalog"),
+        )
+    for name, path in installed.items():
+        if name not in rows:
+            size = path.stat().st_size // 1_000_000 if path.exists() else None
+            rows[name] = ModelRow(name=name, state=READY, size_mb=size, description="added by you", source=str(path))
+    active = settings.model
+    current = rows.get(active)
+    if current is not None:
+        rows[active] = ModelRow(**{**current.__dict__, "state": ACTIVE})
+    else:  # a path or a server address: shown as it is set
+        rows[active] = ModelRow(name=active, state=ACTIVE, size_mb=None, description="set in the settings")
+    order = {ACTIVE: 0, READY: 1, DOWNLOADABLE: 2}
+    return sorted(rows.values(), key=lambda row: (order[row.state], row.name))
+
+
+def use_model(name: str) -> str:
+    """Make `name` the active model (the caller swaps its core); returns where it was saved."""
+    return str(save_settings({"model": name}))
+
+
+def download_model(
+    name: str, *, on_progress: PullProgress | None = None, cancel: threading.Event | None = None
+) -> PullResult:
+    """Download a catalog model, resuming what an earlier, stopped download left."""
+    return pull_model(name, progress=False, on_progress=on_progress, cancel=cancel)
