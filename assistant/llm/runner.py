@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from assistant.errors import ContextOverflowError, ModelError
+from assistant.llm.architectures import append_only_cache
 from assistant.llm.chat_cache import ChatCache
 from assistant.llm.gguf import GGUFInfo, inspect_gguf
 from assistant.llm.native_log import route_native_stderr
@@ -105,6 +106,11 @@ class ModelRunner:
         if self._info is None:
             self._info = inspect_gguf(self.model_path)
         return self._info
+
+    @property
+    def append_only_cache(self) -> bool:
+        """A hybrid or recurrent model: its prompt cache is lost on any change before the prompt's end."""
+        return append_only_cache(self.info.architecture)
 
     @property
     def context_size(self) -> int:
