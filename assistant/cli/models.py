@@ -21,6 +21,7 @@ from assistant import locations
 from assistant.cli.common import add_json_option, print_json
 from assistant.config import Settings, load_settings, save_settings
 from assistant.errors import ModelError
+from assistant.llm.architectures import APPEND_ONLY_NOTE, append_only_cache
 from assistant.llm.catalog import (
     GGUF_SUFFIX,
     available_path,
@@ -29,7 +30,6 @@ from assistant.llm.catalog import (
     load_catalog,
     resolve_model,
 )
-from assistant.llm.architectures import APPEND_ONLY_NOTE, append_only_cache
 from assistant.llm.discovery import FoundModel, discover, is_found_name
 from assistant.llm.gguf import GGUFInfo, inspect_gguf
 
@@ -142,8 +142,14 @@ def model_rows(active: str) -> list[dict[str, Any]]:
     return rows
 
 
-_TOOLS = {"ollama": "Ollama", "lmstudio": "LM Studio", "hf": "the Hugging Face cache", "gpt4all": "GPT4All",
-          "jan": "Jan", "llamacpp": "llama.cpp's cache"}
+_TOOLS = {
+    "ollama": "Ollama",
+    "lmstudio": "LM Studio",
+    "hf": "the Hugging Face cache",
+    "gpt4all": "GPT4All",
+    "jan": "Jan",
+    "llamacpp": "llama.cpp's cache",
+}
 
 
 def _found_row(model: FoundModel, active: str) -> dict[str, Any]:

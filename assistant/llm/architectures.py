@@ -12,9 +12,24 @@ from __future__ import annotations
 
 RECURRENT_ARCHITECTURES = frozenset(
     {
-        "mamba", "mamba2", "rwkv6", "rwkv6qwen2", "rwkv7", "arwkv7",  # recurrent
-        "jamba", "falcon-h1", "granitehybrid", "lfm2", "lfm2moe", "nemotron_h", "nemotron_h_moe",
-        "plamo2", "qwen3next", "qwen35", "qwen35moe", "kimi-linear",  # hybrid
+        "mamba",
+        "mamba2",
+        "rwkv6",
+        "rwkv6qwen2",
+        "rwkv7",
+        "arwkv7",  # recurrent
+        "jamba",
+        "falcon-h1",
+        "granitehybrid",
+        "lfm2",
+        "lfm2moe",
+        "nemotron_h",
+        "nemotron_h_moe",
+        "plamo2",
+        "qwen3next",
+        "qwen35",
+        "qwen35moe",
+        "kimi-linear",  # hybrid
     }
 )
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 Schema = TypeVar("Schema", bound=BaseModel)
 
+
 class GenerationCancelled(Exception):
     """A generation was stopped by its caller or preempted by the user's chat."""
 

@@ -16,23 +16,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit"))
 from vocab_gguf import FAMILIES, write_vocab  # noqa: E402
 
 SHORT_REPLY = {"ASSISTANT_MAX_REPLY_TOKENS": "16"}
-TOOL_ENV = ("OLLAMA_MODELS", "HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "XDG_CACHE_HOME", "XDG_DATA_HOME",
-            "LLAMA_CACHE")
+TOOL_ENV = (
+    "OLLAMA_MODELS",
+    "HF_HOME",
+    "HF_HUB_CACHE",
+    "HUGGINGFACE_HUB_CACHE",
+    "XDG_CACHE_HOME",
+    "XDG_DATA_HOME",
+    "LLAMA_CACHE",
+)
 HF_REVISION = "0123456789abcdef0123456789abcdef01234567"
 
 
 def _ollama_manifest(folder: Path, digest: str, size: int) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
-    folder.write_text(json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": "sha256:" + "c" * 64,
-                   "size": 400},
-        "layers": [
-            {"mediaType": "application/vnd.ollama.image.model", "digest": f"sha256:{digest}", "size": size},
-            {"mediaType": "application/vnd.ollama.image.template", "digest": "sha256:" + "d" * 64, "size": 90},
-        ],
-    }))
+    folder.write_text(
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {
+                    "mediaType": "application/vnd.docker.container.image.v1+json",
+                    "digest": "sha256:" + "c" * 64,
+                    "size": 400,
+                },
+                "layers": [
+                    {"mediaType": "application/vnd.ollama.image.model", "digest": f"sha256:{digest}", "size": size},
+                    {"mediaType": "application/vnd.ollama.image.template", "digest": "sha256:" + "d" * 64, "size": 90},
+                ],
+            }
+        )
+    )
 
 
 def build_home(home: Path, starter: Path) -> dict[str, Path]:

@@ -85,8 +85,9 @@ def examine(name: str, source: str, path: Path) -> FoundModel:
     missing = [part for part in parts if not part.is_file()]
     if missing and len(parts) > 1:
         index = parts.index(missing[0]) + 1
-        return FoundModel(name, source, path, size, problem=f"split model: part {index} of {len(parts)} is missing",
-                          parts=len(parts))
+        return FoundModel(
+            name, source, path, size, problem=f"split model: part {index} of {len(parts)} is missing", parts=len(parts)
+        )
     try:
         info = inspect_gguf(path)
     except ModelError as error:

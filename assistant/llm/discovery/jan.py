@@ -16,8 +16,10 @@ SOURCE = "jan"
 
 
 def roots() -> list[Path]:
-    data_folders = [xdg("XDG_DATA_HOME", ".local/share") / "Jan" / "data",
-                    home() / "Library" / "Application Support" / "Jan" / "data"]
+    data_folders = [
+        xdg("XDG_DATA_HOME", ".local/share") / "Jan" / "data",
+        home() / "Library" / "Application Support" / "Jan" / "data",
+    ]
     found = [home() / "jan" / "models"]
     for data in data_folders:
         found += [data / "llamacpp" / "models", data / "models"]

@@ -54,7 +54,8 @@ def _read(manifest: Path, name: str, blobs: Path) -> FoundModel:
     found = examine(name, SOURCE, blob)
     expected = layer.get("size")
     if found.usable and isinstance(expected, int) and found.size < expected:
-        return FoundModel(name, SOURCE, blob, found.size, problem=f"model blob is partial ({found.size} of {expected} bytes)")
+        problem = f"model blob is partial ({found.size} of {expected} bytes)"
+        return FoundModel(name, SOURCE, blob, found.size, problem=problem)
     return found
 
 
