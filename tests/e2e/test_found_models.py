@@ -188,3 +188,12 @@ def test_a_broken_found_model_is_a_one_line_error(tool_home, cli) -> None:
         assert result.returncode == 1 and "Traceback" not in result.stderr
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("assistant: error: ") and name in lines[0], result.stderr
+
+
+def test_the_settings_screen_offers_usable_found_models(tool_home) -> None:
+    from assistant.tui.screens.settings import model_choices
+
+    offered = {value: label for label, value in model_choices("smollm2-135m-instruct")}
+    assert "used in place" in offered["ollama:smollm2:135m"]
+    assert "hf:HuggingFaceTB/SmolLM2-135M-Instruct-GGUF/smollm2-135m-instruct-q4_1.gguf" in offered
+    assert "ollama:qwen3:4b" not in offered and "jan:notes-model" not in offered  # broken ones are not choices

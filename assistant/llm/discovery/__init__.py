@@ -34,7 +34,7 @@ def is_found_name(name: str) -> bool:
 def _from(source: str) -> list[FoundModel]:
     try:
         return SOURCES[source]()
-    except OSError:
+    except (OSError, ValueError):
         return []  # an unreadable folder of another tool hides its models, never the app
 
 
