@@ -7,7 +7,8 @@ its next token and retried later by its job, so a reply never waits for housekee
 Prompts are rendered with the model's own chat template (from the GGUF metadata) and sent
 as plain completions, so what we count is exactly what the model sees, and llama.cpp
 reuses the evaluated prefix shared with the previous prompt (chat_cache.py keeps the user's
-conversation in that cache across background work). Background jobs that should not even
+conversation in that cache across background work). Message text can never become one of
+the template's control tokens (prompt_format.py). Background jobs that should not even
 start while the user chats wait with `wait_until_free`.
 """
 
