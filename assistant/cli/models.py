@@ -161,7 +161,7 @@ def _found_row(model: FoundModel, active: str) -> dict[str, Any]:
         "available": model.usable,
         "active": model.name == active,
         "path": str(model.path),
-        "size_mb": _megabytes(model.size),
+        "size_mb": _megabytes(model.size) if model.size else None,
         "license": None,
         "why": None,
         "repo": None,
@@ -196,7 +196,8 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
-    width = max(len(row["name"]) for row in rows)
+    # Found models' names can be long: they overflow their own line instead of widening every row.
+    width = min(max(len(row["name"]) for row in rows), 32)
     licence_width = max(len(row["license"] or "-") for row in rows)
     lines = []
     for row in rows:
