@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from assistant.config import Settings, save_settings
 from assistant.errors import AssistantError
 from assistant.llm.catalog import available_path, installed_models, load_catalog
+from assistant.llm.discovery import discover
 from assistant.llm.pull import PullProgress, PullResult, pull_model
 
-ACTIVE, READY, DOWNLOADABLE = "active", "ready", "to download"
+ACTIVE, READY, FOUND, BROKEN, DOWNLOADABLE = "active", "ready", "on disk", "unusable", "to download"
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class ModelRow:
     """One model in the manager: what to call it, where it is, and what can be done with it."""
 
     name: str
-    state: str  # ACTIVE, READY or DOWNLOADABLE
+    state: str  # ACTIVE, READY, FOUND (another tool's, used in place), BROKEN or DOWNLOADABLE
     size_mb: int | None
     description: str
     license: str = ""
@@ -33,7 +34,7 @@ class ModelRow:
 
     @property
     def can_use(self) -> bool:
-        return self.state == READY
+        return self.state in (READY, FOUND)
 
     @property
     def can_download(self) -> bool:
@@ -63,13 +64,24 @@ def model_rows(settings: Settings) -> list[ModelRow]:
         if name not in rows:
             size = path.stat().st_size // 1_000_000 if path.exists() else None
             rows[name] = ModelRow(name=name, state=READY, size_mb=size, description="added by you", source=str(path))
+    for found in discover():  # other tools' models (Ollama, LM Studio, the HF cache…), used in place
+        rows.setdefault(
+            found.name,
+            ModelRow(
+                name=found.name,
+                state=FOUND if found.usable else BROKEN,
+                size_mb=found.size // 1_000_000,
+                description=found.problem or f"{found.architecture or 'unknown'} model from {found.source}",
+                source=str(found.path),
+            ),
+        )
     active = settings.model
     current = rows.get(active)
     if current is not None:
         rows[active] = ModelRow(**{**current.__dict__, "state": ACTIVE})
     else:  # a path or a server address: shown as it is set
         rows[active] = ModelRow(name=active, state=ACTIVE, size_mb=None, description="set in the settings")
-    order = {ACTIVE: 0, READY: 1, DOWNLOADABLE: 2}
+    order = {ACTIVE: 0, READY: 1, FOUND: 2, DOWNLOADABLE: 3, BROKEN: 4}
     return sorted(rows.values(), key=lambda row: (order[row.state], row.name))
 
 

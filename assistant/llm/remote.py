@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from assistant.errors import ContextOverflowError, ModelError
 from assistant.llm.gguf import GGUFInfo
+from assistant.llm.prompt_format import ControlTokens
 from assistant.llm.runner import ChatMessage, GenerationCancelled, GenerationStats, ModelRunner, Schema
 
 CONNECT_TIMEOUT = 10.0
@@ -41,6 +42,15 @@ READ_TIMEOUT = 300.0
 FIRST_CHARS_PER_TOKEN = 3.0
 # The role markup a chat template adds around each message, in tokens (an estimate).
 PER_MESSAGE_TOKENS = 6
+
+
+# The server's vocabulary is not known here, so text is defused against the markup of every
+# common template family (`<|…|>` markup always is): a message or memory holding it must not
+# become a control token when the server renders its template.
+KNOWN_MARKUP = ControlTokens(
+    ("<start_of_turn>", "<end_of_turn>", "[INST]", "[/INST]", "<s>", "</s>", "<bos>", "<eos>",
+     "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]", "[AVAILABLE_TOOLS]", "<think>", "</think>")
+)
 
 
 def is_endpoint(model: str) -> bool:
@@ -233,7 +243,7 @@ class RemoteRunner(ModelRunner):
             )
         body: dict[str, Any] = {
             "model": self._model_name,
-            "messages": [message.as_dict() for message in messages],
+            "messages": [{"role": m.role, "content": KNOWN_MARKUP.defuse(m.content)} for m in messages],
             "max_tokens": min(max_tokens, room),
             **extra,
         }

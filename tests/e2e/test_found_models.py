@@ -197,3 +197,42 @@ def test_the_settings_screen_offers_usable_found_models(tool_home) -> None:
     assert "used in place" in offered["ollama:smollm2:135m"]
     assert "hf:HuggingFaceTB/SmolLM2-135M-Instruct-GGUF/smollm2-135m-instruct-q4_1.gguf" in offered
     assert "ollama:qwen3:4b" not in offered and "jan:notes-model" not in offered  # broken ones are not choices
+
+
+async def test_the_model_manager_shows_found_models_and_switches_to_one(tool_home) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tui"))
+    from fakes import FakeAssistant
+    from textual.widgets import DataTable
+
+    from assistant.config import Settings, load_settings
+    from assistant.tui.app import AssistantApp
+    from assistant.tui.screens.models import ModelsScreen
+
+    made: list[FakeAssistant] = []
+
+    def factory(settings: Settings) -> FakeAssistant:
+        made.append(FakeAssistant(settings))
+        return made[-1]
+
+    app = AssistantApp(Settings(), factory)
+    async with app.run_test(size=(160, 40)) as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        await pilot.press("f6")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ModelsScreen)
+        rows = {row.name: row for row in screen.rows}
+        assert rows["ollama:smollm2:135m"].state == "on disk" and rows["ollama:smollm2:135m"].can_use
+        broken = rows["ollama:qwen3:4b"]
+        assert broken.state == "unusable" and not broken.can_use and broken.description  # says why
+        screen.query_one(DataTable).move_cursor(row=list(rows).index("ollama:smollm2:135m"))
+        await pilot.press("u")
+        await pilot.pause()
+        await pilot.press("escape")
+        for _ in range(5):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+    assert load_settings().model == "ollama:smollm2:135m"
+    assert made[-1].settings.model == "ollama:smollm2:135m" and made[0].closed
