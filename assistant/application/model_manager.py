@@ -17,6 +17,7 @@ from assistant.llm.catalog import available_path, installed_models, load_catalog
 from assistant.llm.discovery import discover
 from assistant.llm.pull import PullProgress, PullResult, pull_model
 
+MIB = 1 << 20  # the catalog gives sizes in MiB; found files are shown the same way
 ACTIVE, READY, FOUND, BROKEN, DOWNLOADABLE = "active", "ready", "on disk", "unusable", "to download"
 
 
@@ -62,7 +63,7 @@ def model_rows(settings: Settings) -> list[ModelRow]:
         )
     for name, path in installed.items():
         if name not in rows:
-            size = path.stat().st_size // 1_000_000 if path.exists() else None
+            size = path.stat().st_size // MIB if path.exists() else None
             rows[name] = ModelRow(name=name, state=READY, size_mb=size, description="added by you", source=str(path))
     for found in discover():  # other tools' models (Ollama, LM Studio, the HF cache…), used in place
         rows.setdefault(
@@ -70,7 +71,7 @@ def model_rows(settings: Settings) -> list[ModelRow]:
             ModelRow(
                 name=found.name,
                 state=FOUND if found.usable else BROKEN,
-                size_mb=found.size // 1_000_000,
+                size_mb=found.size // MIB,
                 description=found.problem or f"{found.architecture or 'unknown'} model from {found.source}",
                 source=str(found.path),
             ),
