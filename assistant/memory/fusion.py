@@ -20,6 +20,7 @@ from assistant.memory.message_log import CONTEXT_CHARS
 from assistant.memory.types import aware
 
 DENSE_SHARE = 0.5  # of the fused relevance; the rest is the full-text (BM25) score
+DENSE_MIN_SPREAD = 0.25  # the least cosine range the dense score is scaled over
 CONVERSATION_SHARE = 0.3  # how much a conversation's best match lifts its other matches
 TIME_SHARE = 0.5  # the lead of a match inside the time the query names
 ANSWERED_SHARE = 0.5  # how much of a reply's relevance the message it answered inherits
@@ -59,12 +60,15 @@ def in_time(
 def fused_relevance(
     candidates: Sequence[str], similarity: Mapping[str, float], text: Mapping[str, float]
 ) -> dict[str, float]:
-    """In [0, 1]: the cosine similarity min-max scaled over the candidates, blended with the
+    """In [0, 1]: the cosine similarity min-max scaled over the candidates (over at least
+    DENSE_MIN_SPREAD), blended with the
     BM25 score as a share of the best one (a candidate the text search missed scores 0 there)."""
     if not candidates:
         return {}
     cosines = [similarity.get(memory_id, 0.0) for memory_id in candidates]
-    low, high = min(cosines), max(cosines)
+    high = max(cosines)
+    # Over a handful of candidates, min-max would make a hair's difference the whole scale.
+    low = min(min(cosines), high - DENSE_MIN_SPREAD)
     spread = high - low
     best_text = max(text.values(), default=0.0)
     relevance = {}
