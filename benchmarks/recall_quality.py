@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("RUST_LOG", "error")  # LanceDB's deprecation notices, once per search
+os.environ.setdefault("LANCE_LOG", "error")  # LanceDB's deprecation notices, once per search
 
 from evalset import EvalSet, build_evalset  # noqa: E402
 
