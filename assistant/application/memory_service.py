@@ -29,6 +29,7 @@ from assistant.application.views import MemoryDetail
 from assistant.learning.consolidate import Applied, Consolidator
 from assistant.learning.explicit import extract_explicit
 from assistant.learning.remember import remember_candidates
+from assistant.learning.schema import profile_key_prefixes
 from assistant.memory.engine import ImportReport, MemoryEngine, ProgressCallback, episodic_memory_id
 from assistant.memory.language import normalize_text
 from assistant.memory.recall import RecallFilter
@@ -39,7 +40,7 @@ FORGET_MATCH = 0.55
 # How far ahead the best match must be to be chosen without asking.
 FORGET_MARGIN = 0.08
 # Facts so important for the user's safety or identity that they are always in context.
-PROFILE_KEY_PREFIXES = ("user.name", "user.preferred_name", "user.allergy", "user.health", "user.diet")
+PROFILE_KEY_PREFIXES = profile_key_prefixes()  # from the fact schema's in_profile rows
 # What counts as "a memory" for the user: not the raw message log.
 REMEMBERED_KINDS = (Kind.SEMANTIC, Kind.PREFERENCE, Kind.PROCEDURAL, Kind.SUMMARY)
 MEMORY_ID = re.compile(r"^(?:ep-)?[0-9a-f]{6,64}$")

@@ -18,8 +18,9 @@ from pydantic import BaseModel, Field, field_validator
 from assistant.errors import AssistantError
 from assistant.learning.candidate import Candidate, dedupe, text_identity
 from assistant.learning.explicit import extract_explicit
-from assistant.learning.model_keys import RULE_ONLY_FAMILIES, normalize_key
+from assistant.learning.model_keys import normalize_key
 from assistant.learning.rules.sentences import is_question, split_sentences
+from assistant.learning.schema import rule_only
 from assistant.llm.runner import ChatMessage, GenerationCancelled
 from assistant.memory.dates import resolve_dates
 from assistant.memory.language import content_stems, normalize_text, stem, to_first_person, to_third_person, upper_first
@@ -218,7 +219,7 @@ def _statement_candidate(
     if len(positive) == 1 and kind is not Kind.PROCEDURAL:
         return replace(positive[0], origin=Origin.EXTRACTED, confidence=0.6, importance=positive[0].importance)
     key = normalize_key(item.key, statement) if kind in (Kind.SEMANTIC, Kind.PREFERENCE) else None
-    if key is not None and key.split(".")[1] in RULE_ONLY_FAMILIES:
+    if key is not None and rule_only(key):
         key = None  # a rule-family key the rules could not confirm: the model likely guessed it
     return Candidate(
         kind=kind,
