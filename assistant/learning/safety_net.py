@@ -15,14 +15,21 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from datetime import datetime
 
 from assistant.learning.candidate import Candidate
 from assistant.learning.rules.sentences import is_question, split_sentences
+from assistant.learning.schema import FACT_TYPES, SAFETY_FAMILIES, family_of
 from assistant.memory.types import Kind, Origin
 
 HEALTH_NOTE_PREFIX = "user.health.note."
+NOTE_PREFIX = "user.note."
 # Facts the rules (or the model) already gave for health: the net is not needed for these.
-HEALTH_KEY_PREFIXES = ("user.allergy", "user.health", "user.diet")
+HEALTH_KEY_PREFIXES = tuple(
+    row.prefix
+    for row in FACT_TYPES
+    if row.family in SAFETY_FAMILIES and row.prefix.startswith("user.") and not row.prefix.startswith("user.family.")
+)
 # Words that signal a fact about the user's body: chosen for recall, since a false note is one
 # quoted sentence of the user's own, and a missed allergy can hurt them.
 _BODY = re.compile(
@@ -39,13 +46,26 @@ _FOOD = re.compile(
 _REFUSAL = re.compile(r"(?i)\b(?:no|not|never|without|avoid\w*|don'?t|doesn'?t|keep \w+ away|stay away)\b")
 _FIRST_PERSON = re.compile(r"(?i)\b(?:i|i'm|i've|i'd|me|my|myself)\b")
 # Sentences that only ask, wish or talk about others are not facts about the user.
-_NOT_ABOUT_ME = re.compile(r"(?i)^\s*(?:if|what if|whether)\b|\b(?:my|our) (?:friend|colleague|guest|client)s?\b")
+_NOT_ABOUT_ME = re.compile(
+    r"(?i)^\s*(?:if|what if|whether|imagine|suppose)\b|"
+    r"\b(?:my|our) (?:friend|colleague|co-?worker|guest|client|neighbou?r|flatmate|roommate|housemate|boss)s?\b|"
+    r"\b(?:you|the assistant|assistant) (?:said|told|say|says|think|thought|"
+    r"mentioned)\b|\b(?:she|he|they)(?:'s| is| are|'re) (?:allergic|intolerant)\b"
+)
 _MAX_NOTE_CHARS = 240
+_NOW = datetime(2000, 1, 1)  # the rules need a date; notes do not use the dates they resolve
 
 
 def health_notes(text: str, *, found: Sequence[Candidate], source_id: str) -> list[Candidate]:
-    """Health notes for the user's own sentences that signal a health fact no candidate in `found` holds."""
-    if any((candidate.key or "").startswith(HEALTH_KEY_PREFIXES) for candidate in found if not candidate.retracts):
+    """Health notes for the user's own sentences that signal a health fact no rule turned into one.
+
+    `found` is what the rules (or the model) gave for the whole message; a sentence is also
+    read on its own, so a fact elsewhere in the message does not hide a missed allergy here.
+    A sentence that already gave a health, allergy or diet fact, or ended one, needs no note.
+    """
+    from assistant.learning.explicit import extract_explicit  # the rules build on the net's module tree
+
+    if any(family_of(candidate.key) in SAFETY_FAMILIES for candidate in found) and len(split_sentences(text)) == 1:
         return []
     notes = []
     for sentence in split_sentences(text):
@@ -55,17 +75,33 @@ def health_notes(text: str, *, found: Sequence[Candidate], source_id: str) -> li
         signals = _BODY.search(sentence) or (_FOOD.search(sentence) and _REFUSAL.search(sentence))
         if not (signals and _FIRST_PERSON.search(sentence)) or _NOT_ABOUT_ME.search(sentence):
             continue
-        digest = hashlib.sha256(sentence.casefold().encode("utf-8")).hexdigest()[:12]
-        notes.append(
-            Candidate(
-                kind=Kind.SEMANTIC,
-                text=f"User said: “{sentence}”",
-                key=HEALTH_NOTE_PREFIX + digest,
-                importance=0.9,
-                confidence=0.6,
-                origin=Origin.EXTRACTED,
-                source_ids=[source_id] if source_id else [],
-                value=None,
-            )
-        )
+        own = extract_explicit(sentence, now=_NOW, source_id=source_id)
+        if any(family_of(candidate.key) in SAFETY_FAMILIES for candidate in own):
+            continue
+        notes.append(_note(sentence, HEALTH_NOTE_PREFIX, 0.9, source_id))
     return notes
+
+
+def _note(sentence: str, prefix: str, importance: float, source_id: str) -> Candidate:
+    digest = hashlib.sha256(sentence.casefold().encode("utf-8")).hexdigest()[:12]
+    return Candidate(
+        kind=Kind.SEMANTIC,
+        text=f"User said: “{sentence}”",
+        key=prefix + digest,
+        importance=importance,
+        confidence=0.6,
+        origin=Origin.EXTRACTED,
+        source_ids=[source_id] if source_id else [],
+        value=None,
+    )
+
+
+def note_family(key: str | None) -> str | None:
+    """The family a safety-net note stands for ("health" for a health note), or None for a keyed fact."""
+    if not key:
+        return None
+    if key.startswith(HEALTH_NOTE_PREFIX):
+        return "health"
+    if key.startswith(NOTE_PREFIX):
+        return key.removeprefix(NOTE_PREFIX).split(".", 1)[0]
+    return None
