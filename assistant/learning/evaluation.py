@@ -20,7 +20,7 @@ from pathlib import Path
 
 from assistant.learning.candidate import Candidate
 from assistant.learning.safety_net import note_family
-from assistant.learning.schema import FAMILIES, family_of
+from assistant.learning.schema import FAMILIES, SAFETY_FAMILIES, family_of
 
 Expected = tuple[str, str | None]
 
@@ -113,8 +113,11 @@ def _fact_hit(fact: Expected, candidate: Candidate) -> bool:
     if candidate.key and fnmatchcase(candidate.key, key):
         return _value_matches(value, candidate.value)
     family = note_family(candidate.key)
-    # A quoted note holds the fact when it belongs to the fact's family and quotes its value.
-    return family is not None and family == expected_family(key) and _value_matches(value, candidate.text)
+    wanted = expected_family(key)
+    # A quoted note holds the fact when it belongs to the fact's family (a health note: any safety
+    # family) and quotes its value.
+    same = family == wanted or (family == "health" and wanted in SAFETY_FAMILIES)
+    return family is not None and same and _value_matches(value, candidate.text)
 
 
 def _retraction_hit(fact: Expected, candidate: Candidate) -> bool:

@@ -8,6 +8,12 @@ fact, the sentence itself is kept as a health note in the user's words (it may b
 child or a partner: quoting it, rather than rewriting it, keeps whose health it is). Health notes are keyed
 under `user.health.note.`, so they sit in the always-in-context profile: a weak model or an
 unknown phrasing costs a verbatim quote, never a missed allergy.
+
+The same net holds for the other families the schema knows (`family_notes`): a first-person
+sentence that signals one ("my dog …", "I moved …", "my goal …") and gave no fact of it is kept
+as a note under `user.note.<family>.`, with the same "Saved to memory" notice and Undo.
+A sentence that ends a fact ("I'm not allergic to penicillin after all") gets no note: the
+retraction ends the fact, or the note that quoted it (consolidate.py).
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ _BODY = re.compile(
     r"(?i)\b(?:allerg\w*|intoleran\w*|anaphyla\w*|epi-?pens?|hives|rash(?:es)?|swell\w*|"
     r"(?:can'?t|cannot|shouldn'?t|must not|mustn'?t) (?:eat|have|drink|digest|tolerate|touch)|"
     r"(?:makes?|made) me (?:sick|ill|throw up|vomit|break out|itch\w*)|breaks? me out|"
-    r"coeliac|celiac|diabet\w*|asthma\w*|epilep\w*|medication|pregnan\w*|blood pressure|inhaler|insulin)\b"
+    r"coeliac|celiac|diabet\w*|asthma\w*|epilep\w*|medication|pregnan\w*|blood pressure|inhaler|insulin|"
+    r"(?:and i|and me) (?:really )?(?:don'?t|do not) (?:get on|get along|mix|agree))\b"
 )
 # A food that often hides an allergy counts only with a refusal: "no sesame for me", not "I love dairy farms".
 _FOOD = re.compile(
@@ -94,6 +101,54 @@ def _note(sentence: str, prefix: str, importance: float, source_id: str) -> Cand
         source_ids=[source_id] if source_id else [],
         value=None,
     )
+
+
+# First-person words that signal a statement of a schema family ("my dog", "I moved"): a
+# sentence with one that no rule read is kept as a note of that family, never dropped. What the
+# user says of a relative is read by the rules (and the health net) only: "my brother loves
+# football" is no fact about the user.
+FAMILY_SIGNALS = {
+    "name": r"\bmy (?:first |last |real |full )?name\b|\bcall me\b",
+    "home": r"\bi(?:'ve| have)? (?:just |recently |now )?(?:moved|relocated)\b|\bi (?:live|reside) in (?-i:[A-Z])",
+    "work": r"\bmy (?:job|employer|career|company)\b|\bi (?:work|started working)\b",
+    "pet": r"\bmy (?:dog|cat|puppy|kitten|pet|parrot|rabbit|hamster)\b",
+    "birthday": r"\bmy (?:birthday|bday)\b|\bi was born\b",
+    "goal": r"\bmy (?:goal|aim|ambition|resolution)\b",
+}
+_SIGNALS = {family: re.compile("(?i)" + pattern) for family, pattern in FAMILY_SIGNALS.items()}
+_WORDS_OF_OTHERS = re.compile(
+    r"(?i)\b(?:said|says|told|tells|thinks?|claims?|asked|according to|if|suppose|imagine|wish|would|could)\b"
+)
+
+
+def family_notes(text: str, *, found: Sequence[Candidate], source_id: str) -> list[Candidate]:
+    """Notes for the user's own sentences that signal a schema family no rule gave a fact of."""
+    from assistant.learning.explicit import extract_explicit
+
+    notes = []
+    for sentence in split_sentences(text):
+        sentence = " ".join(sentence.split())
+        if not sentence or is_question(sentence) or len(sentence) > _MAX_NOTE_CHARS:
+            continue
+        if not _FIRST_PERSON.search(sentence) or _NOT_ABOUT_ME.search(sentence) or _WORDS_OF_OTHERS.search(sentence):
+            continue
+        signalled = [family for family, signal in _SIGNALS.items() if signal.search(sentence)]
+        if not signalled:
+            continue
+        own = {family_of(candidate.key) for candidate in extract_explicit(sentence, now=_NOW, source_id=source_id)}
+        own |= {note_family(candidate.key) for candidate in found if sentence in candidate.text}
+        missing = [family for family in signalled if family not in own]
+        if missing and not own - {None}:
+            notes.append(_note(sentence, f"{NOTE_PREFIX}{missing[0]}.", 0.6, source_id))
+    return notes
+
+
+def net_notes(text: str, *, found: Sequence[Candidate], source_id: str) -> list[Candidate]:
+    """Everything the net keeps from one message: health notes first, then other families' notes."""
+    notes = health_notes(text, found=found, source_id=source_id)
+    quoted = {note.text for note in notes}
+    others = family_notes(text, found=[*found, *notes], source_id=source_id)
+    return [*notes, *(note for note in others if note.text not in quoted)]
 
 
 def note_family(key: str | None) -> str | None:

@@ -7,6 +7,9 @@ how it reads to the user ("Your name is Ana") and to the model ("User's name is 
 keys a model may use for it. The tables other modules used to repeat (the model-key mapping,
 the profile's key prefixes, importances, the safety families) are derived from it here.
 
+The store supersedes by key (memory/memories.py), so cardinality lives in the templates: a
+`many` family puts the value in its key ("user.allergy.{thing}"), so each value is its own fact;
+a `one` family has one key per person ("user.home"), so a new value replaces the old.
 A template's `{slot}` stands for one key part (`[a-z0-9_]+`); a template ending in `{rest}`
 takes the remaining parts too. Rows are matched in order, so the more specific come first.
 """

@@ -113,7 +113,5 @@ def resolve_model(name_or_path: str) -> ResolvedModel:
                 f"the bundled model {entry.name!r} is missing: its package "
                 f"{entry.package.replace('_', '-')!r} is not installed; reinstall the app"
             )
-        raise ModelError(
-            f"model {entry.name!r} is not downloaded yet; run `assistant models pull {entry.name}`"
-        )
+        raise ModelError(f"model {entry.name!r} is not downloaded yet; run `assistant models pull {entry.name}`")
     return ResolvedModel(name=entry.name, path=path)

@@ -12,7 +12,7 @@ from assistant.learning import explicit
 from assistant.learning.candidate import Candidate
 from assistant.learning.evaluation import Score, expected_family, load_corpus, score
 from assistant.learning.explicit import extract_explicit
-from assistant.learning.safety_net import health_notes
+from assistant.learning.safety_net import net_notes
 from assistant.learning.schema import FAMILIES, SAFETY_FAMILIES, fact_type, family_of
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "extraction"
@@ -24,7 +24,7 @@ PRECISION_FLOORS = {family: 1.0 for family in FAMILIES}
 
 def rules_and_net(text: str) -> list[Candidate]:
     found = extract_explicit(text, now=NOW, source_id="m")
-    return [*found, *health_notes(text, found=found, source_id="m")]
+    return [*found, *net_notes(text, found=found, source_id="m")]
 
 
 @pytest.fixture(scope="module")
