@@ -66,14 +66,12 @@ _NOW = datetime(2000, 1, 1)  # the rules need a date; notes do not use the dates
 def health_notes(text: str, *, found: Sequence[Candidate], source_id: str) -> list[Candidate]:
     """Health notes for the user's own sentences that signal a health fact no rule turned into one.
 
-    `found` is what the rules (or the model) gave for the whole message; a sentence is also
-    read on its own, so a fact elsewhere in the message does not hide a missed allergy here.
-    A sentence that already gave a health, allergy or diet fact, or ended one, needs no note.
+    `found` (what the rules gave for the whole message) is not trusted to cover a sentence: a
+    daughter's allergy found in it says nothing of the user's own. Each clause of a sentence is also read on its
+    own, so a daughter's allergy in one clause does not hide the user's own in the next; a
+    sentence whose every health clause gave a fact (or ended one) needs no note.
     """
-    from assistant.learning.explicit import extract_explicit  # the rules build on the net's module tree
-
-    if any(family_of(candidate.key) in SAFETY_FAMILIES for candidate in found) and len(split_sentences(text)) == 1:
-        return []
+    del found  # see above: the net reads each clause itself
     notes = []
     for sentence in split_sentences(text):
         sentence = " ".join(sentence.split())
@@ -82,11 +80,30 @@ def health_notes(text: str, *, found: Sequence[Candidate], source_id: str) -> li
         signals = _BODY.search(sentence) or (_FOOD.search(sentence) and _REFUSAL.search(sentence))
         if not (signals and _FIRST_PERSON.search(sentence)) or _NOT_ABOUT_ME.search(sentence):
             continue
-        own = extract_explicit(sentence, now=_NOW, source_id=source_id)
-        if any(family_of(candidate.key) in SAFETY_FAMILIES for candidate in own):
+        if _health_read(sentence, source_id):
             continue
         notes.append(_note(sentence, HEALTH_NOTE_PREFIX, 0.9, source_id))
     return notes
+
+
+def _health_read(sentence: str, source_id: str) -> bool:
+    """The rules gave a health fact for every clause of `sentence` that signals one: a daughter's
+    allergy in the first half does not hide the user's own in the second."""
+    from assistant.learning.explicit import extract_explicit
+    from assistant.learning.rules.sentences import split_clauses
+
+    def safety(text: str) -> bool:
+        found = extract_explicit(text, now=_NOW, source_id=source_id)
+        return any(family_of(candidate.key) in SAFETY_FAMILIES for candidate in found)
+
+    whole = safety(sentence)
+    for clause in split_clauses(sentence):
+        text = clause.text
+        if not (_BODY.search(text) or (_FOOD.search(text) and _REFUSAL.search(text))):
+            continue
+        if not safety(text) and not (whole and len(text.split()) <= 3):  # "…, I'm allergic" leans on its sentence
+            return False
+    return whole
 
 
 def _note(sentence: str, prefix: str, importance: float, source_id: str) -> Candidate:

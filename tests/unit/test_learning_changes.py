@@ -53,6 +53,8 @@ def test_a_family_member_allergy_is_theirs_and_a_diet_retraction_ends_the_diet(a
     say(assistant, "My daughter is allergic to peanuts. I'm vegetarian.", chat)
     assert [m.key for m in active(assistant, "user.family.")] == ["user.family.daughter.allergy.peanut"]
     assert active(assistant, "user.allergy.") == []
+    profile = [m.text for m in assistant.memories.profile()]
+    assert "User's daughter is allergic to peanuts" in profile  # in every prompt, like the user's own
     say(assistant, "I'm not vegetarian anymore, I started eating chicken again.", chat)
     assert active(assistant, "user.diet") == []
 

@@ -73,6 +73,12 @@ class Clause:
     sentence: str = ""
 
 
+# "... allergic to sesame and shellfish makes me break out": a new statement starts after "and".
+_NEW_SUBJECT = re.compile(
+    r"(?i),?\s+(?:and|but|also|plus)\s+(?=[\w' -]{2,30}?\s+(?:makes?|made|gives?|gave)\s+(?:me|my)\b)"
+)
+
+
 def split_clauses(text: str) -> list[Clause]:
     """The clauses of every sentence that is not a question, in order."""
     clauses: list[Clause] = []
@@ -81,7 +87,10 @@ def split_clauses(text: str) -> list[Clause]:
             continue
         start = 0
         spans: list[tuple[int, int]] = []
-        for match in _CLAUSE_BREAK.finditer(sentence):
+        breaks = sorted([*_CLAUSE_BREAK.finditer(sentence), *_NEW_SUBJECT.finditer(sentence)], key=lambda m: m.start())
+        for match in breaks:
+            if match.start() < start:
+                continue
             spans.append((start, match.start()))
             start = match.end()
         spans.append((start, len(sentence)))
