@@ -43,7 +43,11 @@ _BODY = re.compile(
     r"(?:can'?t|cannot|shouldn'?t|must not|mustn'?t) (?:eat|have|drink|digest|tolerate|touch)|"
     r"(?:makes?|made) me (?:sick|ill|throw up|vomit|break out|itch\w*)|breaks? me out|"
     r"coeliac|celiac|diabet\w*|asthma\w*|epilep\w*|medication|pregnan\w*|blood pressure|inhaler|insulin|"
-    r"(?:and i|and me) (?:really )?(?:don'?t|do not) (?:get on|get along|mix|agree))\b"
+    r"(?:and i|and me) (?:really )?(?:don'?t|do not) (?:get on|get along|mix|agree)|"
+    # The rules read English only; a note is a quote, so the net also hears the commonest other
+    # languages' words for it (Portuguese, Spanish, French, German, Italian).
+    r"al[ée]rgic[oa]s?|alergias?|allergique|allergisch|allergia|intoler[aâá]nte|celíac[oa]|diab[ée]tic[oa]|"
+    r"gr[áa]vida|embarazada|enceinte|schwanger|incinta)\b"
 )
 # A food that often hides an allergy counts only with a refusal: "no sesame for me", not "I love dairy farms".
 _FOOD = re.compile(
@@ -51,7 +55,10 @@ _FOOD = re.compile(
     r"fish|soy|sesame|mustard|celery|sulphites?|sulfites?)\b"
 )
 _REFUSAL = re.compile(r"(?i)\b(?:no|not|never|without|avoid\w*|don'?t|doesn'?t|keep \w+ away|stay away)\b")
-_FIRST_PERSON = re.compile(r"(?i)\b(?:i|i'm|i've|i'd|me|my|myself)\b")
+_FIRST_PERSON = re.compile(
+    r"(?i)\b(?:i|i'm|i've|i'd|me|my|myself|eu|sou|estou|tenho|meu|minha|yo|soy|estoy|tengo|mi|je|suis|j'ai|"
+    r"moi|ich|bin|mich|mir|sono|ho)\b"
+)
 # Sentences that only ask, wish or talk about others are not facts about the user.
 _NOT_ABOUT_ME = re.compile(
     r"(?i)^\s*(?:if|what if|whether|imagine|suppose)\b|"

@@ -43,6 +43,8 @@ def test_everyday_phrasings_the_net_used_to_catch_are_keyed_facts_now(message: s
     [
         ("Dairy and I don't get along.", "Dairy and I don't get along."),
         ("My son can't have eggs.", "My son can't have eggs."),
+        ("Eu sou alérgica a amendoins.", "Eu sou alérgica a amendoins."),
+        ("Soy alérgico al marisco", "Soy alérgico al marisco"),
         (
             "I'm Ana. Honestly nuts and I are not friends, my lips go numb.",
             "Honestly nuts and I are not friends, my lips go numb.",
