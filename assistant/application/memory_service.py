@@ -29,6 +29,7 @@ from assistant.application.views import MemoryDetail
 from assistant.learning.consolidate import Applied, Consolidator
 from assistant.learning.explicit import extract_explicit
 from assistant.learning.remember import remember_candidates
+from assistant.learning.schema import in_profile, profile_key_prefixes
 from assistant.memory.engine import ImportReport, MemoryEngine, ProgressCallback, episodic_memory_id
 from assistant.memory.language import normalize_text
 from assistant.memory.recall import RecallFilter
@@ -39,7 +40,8 @@ FORGET_MATCH = 0.55
 # How far ahead the best match must be to be chosen without asking.
 FORGET_MARGIN = 0.08
 # Facts so important for the user's safety or identity that they are always in context.
-PROFILE_KEY_PREFIXES = ("user.name", "user.preferred_name", "user.allergy", "user.health", "user.diet")
+PROFILE_KEY_PREFIXES = profile_key_prefixes()  # from the fact schema's in_profile rows
+RELATIVES_PREFIX = "user.family."
 # What counts as "a memory" for the user: not the raw message log.
 REMEMBERED_KINDS = (Kind.SEMANTIC, Kind.PREFERENCE, Kind.PROCEDURAL, Kind.SUMMARY)
 MEMORY_ID = re.compile(r"^(?:ep-)?[0-9a-f]{6,64}$")
@@ -132,7 +134,10 @@ class MemoryService:
 
     def standing(self) -> tuple[list[Memory], list[Memory]]:
         """The rules and the profile, read in one query (they are in every prompt)."""
-        standing = self.engine.standing(PROFILE_KEY_PREFIXES)
+        standing = self.engine.standing(PROFILE_KEY_PREFIXES + (RELATIVES_PREFIX,))
+        # A relative's allergy, condition or diet is in the profile (the user cooks and cares for
+        # them); their other facts are found by recall. The store reads by prefix, the schema decides.
+        standing = [m for m in standing if not (m.key or "").startswith(RELATIVES_PREFIX) or in_profile(m.key)]
         rules = sorted((m for m in standing if m.kind == Kind.PROCEDURAL), key=lambda m: m.created_at)
         profile = [m for m in standing if m.kind != Kind.PROCEDURAL]
         return rules, sorted(profile, key=lambda m: (not m.pinned, -m.importance, m.created_at))

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from assistant.learning.candidate import Candidate
+from assistant.learning.safety_net import HEALTH_NOTE_PREFIX
+from assistant.learning.schema import SAFETY_FAMILIES, family_of
 from assistant.memory.engine import MemoryEngine
 from assistant.memory.language import normalize_text
 from assistant.memory.recall import RecallFilter
@@ -108,6 +110,8 @@ class Consolidator:
             for memory in current
             if not candidate.value or normalize_text(candidate.value) in normalize_text(memory.text)
         ]
+        if not ended and candidate.value and family_of(candidate.key) in SAFETY_FAMILIES:
+            ended = self._notes_quoting(candidate.value)  # the allergy was kept as a note, not a keyed fact
         for memory in ended:
             self.engine.archive(memory.id, reason="the user said it is no longer true" + via)
         if not ended:
@@ -115,6 +119,16 @@ class Consolidator:
         return Applied(
             "retract", ended[0], replaced=ended, notice="No longer true: " + "; ".join(m.text for m in ended)
         )
+
+    def _notes_quoting(self, value: str) -> list[Memory]:
+        """The active health notes whose quoted sentence names `value` ("penicillin")."""
+        wanted = normalize_text(value).casefold()
+        notes = self.engine.standing((HEALTH_NOTE_PREFIX,))
+        return [
+            memory
+            for memory in notes
+            if (memory.key or "").startswith(HEALTH_NOTE_PREFIX) and wanted in normalize_text(memory.text).casefold()
+        ]
 
     def undo(self, memory_ids: Iterable[str]) -> None:
         """Take back what a turn saved: forget new memories, restore what they superseded."""

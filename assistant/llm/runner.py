@@ -42,6 +42,10 @@ class GenerationCancelled(Exception):
     """A generation was stopped by its caller or preempted by the user's chat."""
 
 
+class GenerationTimedOut(ModelError):
+    """A structured generation ran past the time its caller allowed."""
+
+
 @dataclass
 class ChatMessage:
     role: str
@@ -321,11 +325,13 @@ class ModelRunner:
         *,
         max_tokens: int = 384,
         background: bool = True,
+        seconds: float | None = None,
     ) -> Schema:
         """A completion constrained by `schema`'s JSON schema, validated into `schema`.
 
-        Raises ModelError when the model's output does not validate, and
-        GenerationCancelled when the user's chat preempted it; never anything else.
+        Raises ModelError when the model's output does not validate, GenerationTimedOut (a
+        ModelError) when it is still generating after `seconds`, and GenerationCancelled when
+        the user's chat preempted it; never anything else.
         """
         from llama_cpp import LlamaGrammar
 
@@ -340,12 +346,17 @@ class ModelRunner:
             if not self._chat_cache.prepare(llama, tokens, background, preempted):
                 raise GenerationCancelled("preempted by the user's chat")
             pieces: list[str] = []
+            deadline = time.monotonic() + seconds if seconds is not None else None
             try:
                 for chunk in llama.create_completion(
                     prompt=tokens, max_tokens=room, temperature=0.0, grammar=grammar, stream=True
                 ):
                     if background and preempted.is_set():
                         raise GenerationCancelled("preempted by the user's chat")
+                    if deadline is not None and time.monotonic() > deadline:
+                        # Grammar-constrained sampling checks every token of the vocabulary at
+                        # each step: on a slow machine it can take minutes. Stop, never hang.
+                        raise GenerationTimedOut(f"structured generation stopped after {seconds:.0f} s")
                     pieces.append(chunk["choices"][0]["text"])
             except ValueError as error:
                 raise ModelError(f"structured generation failed: {error}") from None
