@@ -1,124 +1,116 @@
-"""Extraction quality: deterministic rules, the starter model, and both merged, on labelled messages.
+"""Extraction quality per fact family on the labelled corpus: rules, rules + safety net, the model, all.
 
-The labelled messages are the table in tests/unit/test_extract_rules.py: statements about the
-user with their expected (kind, key, value), and messages that must yield nothing. Each
-exchange gets the same distracting assistant reply, so "false facts" also counts any
-assistant words that leak into user facts. The baseline, measured in the same run, is
-model-only extraction (what the product would do without the rules).
+The corpus is tests/data/extraction/*.jsonl (one message a line, with the facts it states or
+ends; messages with none must yield nothing), the same one the unit tests read. Each method's
+recall and precision are printed per family (name, home, work, allergy, ...), with the share
+of false facts and the count of anything produced from a must-yield-nothing message.
 
-    python benchmarks/extraction_quality.py [--limit 12] [--negatives 6]
+    python benchmarks/extraction_quality.py                       # rules and rules + net, whole corpus
+    python benchmarks/extraction_quality.py --model-extraction --limit 20   # also the starter model
 
-Goal: merged recall well above the model-only baseline, and zero false facts.
+The model's part is slow with the starter model: it runs on every `--limit`-th message only,
+and its cost per message (mean and worst) is printed. Add `-v` to list misses and false facts.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
+import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from assistant.learning.candidate import Candidate  # noqa: E402
+from assistant.learning.evaluation import Case, Score, load_corpus, score, table  # noqa: E402
 from assistant.learning.explicit import extract_explicit  # noqa: E402
-from assistant.learning.model_extraction import GLUE_STEMS, extract_with_model, merge_candidates  # noqa: E402
-from assistant.llm.catalog import resolve_model  # noqa: E402
-from assistant.llm.runner import ModelRunner  # noqa: E402
-from assistant.memory.language import content_stems  # noqa: E402
+from assistant.learning.safety_net import net_notes  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "tests" / "data" / "extraction"
 NOW = datetime(2025, 3, 3, 9, 30)
+# Each exchange gets the same reply, so assistant words leaking into user facts show as false facts.
 ASSISTANT_REPLY = "Thanks for telling me! I live in the cloud, I love Paris and my favourite colour is purple."
 
 
-def load_table() -> tuple[list[tuple[str, set[tuple[object, str | None, str | None]]]], list[str]]:
-    spec = importlib.util.spec_from_file_location("rules_table", REPO / "tests" / "unit" / "test_extract_rules.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.EXPECTED, module.NOTHING
+def rules(text: str) -> list[Candidate]:
+    return extract_explicit(text, now=NOW, source_id="m")
 
 
-def found(expected: tuple[object, str | None, str | None], candidates: list[Candidate]) -> bool:
-    _, key, value = expected
-    for candidate in candidates:
-        if candidate.retracts or candidate.key != key:
-            continue
-        if candidate.value is None or value is None or candidate.value.lower() == value.lower():
-            return True
-    return False
+def rules_and_net(text: str) -> list[Candidate]:
+    found = rules(text)
+    return [*found, *net_notes(text, found=found, source_id="m")]
 
 
-def false_facts(candidates: list[Candidate], user_text: str, negative: bool) -> int:
-    assistant_only = content_stems(ASSISTANT_REPLY) - content_stems(user_text)
-    # Template verbs ("User lives in ...") are not leaks; the assistant's content words are.
-    leaked = [c for c in candidates if (content_stems(c.text) - GLUE_STEMS) & assistant_only]
-    positive = [c for c in candidates if not c.retracts]
-    return len(positive) if negative else len(leaked)
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=12, help="labelled statements sent to the model")
-    parser.add_argument("--negatives", type=int, default=6, help="must-yield-nothing messages sent to the model")
-    args = parser.parse_args()
-
-    expected_table, nothing = load_table()
-    step = max(1, len(expected_table) // max(1, args.limit))
-    sample = expected_table[::step][: args.limit]
-    negatives = nothing[:: max(1, len(nothing) // max(1, args.negatives))][: args.negatives]
+def model_methods(
+    max_tokens: int,
+) -> tuple[Callable[[str], list[Candidate]], Callable[[str], list[Candidate]], list[float]]:
+    from assistant.learning.model_extraction import extract_with_model, merge_candidates
+    from assistant.llm.catalog import resolve_model
+    from assistant.llm.runner import ModelRunner
 
     runner = ModelRunner(resolve_model("smollm2-135m-instruct").path, context_size=2048, threads=2, seed=7)
     runner.load()
+    seconds: list[float] = []
+    cache: dict[str, list[Candidate]] = {}
 
-    rows: dict[str, dict[str, float]] = {
-        name: {"hits": 0, "total": 0, "false": 0, "seconds": 0.0, "errors": 0} for name in ("model", "rules", "merged")
-    }
-    messages = [(text, facts, False) for text, facts in sample] + [(text, set(), True) for text in negatives]
-    for index, (text, facts, negative) in enumerate(messages, 1):
-        started = time.perf_counter()
-        result = extract_with_model(runner, text, ASSISTANT_REPLY, source_id="m", now=NOW)
-        model_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        rules = extract_explicit(text, now=NOW, source_id="m")
-        rules_seconds = time.perf_counter() - started
-        merged = merge_candidates(rules, result.candidates)
-        for name, candidates, seconds in (
-            ("model", result.candidates, model_seconds),
-            ("rules", rules, rules_seconds),
-            ("merged", merged, model_seconds + rules_seconds),
-        ):
-            row = rows[name]
-            row["hits"] += sum(found(fact, candidates) for fact in facts)
-            row["total"] += len(facts)
-            row["false"] += false_facts(candidates, text, negative)
-            row["seconds"] += seconds
-        rows["model"]["errors"] += result.error is not None
-        rows["merged"]["errors"] += result.error is not None
-        print(f"  {index}/{len(messages)} {model_seconds:5.1f}s  {text[:60]!r}", file=sys.stderr)
+    def model(text: str) -> list[Candidate]:
+        if text not in cache:
+            started = time.perf_counter()
+            result = extract_with_model(runner, text, ASSISTANT_REPLY, source_id="m", now=NOW, max_tokens=max_tokens)
+            seconds.append(time.perf_counter() - started)
+            print(f"  {seconds[-1]:5.1f}s {text[:60]!r}", file=sys.stderr)
+            cache[text] = result.candidates
+        return cache[text]
 
-    full_hits = sum(
-        found(fact, extract_explicit(text, now=NOW, source_id="m")) for text, facts in expected_table for fact in facts
-    )
-    full_total = sum(len(facts) for _, facts in expected_table)
+    def everything(text: str) -> list[Candidate]:
+        found = rules_and_net(text)
+        return merge_candidates(found, model(text))
 
-    baseline = rows["model"]["hits"] / rows["model"]["total"] if rows["model"]["total"] else 0.0
+    return model, everything, seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--model-extraction", action="store_true", help="also run the starter model's extraction")
+    parser.add_argument("--limit", type=int, default=20, help="messages sent to the model (spread over the corpus)")
+    parser.add_argument("--max-tokens", type=int, default=160, help="the model's output cap per message")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list misses and false facts")
+    args = parser.parse_args()
+
+    cases = load_corpus(CORPUS)
+    started = time.perf_counter()
+    scores: dict[str, Score] = {"rules": score(cases, rules), "rules+net": score(cases, rules_and_net)}
+    rules_ms = 1000 * (time.perf_counter() - started) / (2 * len(cases))
     print(
-        f"\n{len(sample)} labelled statements + {len(negatives)} must-yield-nothing messages, SmolLM2-135M, 2 threads\n"
+        f"{len(cases)} messages ({sum(c.negative for c in cases)} must yield nothing) from {CORPUS.relative_to(REPO)}"
     )
-    print(f"{'method':<8} {'recall':>8} {'vs model':>9} {'false facts':>12} {'model errors':>13} {'ms/message':>11}")
-    for name, row in rows.items():
-        recall = row["hits"] / row["total"] if row["total"] else 0.0
-        ratio = f"{recall / baseline:.1f}x" if baseline else "n/a"
-        per_message = 1000 * row["seconds"] / len(messages)
-        print(
-            f"{name:<8} {recall:>8.0%} {ratio:>9} {int(row['false']):>12} {int(row['errors']):>13} {per_message:>11.1f}"
-        )
-    print(f"\nrules on the whole table: {full_hits}/{full_total} expected facts ({full_hits / full_total:.0%})")
+    print(f"rules + net: {rules_ms:.1f} ms per message\n")
+    print(table(scores))
+    if args.model_extraction:
+        sample: list[Case] = cases[:: max(1, len(cases) // max(1, args.limit))][: args.limit]
+        model, everything, seconds = model_methods(args.max_tokens)
+        sampled = {
+            "rules+net": score(sample, rules_and_net),
+            "model": score(sample, model),
+            "all": score(sample, everything),
+        }
+        print(f"\non {len(sample)} sampled messages, SmolLM2-135M, 2 threads, max {args.max_tokens} tokens:\n")
+        print(table(sampled))
+        if seconds:
+            print(
+                f"\nmodel extraction: {statistics.mean(seconds):.1f} s per message on average, "
+                f"{max(seconds):.1f} s at worst ({len(seconds)} messages)"
+            )
+        scores |= {f"sample {name}": value for name, value in sampled.items()}
+    if args.verbose:
+        for name, result in scores.items():
+            print(f"\n{name}: misses\n  " + "\n  ".join(result.misses))
+            print(f"{name}: false facts\n  " + "\n  ".join(result.false_facts))
     return 0
 
 

@@ -1,6 +1,15 @@
 """Evidence recall@1/5/10 of the memory engine vs pure BM25 and pure dense search, same messages, same run.
 
-    .venv/bin/python benchmarks/recall_quality.py [--sessions 300] [--seed 7]
+    .venv/bin/python benchmarks/recall_quality.py [--sessions 300] [--seed 7] [--locomo DIR] [--quick]
+        [--only synthetic|locomo]
+
+Two sets, each with the engine and its baselines in the same run:
+
+The LoCoMo development set (benchmarks/locomo.py; found at shared/eval/locomo-dev beside the
+repository or a parent of it, or at $ASSISTANT_LOCOMO_DIR or --locomo DIR): real, long,
+multi-session conversations imported as `assistant memory import` does, asked as `assistant
+memory search` does; R@1/5/10, All@10 and the top 5's characters, overall and per category.
+--quick asks only the smallest conversation, for iterating.
 
 The evaluation set (benchmarks/evalset.py) is generated deterministically: a year of
 multi-session chats with planted facts, changed facts, preferences, dated events, short
@@ -20,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("LANCE_LOG", "error")  # LanceDB's deprecation notices, once per search
 
 from evalset import EvalSet, build_evalset  # noqa: E402
 
@@ -84,13 +94,51 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--locomo", help="the LoCoMo development set's folder (default: shared/eval/locomo-dev)")
+    parser.add_argument("--quick", action="store_true", help="LoCoMo: only the smallest conversation")
+    parser.add_argument("--only", choices=("synthetic", "locomo"), help="run one of the two sets")
     args = parser.parse_args()
 
     from assistant.memory.embed import open_embedder
 
-    evalset = build_evalset(args.sessions, args.seed)
     embedder = open_embedder("all-minilm-l6-v2")
-    print(f"{len(evalset.messages)} messages in {args.sessions} sessions, {len(evalset.questions)} questions")
+    if args.only != "synthetic":
+        run_locomo(args.locomo, args.quick, embedder)
+    if args.only != "locomo":
+        run_synthetic(args.sessions, args.seed, embedder)
+
+
+def run_locomo(explicit: str | None, quick: bool, embedder) -> None:
+    import locomo
+
+    folder = locomo.find_dir(explicit)
+    if folder is None or not folder.is_dir():
+        sys.exit(f"no LoCoMo development set at {folder or 'shared/eval/locomo-dev'}: pass --locomo DIR")
+    conversations = locomo.load(folder, quick=quick)
+    methods: dict[str, list] = {"engine": [], "BM25": [], "dense ±1": []}
+    questions: list = []
+    seconds = 0.0
+    with tempfile.TemporaryDirectory() as scratch:
+        for conversation in conversations:
+            started = time.perf_counter()
+            methods["engine"] += locomo.run_engine(
+                conversation, Path(scratch) / f"engine-{conversation.name}", embedder
+            )
+            seconds += time.perf_counter() - started
+            for name, ranked in locomo.run_baselines(
+                conversation, Path(scratch) / f"base-{conversation.name}", embedder
+            ).items():
+                methods[name] += ranked
+            questions += conversation.questions
+    names = ", ".join(f"{c.name} ({len(c.messages)} messages)" for c in conversations)
+    print(f"LoCoMo dev: conversations {names}; {len(questions)} questions; engine import+recall {seconds:.1f}s\n")
+    locomo.report(methods, questions)
+    print()
+
+
+def run_synthetic(sessions: int, seed: int, embedder) -> None:
+    evalset = build_evalset(sessions, seed)
+    print(f"synthetic: {len(evalset.messages)} messages in {sessions} sessions, {len(evalset.questions)} questions")
     with tempfile.TemporaryDirectory() as scratch:
         engine_results, seconds = run_engine(evalset, Path(scratch) / "engine", embedder)
         methods = {"engine (hybrid)": engine_results, **run_baselines(evalset, Path(scratch) / "baseline", embedder)}

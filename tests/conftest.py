@@ -66,3 +66,12 @@ def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = N
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def hub():
+    """A local stand-in for the Hugging Face hub (see fake_hub.py)."""
+    from fake_hub import serving
+
+    with serving() as fake:
+        yield fake

@@ -150,6 +150,10 @@ def memory_line(memory: Memory, now: datetime | None = None) -> str:
 
 def episode_line(memory: Memory, now: datetime | None = None) -> str:
     who = memory.speaker or "someone"
+    if who == "assistant" and memory.context:  # the model's words, only beside what they answered
+        asker, _, asked = memory.context.partition(": ")
+        said = f"{asker} said {quote(asked)}; you replied (your words, not facts): {quote(memory.text)}"
+        return f"- {when(memory.created_at, now)}, {said}"
     return f"- {when(memory.created_at, now)}, {who}: {quote(memory.text)}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from assistant.application.memory_service import MemoryService
+from assistant.learning.schema import second_person
 from assistant.memory.types import Kind, Memory, Origin
 
 KIND_TITLES = {
@@ -55,7 +56,11 @@ def knowledge_report(memories: MemoryService) -> str:
         return "I don't know anything about you yet. Tell me, or say “remember that …”."
     sections = []
     for title, group in knowledge_groups(known):
-        lines = [f"- {m.text} — *{source_note(memories, m)}*" for m in sorted(group, key=lambda m: m.created_at)]
+        # Shown to the user in the second person ("You live in Porto"); the model reads "User lives in Porto".
+        lines = [
+            f"- {second_person(m.text)} — *{source_note(memories, m)}*"
+            for m in sorted(group, key=lambda m: m.created_at)
+        ]
         sections.append(f"**{title}**\n" + "\n".join(lines))
     conversations = memories.conversation_count()
     noun = "conversation" if conversations == 1 else "conversations"

@@ -18,7 +18,7 @@ from assistant.learning.consolidate import Applied, Consolidator
 from assistant.learning.explicit import extract_explicit
 from assistant.learning.model_extraction import extract_with_model, model_additions
 from assistant.learning.pasted import authored_text
-from assistant.learning.safety_net import health_notes
+from assistant.learning.safety_net import net_notes
 from assistant.llm.runner import ModelRunner
 from assistant.memory.engine import MemoryEngine
 
@@ -53,8 +53,9 @@ def learn_from_turn(
         return report
     consolidator = Consolidator(engine)
     explicit = extract_explicit(own_text, now=turn.at, source_id=turn.user_message_id)  # deduplicated
-    # What no rule understood about the user's health is kept in their words, never dropped.
-    notes = health_notes(own_text, found=explicit, source_id=turn.user_message_id)
+    # What no rule understood about the user's health (or of a family the schema knows) is kept
+    # in their words, never dropped; the notice and Undo are the same as for any saved fact.
+    notes = net_notes(own_text, found=explicit, source_id=turn.user_message_id)
     for applied in consolidator.apply_all([*explicit, *notes]):
         _record(report, applied)
     engine.flush()

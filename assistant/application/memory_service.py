@@ -29,6 +29,7 @@ from assistant.application.views import MemoryDetail
 from assistant.learning.consolidate import Applied, Consolidator
 from assistant.learning.explicit import extract_explicit
 from assistant.learning.remember import remember_candidates
+from assistant.learning.schema import in_profile, profile_key_prefixes
 from assistant.memory.engine import ImportReport, MemoryEngine, ProgressCallback, episodic_memory_id
 from assistant.memory.language import normalize_text
 from assistant.memory.recall import RecallFilter
@@ -39,7 +40,8 @@ FORGET_MATCH = 0.55
 # How far ahead the best match must be to be chosen without asking.
 FORGET_MARGIN = 0.08
 # Facts so important for the user's safety or identity that they are always in context.
-PROFILE_KEY_PREFIXES = ("user.name", "user.preferred_name", "user.allergy", "user.health", "user.diet")
+PROFILE_KEY_PREFIXES = profile_key_prefixes()  # from the fact schema's in_profile rows
+RELATIVES_PREFIX = "user.family."
 # What counts as "a memory" for the user: not the raw message log.
 REMEMBERED_KINDS = (Kind.SEMANTIC, Kind.PREFERENCE, Kind.PROCEDURAL, Kind.SUMMARY)
 MEMORY_ID = re.compile(r"^(?:ep-)?[0-9a-f]{6,64}$")
@@ -52,6 +54,7 @@ class Remembered:
     saved: list[Memory] = field(default_factory=list)
     confirmed: list[Memory] = field(default_factory=list)
     replaced: dict[str, list[Memory]] = field(default_factory=dict)  # new memory id -> what it superseded
+    refused_rules: list[str] = field(default_factory=list)  # rules a caller may not set (see `remember`)
 
     @property
     def memories(self) -> list[Memory]:
@@ -131,7 +134,10 @@ class MemoryService:
 
     def standing(self) -> tuple[list[Memory], list[Memory]]:
         """The rules and the profile, read in one query (they are in every prompt)."""
-        standing = self.engine.standing(PROFILE_KEY_PREFIXES)
+        standing = self.engine.standing(PROFILE_KEY_PREFIXES + (RELATIVES_PREFIX,))
+        # A relative's allergy, condition or diet is in the profile (the user cooks and cares for
+        # them); their other facts are found by recall. The store reads by prefix, the schema decides.
+        standing = [m for m in standing if not (m.key or "").startswith(RELATIVES_PREFIX) or in_profile(m.key)]
         rules = sorted((m for m in standing if m.kind == Kind.PROCEDURAL), key=lambda m: m.created_at)
         profile = [m for m in standing if m.kind != Kind.PROCEDURAL]
         return rules, sorted(profile, key=lambda m: (not m.pinned, -m.importance, m.created_at))
@@ -149,13 +155,27 @@ class MemoryService:
 
     # -- remembering -----------------------------------------------------------------------
 
-    def remember(self, text: str, *, source_id: str = "", at: datetime | None = None) -> Remembered:
-        """Keep what the user asked to keep, learned as chat learns it (keys, profile, supersede)."""
-        candidates = remember_candidates(text, now=at or self.clock(), source_id=source_id)
-        return self._apply(self.consolidator.apply_all(candidates))
+    def remember(
+        self,
+        text: str,
+        *,
+        source_id: str = "",
+        at: datetime | None = None,
+        rules_allowed: bool = True,
+        via: str = "",
+    ) -> Remembered:
+        """Keep what the user asked to keep, learned as chat learns it (keys, profile, supersede).
 
-    def _apply(self, applied: list[Applied]) -> Remembered:
-        result = Remembered()
+        `rules_allowed=False` is for doors other programs use (MCP): a rule steers every reply,
+        so only the user sets one, in the app or the CLI. `via` is added to the audit reasons.
+        """
+        candidates = remember_candidates(text, now=at or self.clock(), source_id=source_id)
+        refused = [] if rules_allowed else [c.text for c in candidates if c.kind is Kind.PROCEDURAL]
+        kept = [c for c in candidates if rules_allowed or c.kind is not Kind.PROCEDURAL]
+        return self._apply(self.consolidator.apply_all(kept, via=via), refused)
+
+    def _apply(self, applied: list[Applied], refused_rules: Sequence[str] = ()) -> Remembered:
+        result = Remembered(refused_rules=list(refused_rules))
         for change in applied:
             if change.memory is None:
                 continue

@@ -10,7 +10,8 @@ import re
 from collections.abc import Sequence
 
 from assistant.memory.language import words
-from assistant.memory.types import Kind, RecallHit
+from assistant.memory.message_log import CONTEXT_CHARS
+from assistant.memory.types import Kind, Memory, RecallHit
 
 # Kinds recalled as "relevant facts"; episodic messages go to "past conversations".
 FACT_KINDS = (Kind.SEMANTIC, Kind.PREFERENCE, Kind.SUMMARY)
@@ -47,6 +48,24 @@ def min_similarity(hit: RecallHit, query: str, personal: bool) -> float:
     return GENERAL_EPISODE_MIN_SIMILARITY if episode else GENERAL_FACT_MIN_SIMILARITY
 
 
+def assistant_words(memory: Memory) -> bool:
+    """Is this a message the assistant wrote (a model's reply, never a fact about the user)?"""
+    return memory.kind == Kind.EPISODIC and memory.speaker == "assistant"
+
+
+def whose_words(episodes: Sequence[RecallHit]) -> list[RecallHit]:
+    """The user's words first; an assistant reply only with the message it answered.
+
+    A reply whose question is not known is dropped, and so is one whose question is quoted
+    anyway: the user's own words say it, and a small model's earlier reply (right or wrong)
+    must not come back as what was said. The rest are quoted as exchanges (context.py).
+    """
+    quoted = {f"{h.memory.speaker}: {h.memory.text[:CONTEXT_CHARS]}" for h in episodes if not assistant_words(h.memory)}
+    users = [h for h in episodes if not assistant_words(h.memory)]
+    replies = [h for h in episodes if assistant_words(h.memory) and h.memory.context and h.memory.context not in quoted]
+    return users + replies
+
+
 def worth_quoting(
     hits: Sequence[RecallHit],
     query: str,
@@ -75,5 +94,5 @@ def worth_quoting(
         if h.memory.kind == Kind.EPISODIC
         and user_message_id not in h.memory.sources
         and h.similarity >= min_similarity(h, query, personal)
-    ][: max(2, recall_k // 2)]
-    return facts, episodes
+    ]
+    return facts, whose_words(episodes)[: max(2, recall_k // 2)]

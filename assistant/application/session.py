@@ -30,6 +30,7 @@ from assistant.application.turn import LearnReport, Turn
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.llm.catalog import resolve_model
+from assistant.llm.remote import Endpoint, RemoteRunner, is_endpoint
 from assistant.llm.runner import ChatMessage, GenerationStats, ModelRunner
 from assistant.memory.engine import MemoryEngine
 from assistant.memory.recall import RecallFilter
@@ -43,6 +44,8 @@ TEMPLATE_SLACK = 16
 
 
 def open_runner(settings: Settings) -> ModelRunner:
+    if is_endpoint(settings.model):  # the user's own OpenAI-compatible engine serves the model
+        return RemoteRunner(Endpoint.parse(settings.model), context_size=settings.context_size, seed=settings.seed)
     model = resolve_model(settings.model)
     return ModelRunner(model.path, context_size=settings.context_size, threads=settings.threads, seed=settings.seed)
 

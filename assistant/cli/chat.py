@@ -32,7 +32,9 @@ def register(subcommands: Any) -> None:
         "chat", help="send one message and print the reply (reads stdin when MESSAGE is omitted)"
     )
     parser.add_argument("message", nargs="?", help="the message; omit to read it from stdin")
-    parser.add_argument("--model", help="model name or .gguf path for this call")
+    parser.add_argument(
+        "--model", help="for this call: a model name, a .gguf path or an OpenAI-compatible server's http://HOST:PORT/v1#MODEL"
+    )
     add_user_option(parser)
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--conversation", metavar="ID", help="continue this conversation")

@@ -144,8 +144,11 @@ def check_store(*, full: bool) -> Check:
 def check_model(settings: Settings) -> tuple[Check, Path | None]:
     from assistant.llm.catalog import resolve_model
     from assistant.llm.gguf import inspect_gguf
+    from assistant.llm.remote import is_endpoint
 
     fix = "pick a working model: assistant models use smollm2-135m-instruct"
+    if is_endpoint(settings.model):
+        return check_remote_model(settings, fix), None
     try:
         resolved = resolve_model(settings.model)
         info = inspect_gguf(resolved.path)
@@ -163,6 +166,20 @@ def check_model(settings: Settings) -> tuple[Check, Path | None]:
         "size_bytes": info.file_size,
     }
     return Check("chat model", True, detail, data=data), resolved.path
+
+
+def check_remote_model(settings: Settings, fix: str) -> Check:
+    from assistant.llm.remote import Endpoint, RemoteRunner
+
+    try:
+        runner = RemoteRunner(Endpoint.parse(settings.model), context_size=settings.context_size)
+        info = runner.info
+    except AssistantError as error:
+        return Check("chat model", False, str(error), f"start the model server, or {fix}")
+    context = f"{info.context_length:,}" if info.context_length else "not reported (the setting is used)"
+    detail = f"{info.name}, served by {runner.endpoint.base} (context {context}); memory stays on this computer"
+    data = {"name": info.name, "endpoint": runner.endpoint.base, "context_length": info.context_length}
+    return Check("chat model", True, detail, data=data)
 
 
 def embedder_path(settings: Settings) -> Path | None:
@@ -273,7 +290,7 @@ def diagnose(*, quick: bool = False) -> dict[str, Any]:
         model_check, model_path = check_model(settings)
         checks.append(model_check)
         checks.append(check_embedder(settings, load=not quick))
-        if model_path is not None and not quick:
+        if (model_path is not None or model_check.ok and "endpoint" in model_check.data) and not quick:
             checks.append(check_generation(settings))
     return {
         "ok": all(check.ok for check in checks),

@@ -17,7 +17,7 @@ from assistant.errors import AssistantError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
-COMMAND_MODULES = ("chat", "conversations", "memory", "models", "doctor", "backup", "serve")
+COMMAND_MODULES = ("chat", "conversations", "memory", "models", "doctor", "backup", "mcp", "serve")
 
 
 def _stay_offline() -> None:

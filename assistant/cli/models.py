@@ -1,8 +1,10 @@
-"""`assistant models list|add|use|remove|pull`: the chat models this app can use.
+"""`assistant models list|add|use|show|remove|pull`: the chat models this app can use.
 
-Models come from three places: the bundled starter (inside a Python package), files the
-user added with `models add`, and catalog entries downloaded with `models pull`. The last
-two live in `<data>/models/<name>.gguf`. `pull` is the only command that uses the network.
+Models come from four places: the bundled starter (inside a Python package), files the
+user added with `models add`, catalog entries downloaded with `models pull` (those two live
+in `<data>/models/<name>.gguf`), and models other tools (Ollama, LM Studio, the Hugging Face
+cache, GPT4All, Jan, llama.cpp) already downloaded, used where they lie.
+`pull` is the only command that uses the network.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from assistant import locations
 from assistant.cli.common import add_json_option, print_json
 from assistant.config import Settings, load_settings, save_settings
 from assistant.errors import ModelError
+from assistant.llm.architectures import APPEND_ONLY_NOTE, append_only_cache
 from assistant.llm.catalog import (
     GGUF_SUFFIX,
     available_path,
@@ -27,6 +30,7 @@ from assistant.llm.catalog import (
     load_catalog,
     resolve_model,
 )
+from assistant.llm.discovery import FoundModel, discover, is_found_name
 from assistant.llm.gguf import GGUFInfo, inspect_gguf
 
 STARTER_MODEL: str = Settings.model_fields["model"].default
@@ -50,9 +54,14 @@ def register(subcommands: Any) -> None:
     add.add_argument("--force", action="store_true", help="replace an added model with the same name")
     add.set_defaults(handler=run_add)
 
-    use = actions.add_parser("use", help="make NAME (or a .gguf path) the active chat model")
-    use.add_argument("name", help="a model name from `models list`, or a path to a .gguf file")
+    use = actions.add_parser("use", help="make NAME (a .gguf path, or http://HOST:PORT/v1#MODEL) the active chat model")
+    use.add_argument("name", help="a name from `models list`, a .gguf path, or an OpenAI-compatible server's address")
     use.set_defaults(handler=run_use)
+
+    show = actions.add_parser("show", help="where a model's file is and what its header says")
+    show.add_argument("name", help="a model name from `models list`, or a path to a .gguf file")
+    add_json_option(show)
+    show.set_defaults(handler=run_show)
 
     remove = actions.add_parser("remove", help="delete an added or downloaded model")
     remove.add_argument("name")
@@ -90,6 +99,8 @@ def model_rows(active: str) -> list[dict[str, Any]]:
                 "why": entry.why,
                 "repo": entry.repo,
                 "file": entry.file,
+                "architecture": entry.architecture,
+                "append_only_cache": entry.append_only_cache,
             }
         )
     for name, path in installed.items():
@@ -111,6 +122,7 @@ def model_rows(active: str) -> list[dict[str, Any]]:
                 "file": path.name,
             }
         )
+    rows.extend(_found_row(model, active) for model in discover())
     if not any(row["active"] for row in rows):
         rows.append(
             {
@@ -130,9 +142,49 @@ def model_rows(active: str) -> list[dict[str, Any]]:
     return rows
 
 
+_TOOLS = {
+    "ollama": "Ollama",
+    "lmstudio": "LM Studio",
+    "hf": "the Hugging Face cache",
+    "gpt4all": "GPT4All",
+    "jan": "Jan",
+    "llamacpp": "llama.cpp's cache",
+}
+
+
+def _found_row(model: FoundModel, active: str) -> dict[str, Any]:
+    """A model another tool downloaded, used in place."""
+    return {
+        "name": model.name,
+        "description": f"found in {_TOOLS.get(model.source, model.source)}, used in place",
+        "source": model.source,
+        "available": model.usable,
+        "active": model.name == active,
+        "path": str(model.path),
+        "size_mb": _megabytes(model.size) if model.size else None,
+        "license": None,
+        "why": None,
+        "repo": None,
+        "file": model.path.name,
+        "architecture": model.architecture,
+        "context_length": model.context_length,
+        "chat_template": model.chat_template,
+        "append_only_cache": append_only_cache(model.architecture),
+        "parts": model.parts,
+        "problem": model.problem,
+    }
+
+
 def _status(row: dict[str, Any]) -> str:
     if row["source"] == "catalog":
         return f"not downloaded: assistant models pull {row['name']}"
+    if row.get("problem"):
+        return f"found, CANNOT BE USED: {row['problem']}"
+    if row["source"] in _TOOLS:
+        context = f"{row['context_length']:,} ctx" if row.get("context_length") else "ctx ?"
+        parts = f", {row['parts']} parts" if row.get("parts", 1) > 1 else ""
+        active = ", active" if row["active"] else ""
+        return f"found by {_TOOLS[row['source']]} ({row['architecture']}, {context}{parts}){active}"
     words = [row["source"]] if row["available"] else [row["source"], "MISSING FILE"]
     if row["active"]:
         words.append("active")
@@ -144,7 +196,8 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
-    width = max(len(row["name"]) for row in rows)
+    # Found models' names can be long: they overflow their own line instead of widening every row.
+    width = min(max(len(row["name"]) for row in rows), 32)
     licence_width = max(len(row["license"] or "-") for row in rows)
     lines = []
     for row in rows:
@@ -154,6 +207,10 @@ def run_list(args: argparse.Namespace) -> int:
         lines.append(f"{marker} {row['name']:<{width}}  {size:>9}  {licence:<{licence_width}}  {_status(row)}")
         if row["why"]:
             lines.append(f"  {'':<{width}}  {row['why']}")
+        if row["source"] in _TOOLS:
+            lines.append(f"  {'':<{width}}  {row['path']}")
+        if row.get("append_only_cache"):
+            lines.append(f"  {'':<{width}}  {APPEND_ONLY_NOTE}")
     lines.append("")
     lines.append("* = active.  Use one with `assistant models use NAME`; download with `assistant models pull NAME`.")
     sys.stdout.write("\n".join(lines) + "\n")
@@ -206,13 +263,48 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_use(args: argparse.Namespace) -> int:
+    from assistant.llm.remote import Endpoint, RemoteRunner, is_endpoint
+
+    if is_endpoint(args.name):  # a model on the user's own OpenAI-compatible server
+        runner = RemoteRunner(Endpoint.parse(args.name))
+        served = runner.info  # reaches the server now, so a typo is caught before it is saved
+        value = f"{runner.endpoint.base}#{served.name}"
+        where = save_settings({"model": value})
+        print(f"active model: {served.name}, served by {runner.endpoint.base} (memory stays on this computer)")
+        print(f"saved in {where}")
+        return 0
     resolved = resolve_model(args.name)
     info = inspect_gguf(resolved.path)
-    is_path = args.name.endswith(GGUF_SUFFIX) or "/" in args.name or Path(args.name).expanduser().is_absolute()
+    is_path = not is_found_name(args.name) and (
+        args.name.endswith(GGUF_SUFFIX) or "/" in args.name or Path(args.name).expanduser().is_absolute()
+    )
     value = str(resolved.path.resolve()) if is_path else resolved.name
     where = save_settings({"model": value})
     print(f"active model: {value} ({_describe(info)})")
     print(f"saved in {where}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    resolved = resolve_model(args.name)
+    info = inspect_gguf(resolved.path)
+    details = {
+        "name": resolved.name,
+        "path": str(resolved.path),
+        "size_mb": _megabytes(info.file_size),
+        "architecture": info.architecture,
+        "model_name": info.name,
+        "context_length": info.context_length,
+        "chat_template": info.chat_template is not None,
+        "append_only_cache": append_only_cache(info.architecture),
+    }
+    if args.json:
+        print_json(details)
+        return 0
+    print(f"{resolved.name}: {resolved.path}")
+    print(f"{info.name}, {_megabytes(info.file_size):,} MB, {_describe(info)}")
+    if details["append_only_cache"]:
+        print(APPEND_ONLY_NOTE)
     return 0
 
 

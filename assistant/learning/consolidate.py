@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from assistant.learning.candidate import Candidate
+from assistant.learning.safety_net import HEALTH_NOTE_PREFIX
+from assistant.learning.schema import SAFETY_FAMILIES, family_of
 from assistant.memory.engine import MemoryEngine
 from assistant.memory.language import normalize_text
 from assistant.memory.recall import RecallFilter
@@ -37,29 +39,30 @@ class Consolidator:
     def __init__(self, engine: MemoryEngine) -> None:
         self.engine = engine
 
-    def apply_all(self, candidates: Iterable[Candidate]) -> list[Applied]:
-        return [self.apply(candidate) for candidate in candidates]
+    def apply_all(self, candidates: Iterable[Candidate], *, via: str = "") -> list[Applied]:
+        return [self.apply(candidate, via=via) for candidate in candidates]
 
-    def apply(self, candidate: Candidate) -> Applied:
+    def apply(self, candidate: Candidate, *, via: str = "") -> Applied:
+        """Add, reinforce, supersede or retract; `via` names the door it came by, for the audit log."""
         text = candidate.text.strip()
         if not text:
             return Applied("skip")
         if candidate.key:
             current = self.engine.active_with_key(candidate.key)
             if candidate.retracts:
-                return self._retract(candidate, current)
+                return self._retract(candidate, current, via)
             for memory in current:
                 if _same_statement(memory.text, text) or (
                     candidate.value and normalize_text(candidate.value) in normalize_text(memory.text)
                 ):
-                    return self._reinforce(memory, candidate)
-            return self._add(candidate, replaced=current)
+                    return self._reinforce(memory, candidate, via)
+            return self._add(candidate, replaced=current, via=via)
         if candidate.retracts:
             return Applied("skip")
         existing = self._restatement_of(candidate)
         if existing is not None:
-            return self._reinforce(existing, candidate)
-        return self._add(candidate, replaced=[])
+            return self._reinforce(existing, candidate, via)
+        return self._add(candidate, replaced=[], via=via)
 
     def _restatement_of(self, candidate: Candidate) -> Memory | None:
         hits = self.engine.search(candidate.text, k=3, filters=RecallFilter(kinds=(candidate.kind,)), reinforce=False)
@@ -72,7 +75,7 @@ class Consolidator:
         similarity = sum(a * b for a, b in zip(vectors[0], vectors[1], strict=True))
         return top if similarity >= RESTATEMENT_SIMILARITY else None
 
-    def _reinforce(self, memory: Memory, candidate: Candidate) -> Applied:
+    def _reinforce(self, memory: Memory, candidate: Candidate, via: str = "") -> Applied:
         if candidate.source_ids and set(candidate.source_ids) <= set(memory.sources):
             # The message this was learned from, read again (learning retried after the model
             # was taken back, or resumed after a crash): not a restatement.
@@ -81,11 +84,11 @@ class Consolidator:
             memory.id,
             sources=candidate.source_ids,
             importance=candidate.importance,
-            reason="the user said it again",
+            reason="the user said it again" + via,
         )
         return Applied("reinforce", updated)
 
-    def _add(self, candidate: Candidate, *, replaced: list[Memory]) -> Applied:
+    def _add(self, candidate: Candidate, *, replaced: list[Memory], via: str = "") -> Applied:
         reason = "the user said so" if not replaced else "the user gave a newer value"
         memory = self.engine.add(
             candidate.text,
@@ -94,26 +97,38 @@ class Consolidator:
             importance=candidate.importance,
             origin=candidate.origin,
             sources=candidate.source_ids,
-            reason=reason,
+            reason=reason + via,
         )
         notice = f"Saved to memory: {memory.text}"
         if replaced:
             notice += " (replaces: " + "; ".join(old.text for old in replaced) + ")"
         return Applied("add", memory, replaced=list(replaced), notice=notice)
 
-    def _retract(self, candidate: Candidate, current: list[Memory]) -> Applied:
+    def _retract(self, candidate: Candidate, current: list[Memory], via: str = "") -> Applied:
         ended = [
             memory
             for memory in current
             if not candidate.value or normalize_text(candidate.value) in normalize_text(memory.text)
         ]
+        if not ended and candidate.value and family_of(candidate.key) in SAFETY_FAMILIES:
+            ended = self._notes_quoting(candidate.value)  # the allergy was kept as a note, not a keyed fact
         for memory in ended:
-            self.engine.archive(memory.id, reason="the user said it is no longer true")
+            self.engine.archive(memory.id, reason="the user said it is no longer true" + via)
         if not ended:
             return Applied("skip")
         return Applied(
             "retract", ended[0], replaced=ended, notice="No longer true: " + "; ".join(m.text for m in ended)
         )
+
+    def _notes_quoting(self, value: str) -> list[Memory]:
+        """The active health notes whose quoted sentence names `value` ("penicillin")."""
+        wanted = normalize_text(value).casefold()
+        notes = self.engine.standing((HEALTH_NOTE_PREFIX,))
+        return [
+            memory
+            for memory in notes
+            if (memory.key or "").startswith(HEALTH_NOTE_PREFIX) and wanted in normalize_text(memory.text).casefold()
+        ]
 
     def undo(self, memory_ids: Iterable[str]) -> None:
         """Take back what a turn saved: forget new memories, restore what they superseded."""

@@ -18,8 +18,10 @@ from assistant.learning.rules import (
     allergies,
     birthdays,
     diet,
+    everyday,
     family,
     family_facts,
+    goals,
     health,
     home,
     identity,
@@ -47,22 +49,29 @@ RULES_IN_ORDER: tuple[Rule, ...] = (
     identity.call_me,
     identity.go_by,
     identity.nationality,
+    identity.this_is,
+    identity.name_here,
     home.lives_in,
     home.moved,
     home.no_longer_lives_in,
     home.comes_from,
     home.grew_up_in,
+    home.living_in,
     work.works_at,
     work.works_as,
     work.i_am_a,
     work.work_status,
     work.employer_retracted,
     work.quit_job,
+    work.new_job,
+    work.being_a,
     family.relation_named,
     family.family_count,
     family.family_none,
     pets.have_pet,
     family.married_to,
+    family.no_more_of,
+    family.new_baby,
     allergies.allergic,
     allergies.have_allergy,
     allergies.allergy_retracted,
@@ -72,7 +81,19 @@ RULES_IN_ORDER: tuple[Rule, ...] = (
     diet.follows_diet,
     diet.diet_retracted,
     diet.does_not_eat,
+    everyday.food_reaction,
+    everyday.none_for_me,
+    everyday.epipen_for,
+    everyday.cannot_have,
+    everyday.eats_only,
+    everyday.went_diet,
+    everyday.on_a_diet,
+    everyday.on_medication,
+    everyday.takes_medication,
+    everyday.my_condition,
+    everyday.been_dealing_with,
     family_facts.family_member_fact,
+    pets.pet_named_in_passing,
     likes.likes,
     likes.fan_of,
     likes.dislikes,
@@ -93,6 +114,10 @@ RULES_IN_ORDER: tuple[Rule, ...] = (
     birthdays.birth_year,
     plans.plan,
     plans.event,
+    goals.want_to,
+    goals.would_like_to,
+    goals.my_goal,
+    goals.working_on,
     identity.name_in_passing,
 )
 
@@ -107,8 +132,13 @@ _REPORTED = re.compile(
 )
 
 
+# "Let me tell you, I'm ...": the user telling, not reporting someone else.
+_TELLING_YOU = re.compile(r"(?i)\b(?:let me tell you|i (?:should|must|have to|need to) tell you|gotta tell you)\b")
+
+
 def _clause_candidates(clause: Clause, now: datetime, source_id: str, origin: Origin) -> list[Candidate]:
-    if _HYPOTHETICAL.search(clause.before) or _REPORTED.search(clause.before):
+    before = _TELLING_YOU.sub("", clause.before)
+    if _HYPOTHETICAL.search(before) or _REPORTED.search(before):
         return []
     head = clause.text
     if re.match(
@@ -117,7 +147,7 @@ def _clause_candidates(clause: Clause, now: datetime, source_id: str, origin: Or
         head,
     ):
         return []
-    ctx = RuleContext(now=now, source_id=source_id, origin=origin, clause=head)
+    ctx = RuleContext(now=now, source_id=source_id, origin=origin, clause=head, sentence=clause.sentence)
     found: list[Candidate] = []
     for rule in RULES_IN_ORDER:
         match = rule.pattern.match(head)

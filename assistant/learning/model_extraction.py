@@ -18,13 +18,21 @@ from pydantic import BaseModel, Field, field_validator
 from assistant.errors import AssistantError
 from assistant.learning.candidate import Candidate, dedupe, text_identity
 from assistant.learning.explicit import extract_explicit
-from assistant.learning.model_keys import RULE_ONLY_FAMILIES, normalize_key
+from assistant.learning.model_keys import normalize_key
 from assistant.learning.rules.sentences import is_question, split_sentences
-from assistant.llm.runner import ChatMessage, GenerationCancelled
+from assistant.learning.schema import rule_only
+from assistant.llm.runner import ChatMessage, GenerationCancelled, GenerationTimedOut
 from assistant.memory.dates import resolve_dates
 from assistant.memory.language import content_stems, normalize_text, stem, to_first_person, to_third_person, upper_first
 from assistant.memory.redact import redact
 from assistant.memory.types import Kind, Origin
+
+# Caps on one message's extraction. Measured with the starter model (SmolLM2-135M, 2 threads,
+# shared machine): ~0.4 s per grammar-constrained token against ~0.2 s unconstrained, after ~20 s
+# reading a 300-token prompt; 160 tokens with a retry took minutes. The rules' facts are saved
+# before the model runs, so a cut-short extraction loses nothing the rules read.
+EXTRACTION_MAX_TOKENS = 120
+EXTRACTION_SECONDS = 45.0
 
 
 class ExtractedItem(BaseModel):
@@ -66,6 +74,7 @@ class JsonRunner(Protocol):
         *,
         max_tokens: int = ...,
         background: bool = ...,
+        seconds: float | None = ...,
     ) -> ExtractionOutput: ...
 
 
@@ -218,7 +227,7 @@ def _statement_candidate(
     if len(positive) == 1 and kind is not Kind.PROCEDURAL:
         return replace(positive[0], origin=Origin.EXTRACTED, confidence=0.6, importance=positive[0].importance)
     key = normalize_key(item.key, statement) if kind in (Kind.SEMANTIC, Kind.PREFERENCE) else None
-    if key is not None and key.split(".")[1] in RULE_ONLY_FAMILIES:
+    if key is not None and rule_only(key):
         key = None  # a rule-family key the rules could not confirm: the model likely guessed it
     return Candidate(
         kind=kind,
@@ -240,12 +249,14 @@ def extract_with_model(
     source_id: str,
     now: datetime,
     known_keys: Sequence[str] = (),
-    max_tokens: int = 160,
+    max_tokens: int = EXTRACTION_MAX_TOKENS,
+    seconds: float = EXTRACTION_SECONDS,
 ) -> ExtractionResult:
     """Ask the model for memories in this exchange; keep only what the user's words support.
 
-    Retries once when the model's output is invalid; a second failure comes back as
-    `error` (the raw message is still in the episodic log). GenerationCancelled — the user
+    Retries once when the model's output is invalid; a second failure, or a generation still
+    running after `seconds`, comes back as `error` (the raw message is still in the episodic
+    log, and the rules' facts are saved already). GenerationCancelled — the user
     started typing — propagates so the caller's job can run again later.
     """
     user_clean = redact(normalize_text(user_text)).text
@@ -259,10 +270,15 @@ def extract_with_model(
     error: str | None = None
     for attempt in range(2):
         try:
-            output = runner.complete_json(messages, EXTRACTION_SCHEMA, max_tokens=max_tokens, background=True)
+            output = runner.complete_json(
+                messages, EXTRACTION_SCHEMA, max_tokens=max_tokens, background=True, seconds=seconds
+            )
             break
         except GenerationCancelled:
             raise
+        except GenerationTimedOut as failure:
+            error = str(failure)
+            break  # a retry would take as long again
         except AssistantError as failure:
             error = str(failure)
             if attempt == 0:

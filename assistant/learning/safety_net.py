@@ -8,6 +8,12 @@ fact, the sentence itself is kept as a health note in the user's words (it may b
 child or a partner: quoting it, rather than rewriting it, keeps whose health it is). Health notes are keyed
 under `user.health.note.`, so they sit in the always-in-context profile: a weak model or an
 unknown phrasing costs a verbatim quote, never a missed allergy.
+
+The same net holds for the other families the schema knows (`family_notes`): a first-person
+sentence that signals one ("my dog …", "I moved …", "my goal …") and gave no fact of it is kept
+as a note under `user.note.<family>.`, with the same "Saved to memory" notice and Undo.
+A sentence that ends a fact ("I'm not allergic to penicillin after all") gets no note: the
+retraction ends the fact, or the note that quoted it (consolidate.py).
 """
 
 from __future__ import annotations
@@ -15,21 +21,33 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from datetime import datetime
 
 from assistant.learning.candidate import Candidate
 from assistant.learning.rules.sentences import is_question, split_sentences
+from assistant.learning.schema import FACT_TYPES, SAFETY_FAMILIES, family_of
 from assistant.memory.types import Kind, Origin
 
 HEALTH_NOTE_PREFIX = "user.health.note."
+NOTE_PREFIX = "user.note."
 # Facts the rules (or the model) already gave for health: the net is not needed for these.
-HEALTH_KEY_PREFIXES = ("user.allergy", "user.health", "user.diet")
+HEALTH_KEY_PREFIXES = tuple(
+    row.prefix
+    for row in FACT_TYPES
+    if row.family in SAFETY_FAMILIES and row.prefix.startswith("user.") and not row.prefix.startswith("user.family.")
+)
 # Words that signal a fact about the user's body: chosen for recall, since a false note is one
 # quoted sentence of the user's own, and a missed allergy can hurt them.
 _BODY = re.compile(
     r"(?i)\b(?:allerg\w*|intoleran\w*|anaphyla\w*|epi-?pens?|hives|rash(?:es)?|swell\w*|"
     r"(?:can'?t|cannot|shouldn'?t|must not|mustn'?t) (?:eat|have|drink|digest|tolerate|touch)|"
     r"(?:makes?|made) me (?:sick|ill|throw up|vomit|break out|itch\w*)|breaks? me out|"
-    r"coeliac|celiac|diabet\w*|asthma\w*|epilep\w*|medication|pregnan\w*|blood pressure|inhaler|insulin)\b"
+    r"coeliac|celiac|diabet\w*|asthma\w*|epilep\w*|medication|pregnan\w*|blood pressure|inhaler|insulin|"
+    r"(?:and i|and me) (?:really )?(?:don'?t|do not) (?:get on|get along|mix|agree)|"
+    # The rules read English only; a note is a quote, so the net also hears the commonest other
+    # languages' words for it (Portuguese, Spanish, French, German, Italian).
+    r"al[ée]rgic[oa]s?|alergias?|allergique|allergisch|allergia|intoler[aâá]nte|celíac[oa]|diab[ée]tic[oa]|"
+    r"gr[áa]vida|embarazada|enceinte|schwanger|incinta)\b"
 )
 # A food that often hides an allergy counts only with a refusal: "no sesame for me", not "I love dairy farms".
 _FOOD = re.compile(
@@ -37,16 +55,30 @@ _FOOD = re.compile(
     r"fish|soy|sesame|mustard|celery|sulphites?|sulfites?)\b"
 )
 _REFUSAL = re.compile(r"(?i)\b(?:no|not|never|without|avoid\w*|don'?t|doesn'?t|keep \w+ away|stay away)\b")
-_FIRST_PERSON = re.compile(r"(?i)\b(?:i|i'm|i've|i'd|me|my|myself)\b")
+_FIRST_PERSON = re.compile(
+    r"(?i)\b(?:i|i'm|i've|i'd|me|my|myself|eu|sou|estou|tenho|meu|minha|yo|soy|estoy|tengo|mi|je|suis|j'ai|"
+    r"moi|ich|bin|mich|mir|sono|ho)\b"
+)
 # Sentences that only ask, wish or talk about others are not facts about the user.
-_NOT_ABOUT_ME = re.compile(r"(?i)^\s*(?:if|what if|whether)\b|\b(?:my|our) (?:friend|colleague|guest|client)s?\b")
+_NOT_ABOUT_ME = re.compile(
+    r"(?i)^\s*(?:if|what if|whether|imagine|suppose)\b|"
+    r"\b(?:my|our) (?:friend|colleague|co-?worker|guest|client|neighbou?r|flatmate|roommate|housemate|boss)s?\b|"
+    r"\b(?:you|the assistant|assistant) (?:said|told|say|says|think|thought|"
+    r"mentioned)\b|\b(?:she|he|they)(?:'s| is| are|'re) (?:allergic|intolerant)\b"
+)
 _MAX_NOTE_CHARS = 240
+_NOW = datetime(2000, 1, 1)  # the rules need a date; notes do not use the dates they resolve
 
 
 def health_notes(text: str, *, found: Sequence[Candidate], source_id: str) -> list[Candidate]:
-    """Health notes for the user's own sentences that signal a health fact no candidate in `found` holds."""
-    if any((candidate.key or "").startswith(HEALTH_KEY_PREFIXES) for candidate in found if not candidate.retracts):
-        return []
+    """Health notes for the user's own sentences that signal a health fact no rule turned into one.
+
+    `found` (what the rules gave for the whole message) is not trusted to cover a sentence: a
+    daughter's allergy found in it says nothing of the user's own. Each clause of a sentence is also read on its
+    own, so a daughter's allergy in one clause does not hide the user's own in the next; a
+    sentence whose every health clause gave a fact (or ended one) needs no note.
+    """
+    del found  # see above: the net reads each clause itself
     notes = []
     for sentence in split_sentences(text):
         sentence = " ".join(sentence.split())
@@ -55,17 +87,100 @@ def health_notes(text: str, *, found: Sequence[Candidate], source_id: str) -> li
         signals = _BODY.search(sentence) or (_FOOD.search(sentence) and _REFUSAL.search(sentence))
         if not (signals and _FIRST_PERSON.search(sentence)) or _NOT_ABOUT_ME.search(sentence):
             continue
-        digest = hashlib.sha256(sentence.casefold().encode("utf-8")).hexdigest()[:12]
-        notes.append(
-            Candidate(
-                kind=Kind.SEMANTIC,
-                text=f"User said: “{sentence}”",
-                key=HEALTH_NOTE_PREFIX + digest,
-                importance=0.9,
-                confidence=0.6,
-                origin=Origin.EXTRACTED,
-                source_ids=[source_id] if source_id else [],
-                value=None,
-            )
-        )
+        if _health_read(sentence, source_id):
+            continue
+        notes.append(_note(sentence, HEALTH_NOTE_PREFIX, 0.9, source_id))
     return notes
+
+
+def _health_read(sentence: str, source_id: str) -> bool:
+    """The rules gave a health fact for every clause of `sentence` that signals one: a daughter's
+    allergy in the first half does not hide the user's own in the second."""
+    from assistant.learning.explicit import extract_explicit
+    from assistant.learning.rules.sentences import split_clauses
+
+    def safety(text: str) -> bool:
+        found = extract_explicit(text, now=_NOW, source_id=source_id)
+        return any(family_of(candidate.key) in SAFETY_FAMILIES for candidate in found)
+
+    whole = safety(sentence)
+    for clause in split_clauses(sentence):
+        text = clause.text
+        if not (_BODY.search(text) or (_FOOD.search(text) and _REFUSAL.search(text))):
+            continue
+        if not safety(text) and not (whole and len(text.split()) <= 3):  # "…, I'm allergic" leans on its sentence
+            return False
+    return whole
+
+
+def _note(sentence: str, prefix: str, importance: float, source_id: str) -> Candidate:
+    digest = hashlib.sha256(sentence.casefold().encode("utf-8")).hexdigest()[:12]
+    return Candidate(
+        kind=Kind.SEMANTIC,
+        text=f"User said: “{sentence}”",
+        key=prefix + digest,
+        importance=importance,
+        confidence=0.6,
+        origin=Origin.EXTRACTED,
+        source_ids=[source_id] if source_id else [],
+        value=None,
+    )
+
+
+# First-person words that signal a statement of a schema family ("my dog", "I moved"): a
+# sentence with one that no rule read is kept as a note of that family, never dropped. What the
+# user says of a relative is read by the rules (and the health net) only: "my brother loves
+# football" is no fact about the user.
+FAMILY_SIGNALS = {
+    "name": r"\bmy (?:first |last |real |full )?name\b|\bcall me\b",
+    "home": r"\bi(?:'ve| have)? (?:just |recently |now )?(?:moved|relocated)\b|\bi (?:live|reside) in (?-i:[A-Z])",
+    "work": r"\bmy (?:job|employer|career|company)\b|\bi (?:work|started working)\b",
+    "pet": r"\bmy (?:dog|cat|puppy|kitten|pet|parrot|rabbit|hamster)\b",
+    "birthday": r"\bmy (?:birthday|bday)\b|\bi was born\b",
+    "goal": r"\bmy (?:goal|aim|ambition|resolution)\b",
+}
+_SIGNALS = {family: re.compile("(?i)" + pattern) for family, pattern in FAMILY_SIGNALS.items()}
+_WORDS_OF_OTHERS = re.compile(
+    r"(?i)\b(?:said|says|told|tells|thinks?|claims?|asked|according to|if|suppose|imagine|wish|would|could)\b"
+)
+
+
+def family_notes(text: str, *, found: Sequence[Candidate], source_id: str) -> list[Candidate]:
+    """Notes for the user's own sentences that signal a schema family no rule gave a fact of."""
+    from assistant.learning.explicit import extract_explicit
+
+    notes = []
+    for sentence in split_sentences(text):
+        sentence = " ".join(sentence.split())
+        if not sentence or is_question(sentence) or len(sentence) > _MAX_NOTE_CHARS:
+            continue
+        if not _FIRST_PERSON.search(sentence) or _NOT_ABOUT_ME.search(sentence) or _WORDS_OF_OTHERS.search(sentence):
+            continue
+        signalled = [family for family, signal in _SIGNALS.items() if signal.search(sentence)]
+        if not signalled:
+            continue
+        own = {family_of(candidate.key) for candidate in extract_explicit(sentence, now=_NOW, source_id=source_id)}
+        own |= {note_family(candidate.key) for candidate in found if sentence in candidate.text}
+        missing = [family for family in signalled if family not in own]
+        if missing and not own - {None}:
+            notes.append(_note(sentence, f"{NOTE_PREFIX}{missing[0]}.", 0.6, source_id))
+    return notes
+
+
+def net_notes(text: str, *, found: Sequence[Candidate], source_id: str) -> list[Candidate]:
+    """Everything the net keeps from one message: health notes first, then other families' notes."""
+    notes = health_notes(text, found=found, source_id=source_id)
+    quoted = {note.text for note in notes}
+    others = family_notes(text, found=[*found, *notes], source_id=source_id)
+    return [*notes, *(note for note in others if note.text not in quoted)]
+
+
+def note_family(key: str | None) -> str | None:
+    """The family a safety-net note stands for ("health" for a health note), or None for a keyed fact."""
+    if not key:
+        return None
+    if key.startswith(HEALTH_NOTE_PREFIX):
+        return "health"
+    if key.startswith(NOTE_PREFIX):
+        return key.removeprefix(NOTE_PREFIX).split(".", 1)[0]
+    return None

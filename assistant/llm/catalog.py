@@ -1,6 +1,7 @@
 """The model catalog and the models installed in the data dir.
 
-A model name resolves, in order, to: an existing file path, a model the user added or
+A model name resolves, in order, to: a model another tool downloaded ("ollama:qwen3:4b",
+see discovery/), an existing file path, a model the user added or
 pulled (`<data>/models/<name>.gguf`), or a catalog entry that ships inside a Python
 package (the bundled starter). Bundled packages are located with `find_spec` and never
 imported: the starter's package imports unrelated code at import time.
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from assistant import locations
 from assistant.errors import ModelError
+from assistant.llm.architectures import append_only_cache
 
 GGUF_SUFFIX = ".gguf"
 
@@ -30,10 +32,16 @@ class CatalogEntry:
     why: str
     repo: str | None = None
     package: str | None = None
+    architecture: str | None = None
 
     @property
     def bundled(self) -> bool:
         return self.package is not None
+
+    @property
+    def append_only_cache(self) -> bool:
+        """Hybrid or recurrent: llama.cpp reuses its prompt cache only when a prompt extends the last."""
+        return append_only_cache(self.architecture)
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,11 @@ def available_path(entry: CatalogEntry) -> Path | None:
 
 def resolve_model(name_or_path: str) -> ResolvedModel:
     """Find the GGUF file for a model name or path, or say how to get it."""
+    from assistant.llm.discovery import is_found_name, resolve_found
+
+    if is_found_name(name_or_path):  # another tool's model, used where it lies
+        found = resolve_found(name_or_path)
+        return ResolvedModel(name=found.name, path=found.path)
     as_path = Path(name_or_path).expanduser()
     if name_or_path.endswith(GGUF_SUFFIX) or as_path.is_absolute() or "/" in name_or_path:
         if not as_path.exists():
@@ -113,7 +126,5 @@ def resolve_model(name_or_path: str) -> ResolvedModel:
                 f"the bundled model {entry.name!r} is missing: its package "
                 f"{entry.package.replace('_', '-')!r} is not installed; reinstall the app"
             )
-        raise ModelError(
-            f"model {entry.name!r} is not downloaded yet; run `assistant models pull {entry.name}`"
-        )
+        raise ModelError(f"model {entry.name!r} is not downloaded yet; run `assistant models pull {entry.name}`")
     return ResolvedModel(name=entry.name, path=path)

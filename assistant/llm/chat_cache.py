@@ -45,6 +45,11 @@ def shared_prefix(have: Sequence[int], want: Sequence[int]) -> int:
     return count
 
 
+def is_append_only(llama: Any) -> bool:
+    """Whether llama.cpp's memory for this model is (partly) recurrent: its cache cannot be cut back."""
+    return bool(getattr(llama, "_is_recurrent", False) or getattr(llama, "_is_hybrid", False))
+
+
 class ChatCache:
     """What one runner's llama.cpp cache holds, and the user's conversation kept aside from it.
 
@@ -133,6 +138,10 @@ class ChatCache:
         """
         try:
             common = min(shared_prefix(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1)
+            if common < llama.n_tokens and is_append_only(llama):
+                # A recurrent state cannot be cut back to the shared prefix: start from nothing.
+                llama.reset()
+                common = 0
             llama.n_tokens = common  # eval() drops the cache past this point
             last = len(tokens) - 1  # left for the completion, which needs a token to decode
             start = common

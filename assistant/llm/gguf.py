@@ -24,11 +24,38 @@ _STRING, _ARRAY = 8, 9
 # ggml tensor type id -> (elements per block, bytes per block); used to find where the
 # last tensor ends, which tells a complete file from a truncated one.
 _TENSOR_BLOCKS = {
-    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
-    9: (32, 36), 10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210),
-    15: (256, 292), 16: (256, 66), 17: (256, 74), 18: (256, 98), 19: (256, 50), 20: (32, 18),
-    21: (256, 110), 22: (256, 82), 23: (256, 136), 24: (1, 1), 25: (1, 2), 26: (1, 4),
-    27: (1, 8), 28: (1, 8), 29: (256, 56), 30: (1, 2), 34: (256, 54), 35: (256, 66), 39: (32, 17),
+    0: (1, 4),
+    1: (1, 2),
+    2: (32, 18),
+    3: (32, 20),
+    6: (32, 22),
+    7: (32, 24),
+    8: (32, 34),
+    9: (32, 36),
+    10: (256, 84),
+    11: (256, 110),
+    12: (256, 144),
+    13: (256, 176),
+    14: (256, 210),
+    15: (256, 292),
+    16: (256, 66),
+    17: (256, 74),
+    18: (256, 98),
+    19: (256, 50),
+    20: (32, 18),
+    21: (256, 110),
+    22: (256, 82),
+    23: (256, 136),
+    24: (1, 1),
+    25: (1, 2),
+    26: (1, 4),
+    27: (1, 8),
+    28: (1, 8),
+    29: (256, 56),
+    30: (1, 2),
+    34: (256, 54),
+    35: (256, 66),
+    39: (32, 17),
 }
 
 
@@ -115,9 +142,7 @@ def inspect_gguf(path: Path | str) -> GGUFInfo:
     except OSError as error:
         raise ModelError(f"cannot read model file {path}: {error.strerror}") from None
     if data_end > size:
-        raise ModelError(
-            f"GGUF file is truncated ({size} of {data_end} bytes): {path}; copy or download it again"
-        )
+        raise ModelError(f"GGUF file is truncated ({size} of {data_end} bytes): {path}; copy or download it again")
     architecture = str(metadata.get("general.architecture", "unknown"))
     context = metadata.get(f"{architecture}.context_length")
     return GGUFInfo(

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,14 @@ DEFAULT_REVISION = "main"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _GIT_SHA1 = re.compile(r"^[0-9a-f]{40}$")
 _HASH_CHUNK = 4 * 1024 * 1024
+
+
+# Called with (bytes on disk, total bytes or None) as a download goes.
+PullProgress = Callable[[int, int | None], None]
+
+
+class PullCancelled(ModelError):
+    """The user stopped a download; what was fetched stays, and the next pull resumes from it."""
 
 
 @dataclass(frozen=True)
@@ -175,21 +184,40 @@ def _resume_offset(part: Path, remote: RemoteFile) -> int:
     return size
 
 
-def _progress_class(enabled: bool) -> Any:
+def _progress_class(
+    enabled: bool, on_progress: PullProgress | None, cancel: threading.Event | None, start: int
+) -> Any:
     from tqdm import tqdm
 
-    class PullProgress(tqdm):  # type: ignore[misc]
+    class ProgressBar(tqdm):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs.setdefault("file", sys.stderr)
             kwargs["disable"] = not enabled
             kwargs.setdefault("dynamic_ncols", True)
             kwargs.setdefault("unit_divisor", 1024)
             super().__init__(*args, **kwargs)
+            self.fetched = start
 
-    return PullProgress
+        def update(self, n: float | None = 1) -> bool | None:
+            # Called with each chunk before it is written: stopping here keeps every byte on disk valid.
+            if cancel is not None and cancel.is_set():
+                raise PullCancelled("download stopped; pull again to resume")
+            self.fetched += int(n or 0)
+            if on_progress is not None:
+                on_progress(self.fetched, self.total)
+            return super().update(n)  # type: ignore[no-any-return]
+
+    return ProgressBar
 
 
-def _download(remote: RemoteFile, part: Path, resume_from: int, progress: bool) -> None:
+def _download(
+    remote: RemoteFile,
+    part: Path,
+    resume_from: int,
+    progress: bool,
+    on_progress: PullProgress | None = None,
+    cancel: threading.Event | None = None,
+) -> None:
     from huggingface_hub.file_download import http_get
 
     _note_path(part).write_text(json.dumps({"etag": remote.etag, "size": remote.size, "url": remote.url}))
@@ -203,7 +231,7 @@ def _download(remote: RemoteFile, part: Path, resume_from: int, progress: bool) 
             resume_size=resume_from,
             expected_size=remote.size,
             displayed_filename=part.name.removesuffix(".part"),
-            tqdm_class=_progress_class(progress),
+            tqdm_class=_progress_class(progress, on_progress, cancel, resume_from),
         )
 
 
@@ -236,8 +264,13 @@ def pull_model(
     progress: bool = True,
     force: bool = False,
     on_start: Callable[[RemoteFile, int], None] | None = None,
+    on_progress: PullProgress | None = None,
+    cancel: threading.Event | None = None,
 ) -> PullResult:
-    """Download catalog model `name` into the models dir (resuming a partial download)."""
+    """Download catalog model `name` into the models dir (resuming a partial download).
+
+    `on_progress` hears how far it is; setting `cancel` stops it with `PullCancelled`.
+    """
     entry = pullable_entry(name)
     target = installed_path(name)
     if target.exists() and not force:
@@ -262,7 +295,9 @@ def pull_model(
         if on_start is not None:
             on_start(remote, resume_from)
         try:
-            _download(remote, part, resume_from, progress)
+            _download(remote, part, resume_from, progress, on_progress, cancel)
+        except PullCancelled:
+            raise
         except Exception as error:
             if isinstance(error, OSError) and error.errno is not None:
                 raise  # a local disk problem, described below

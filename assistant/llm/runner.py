@@ -7,14 +7,14 @@ its next token and retried later by its job, so a reply never waits for housekee
 Prompts are rendered with the model's own chat template (from the GGUF metadata) and sent
 as plain completions, so what we count is exactly what the model sees, and llama.cpp
 reuses the evaluated prefix shared with the previous prompt (chat_cache.py keeps the user's
-conversation in that cache across background work). Background jobs that should not even
+conversation in that cache across background work). Message text can never become one of
+the template's control tokens (prompt_format.py). Background jobs that should not even
 start while the user chats wait with `wait_until_free`.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -26,25 +26,24 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from assistant.errors import ContextOverflowError, ModelError
+from assistant.llm.architectures import append_only_cache
 from assistant.llm.chat_cache import ChatCache
 from assistant.llm.gguf import GGUFInfo, inspect_gguf
 from assistant.llm.native_log import route_native_stderr
+from assistant.llm.prompt_format import PromptFormat
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
 Schema = TypeVar("Schema", bound=BaseModel)
 
-# Used when a GGUF file carries no chat template of its own.
-CHATML_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
-    "{{ message['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-
 
 class GenerationCancelled(Exception):
     """A generation was stopped by its caller or preempted by the user's chat."""
+
+
+class GenerationTimedOut(ModelError):
+    """A structured generation ran past the time its caller allowed."""
 
 
 @dataclass
@@ -77,16 +76,6 @@ class GenerationStats:
         return (self.completion_tokens - 1) / elapsed if elapsed > 0 else 0.0
 
 
-# `<|im_start|>`-style markup is tokenized as real control tokens (special=True), so a message
-# that contains it could open a fake system turn. A word joiner after "<" keeps it plain text.
-_CONTROL_MARKUP = re.compile(r"<(\|[^|<>\s]{1,48}\|)>")
-
-
-def defuse_control_tokens(text: str) -> str:
-    """Message text with chat-template control markup made inert (it reads the same)."""
-    return _CONTROL_MARKUP.sub("<\u2060\\1>", text)
-
-
 class ModelRunner:
     def __init__(
         self,
@@ -102,8 +91,7 @@ class ModelRunner:
         self.seed = seed
         self._llama: Llama | None = None
         self._info: GGUFInfo | None = None
-        self._template: Any = None
-        self._stop_strings: list[str] = []
+        self._format: PromptFormat | None = None
         self._load_lock = threading.Lock()
         self._model_lock = threading.Lock()
         self._user_waiting = threading.Event()
@@ -126,6 +114,11 @@ class ModelRunner:
         return self._info
 
     @property
+    def append_only_cache(self) -> bool:
+        """A hybrid or recurrent model: its prompt cache is lost on any change before the prompt's end."""
+        return append_only_cache(self.info.architecture)
+
+    @property
     def context_size(self) -> int:
         trained = self.info.context_length
         return min(self.requested_context, trained) if trained else self.requested_context
@@ -142,7 +135,6 @@ class ModelRunner:
             started = time.perf_counter()
             try:
                 from llama_cpp import Llama
-                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
                 llama = Llama(
                     model_path=str(self.model_path),
@@ -156,41 +148,33 @@ class ModelRunner:
                 raise ModelError(f"llama-cpp-python is not installed correctly: {error}") from None
             except (ValueError, RuntimeError, OSError) as error:
                 raise ModelError(f"cannot load model {self.model_path.name}: {error}") from None
-            eos_id, bos_id = llama.token_eos(), llama.token_bos()
-            eos = llama._model.token_get_text(eos_id) if eos_id != -1 else ""
-            bos = llama._model.token_get_text(bos_id) if bos_id != -1 else ""
-            self._template = Jinja2ChatFormatter(
-                template=info.chat_template or CHATML_TEMPLATE,
-                eos_token=eos,
-                bos_token=bos,
-                stop_token_ids=[eos_id] if eos_id != -1 else None,
-            )
-            self._stop_strings = [eos] if eos else []
-            if not info.chat_template:
-                self._stop_strings.append("<|im_end|>")
+            self._format = PromptFormat.for_model(llama, info.chat_template)
             self.load_seconds = time.perf_counter() - started
             self._llama = llama
             return llama
 
     # -- tokens ------------------------------------------------------------------------
 
+    @property
+    def prompt_format(self) -> PromptFormat:
+        self.load()
+        assert self._format is not None
+        return self._format
+
     def tokenize(self, text: str) -> list[int]:
-        llama = self.load()
-        tokens: list[int] = llama.tokenize(text.encode("utf-8", errors="replace"), add_bos=False, special=True)
-        return tokens
+        """Tokens of a rendered prompt (the template's markup parsed as control tokens)."""
+        return self.prompt_format.tokenize_prompt(text)
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenize(text))
+        """Tokens `text` takes as message content."""
+        return self.prompt_format.count_text(text)
 
     def render(self, messages: Sequence[ChatMessage]) -> str:
         """The exact prompt text the model sees for these messages."""
-        self.load()
-        safe = [{"role": m.role, "content": defuse_control_tokens(m.content)} for m in messages]
-        response = self._template(messages=safe)
-        return str(response.prompt)
+        return self.prompt_format.render(messages)
 
     def count_chat_tokens(self, messages: Sequence[ChatMessage]) -> int:
-        return self.count_tokens(self.render(messages))
+        return len(self.tokenize(self.render(messages)))
 
     # -- the lock: user first ----------------------------------------------------------
 
@@ -269,7 +253,7 @@ class ModelRunner:
     # -- generation --------------------------------------------------------------------
 
     def _fit(self, prompt: str, max_tokens: int) -> tuple[list[int], int]:
-        tokens = self.load().tokenize(prompt.encode("utf-8", errors="replace"), add_bos=False, special=True)
+        tokens = self.tokenize(prompt)
         room = self.context_size - len(tokens)
         if room < 8:
             raise ContextOverflowError(
@@ -306,7 +290,7 @@ class ModelRunner:
                     top_p=0.9,
                     # Small models loop on a phrase without a mild penalty.
                     repeat_penalty=1.1,
-                    stop=self._stop_strings or None,
+                    stop=self.prompt_format.stop_strings or None,
                     stream=True,
                     seed=self.seed if self.seed >= 0 else None,
                 )
@@ -341,11 +325,13 @@ class ModelRunner:
         *,
         max_tokens: int = 384,
         background: bool = True,
+        seconds: float | None = None,
     ) -> Schema:
         """A completion constrained by `schema`'s JSON schema, validated into `schema`.
 
-        Raises ModelError when the model's output does not validate, and
-        GenerationCancelled when the user's chat preempted it; never anything else.
+        Raises ModelError when the model's output does not validate, GenerationTimedOut (a
+        ModelError) when it is still generating after `seconds`, and GenerationCancelled when
+        the user's chat preempted it; never anything else.
         """
         from llama_cpp import LlamaGrammar
 
@@ -360,12 +346,17 @@ class ModelRunner:
             if not self._chat_cache.prepare(llama, tokens, background, preempted):
                 raise GenerationCancelled("preempted by the user's chat")
             pieces: list[str] = []
+            deadline = time.monotonic() + seconds if seconds is not None else None
             try:
                 for chunk in llama.create_completion(
                     prompt=tokens, max_tokens=room, temperature=0.0, grammar=grammar, stream=True
                 ):
                     if background and preempted.is_set():
                         raise GenerationCancelled("preempted by the user's chat")
+                    if deadline is not None and time.monotonic() > deadline:
+                        # Grammar-constrained sampling checks every token of the vocabulary at
+                        # each step: on a slow machine it can take minutes. Stop, never hang.
+                        raise GenerationTimedOut(f"structured generation stopped after {seconds:.0f} s")
                     pieces.append(chunk["choices"][0]["text"])
             except ValueError as error:
                 raise ModelError(f"structured generation failed: {error}") from None

@@ -1,8 +1,10 @@
-"""Ranking recall's candidates: rank fusion, the score's other signals, and near-duplicates.
+"""Ranking recall's candidates: score fusion, the score's other signals, and near-duplicates.
 
-Candidates from several searches are fused with reciprocal rank fusion; the fused relevance is
-then blended with recency (a configurable half-life), importance and use, and near-duplicates
-collapse into the best of them (keeping every source). Nothing here reads the store.
+Candidates from several searches are fused by their normalised scores (fusion.py: with the
+exchange and conversation they belong to, the time the query names, and whose words they
+are); the relevance is then blended with recency (a configurable half-life), importance and
+use, and near-duplicates collapse into the best of them (keeping every source). Nothing here
+reads the store.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from assistant.memory.fusion import by_conversation, by_exchange, fused_relevance, in_time, text_scores
 from assistant.memory.store import row_to_memory
 from assistant.memory.types import RecallHit, Status
 
@@ -58,7 +61,7 @@ def use_score(access_count: int, pinned: bool) -> float:
 
 
 def first_pass(dense: list[dict[str, Any]], sparse: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Candidates ordered by plain rank fusion, before any re-ranking."""
+    """Candidates ordered by plain rank fusion, before any re-ranking (the second hop's seeds)."""
     scores: dict[str, float] = {}
     rows: dict[str, dict[str, Any]] = {}
     for ranking in (dense, sparse):
@@ -75,10 +78,15 @@ def rank_candidates(
     weights: RecallWeights,
     now: datetime,
     half_life_days: float,
-    query_vector: np.ndarray | None = None,
+    query_vectors: np.ndarray | None = None,
     stand_ins: dict[str, dict[str, Any]] | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> list[RecallHit]:
-    """Fuse weighted rankings (reciprocal rank fusion), re-rank by all signals, collapse duplicates.
+    """Fuse weighted rankings by their scores (fusion.py), re-rank by all signals, collapse duplicates.
+
+    `query_vectors` are the query's phrasings (one row or several): each candidate's similarity
+    is to the phrasing it matches best; a candidate inside `window` (the time the query names)
+    is lifted.
 
     With `stand_ins` (default recall), a compressed message is ranked as itself, exactly as
     before compression, and then its summary takes its place; a message no summary covers
@@ -86,23 +94,21 @@ def rank_candidates(
     summary from adding up weak matches of several of its messages into a strong one.
     """
     rows: dict[str, dict[str, Any]] = {}
-    fused: dict[str, float] = {}
     similarity: dict[str, float] = {}
-    for ranking, weight in rankings:
-        for rank, row in enumerate(ranking):
+    for ranking, _weight in rankings:
+        for row in ranking:
             rows.setdefault(row["id"], row)
-            fused[row["id"]] = fused.get(row["id"], 0.0) + weight / (RRF_K + rank + 1)
             if row.get("_distance") is not None:
                 similarity[row["id"]] = 1.0 - float(row["_distance"])
-    best_fused = max(2.0 / (RRF_K + 1), max(fused.values(), default=0.0))
+    if query_vectors is not None:
+        similarity.update(best_similarity(query_vectors, rows))
+    relevance_of = fused_relevance(list(rows), similarity, text_scores(rankings))
+    relevance_of = by_exchange(rows, relevance_of)
+    relevance_of = in_time(rows, by_conversation(rows, relevance_of), window)
     hits: list[tuple[RecallHit, Any]] = []
     for memory_id, row in rows.items():
-        if memory_id not in similarity and query_vector is not None and row.get("vector") is not None:
-            similarity[memory_id] = cosine(query_vector, row["vector"])  # found by its words alone
         memory = row_to_memory(row)
-        # Rank fusion orders the candidates; cosine similarity keeps the scale meaningful
-        # between queries with strong and weak matches.
-        relevance = 0.6 * (fused[memory_id] / best_fused) + 0.4 * max(0.0, similarity.get(memory_id, 0.0))
+        relevance = relevance_of[memory_id]
         recency = recency_score(memory.valid_from or memory.created_at, now, half_life_days)
         use = use_score(memory.access_count, memory.pinned)
         score = (
@@ -129,6 +135,24 @@ def rank_candidates(
         hits.append((hit, matched))
     hits.sort(key=lambda pair: pair[0].score, reverse=True)
     return collapse_duplicates(hits, k)
+
+
+def best_similarity(query_vectors: np.ndarray, rows: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Each candidate's cosine similarity to the phrasing of the query it matches best.
+
+    One small matrix product over the candidates (not the store): stored vectors are unit length.
+    """
+    import numpy as np
+
+    ids = [memory_id for memory_id, row in rows.items() if row.get("vector") is not None]
+    if not ids:
+        return {}
+    queries = np.atleast_2d(np.asarray(query_vectors, dtype=np.float32))
+    queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+    candidates = np.asarray([rows[memory_id]["vector"] for memory_id in ids], dtype=np.float32)
+    candidates = candidates / np.maximum(np.linalg.norm(candidates, axis=1, keepdims=True), 1e-12)
+    best = (candidates @ queries.T).max(axis=1)
+    return {memory_id: float(value) for memory_id, value in zip(ids, best, strict=True)}
 
 
 def cosine(a: Any, b: Any) -> float:

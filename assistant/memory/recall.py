@@ -149,20 +149,25 @@ class Recaller:
         filters = filters or RecallFilter()
         where = build_where(owner, filters)
         limit = max(self.candidates, 4 * k)
+        window = month_window(query, self.now())
+        # The time a query names is matched by the window below, not by words: every message of
+        # the month has its name in its search text, and would win on length alone.
+        words = _MONTH_IN_QUERY.sub(" ", query) if window is not None else query
 
         def search() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             self.store.table(MEMORIES).checkout_latest()
             # The two searches wait on the store more than on the CPU: run them side by side.
-            text = self._searches().submit(self._text_candidates, query, where, limit)
+            text = self._searches().submit(self._text_candidates, words, where, limit)
             return self._vector_candidates(vector, where, limit), text.result()
 
         dense, sparse = with_retries(search)
         rankings = [(dense, 1.0), (sparse, 1.0)]
-        window = month_window(query, self.now())
+        named_time = None
         if window is not None:
-            # "What did I do in March 2024?": the user named a time, so matches inside it count double.
+            # "What did I do in March 2024?": the user named a time, so matches inside it come first.
             since = max(window[0], filters.since) if filters.since else window[0]
             until = min(window[1], filters.until) if filters.until else window[1]
+            named_time = (since, until)
             dated_where = build_where(owner, replace(filters, since=since, until=until))
             rankings.append((with_retries(lambda: self._vector_candidates(vector, dated_where, limit)), 2.0))
         # Second hop: names in the best first-pass hits lead to the messages that say more about them
@@ -177,8 +182,9 @@ class Recaller:
             weights=self.weights,
             now=self.now(),
             half_life_days=self.half_life_days,
-            query_vector=vector,
+            query_vectors=vector,
             stand_ins=stand_ins,
+            window=named_time,
         )
 
     def _summaries_for(

@@ -18,6 +18,8 @@ CHAT_BINDINGS: list[BindingType] = [
     Binding("f2", "memories", "Memories"),
     Binding("f3", "inspect_last", "Inspect"),
     Binding("f4", "settings", "Settings"),
+    # priority: the chat input (a TextArea) binds F6 to "select line" for itself.
+    Binding("f6", "models", "Models", priority=True),
     Binding("ctrl+b", "toggle_sidebar", "Chats"),
     Binding("f5", "rename_conversation", "Rename"),
     Binding("f8", "delete_conversation", "Delete chat"),
@@ -38,6 +40,7 @@ CHAT_ACTIONS = frozenset(
         "toggle_incognito",
         "memories",
         "settings",
+        "models",
     }
 )
 
@@ -47,6 +50,7 @@ def chat_commands(app: ChatActions) -> Iterator[SystemCommand]:
     yield SystemCommand("Memories (f2)", "Browse, search and edit what I remember", app.action_memories)
     yield SystemCommand("Inspect last reply (f3)", "Show the context the model was given", app.action_inspect_last)
     yield SystemCommand("Settings (f4)", "Model, context, memory and maintenance settings", app.action_settings)
+    yield SystemCommand("Models (f6)", "Switch model, see what is here, download one", app.action_models)
     yield SystemCommand("Toggle chat list (ctrl+b)", "Show or hide the conversations", app.action_toggle_sidebar)
     yield SystemCommand("Rename chat (f5)", "Rename the current conversation", app.action_rename_conversation)
     yield SystemCommand("Delete chat (f8)", "Delete the current conversation", app.action_delete_conversation)

@@ -356,6 +356,14 @@ class AssistantApp(CoreCallingApp):
 
         self.push_screen(SettingsScreen(self.settings), self._after_settings)
 
+    def action_models(self) -> None:
+        from assistant.tui.screens.models import ModelsScreen
+
+        def after(chosen: str | None) -> None:
+            self._after_settings(["model"] if chosen else None)  # a new model: swap the core, as settings do
+
+        self.push_screen(ModelsScreen(self.settings), after)
+
     def _after_settings(self, changed: list[str] | None) -> None:
         if not changed or not self._reload_settings():
             return

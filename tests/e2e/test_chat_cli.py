@@ -45,7 +45,7 @@ def test_chat_with_model_path(cli, starter_model_path: Path) -> None:
 def test_missing_model(cli, tmp_path: Path) -> None:
     assert "not found" in _one_line_error(cli("chat", "--model", str(tmp_path / "gone.gguf"), "hi"))
     assert "unknown model" in _one_line_error(cli("chat", "--model", "no-such-model", "hi"))
-    assert "not downloaded" in _one_line_error(cli("chat", "--model", "gemma-2-2b-it", "hi"))
+    assert "not downloaded" in _one_line_error(cli("chat", "--model", "gemma-4-e2b-it", "hi"))
 
 
 def test_file_that_is_not_gguf(cli, tmp_path: Path) -> None:

@@ -115,7 +115,7 @@ def test_errors_are_one_line(cli, starter_model_path: Path, tmp_path: Path) -> N
     assert "truncated" in _one_line_error(cli("models", "add", str(truncated)))
     assert "not found" in _one_line_error(cli("models", "add", str(tmp_path / "missing.gguf")))
     assert "unknown model" in _one_line_error(cli("models", "use", "no-such-model"))
-    assert "not downloaded" in _one_line_error(cli("models", "use", "qwen2.5-1.5b-instruct"))
+    assert "not downloaded" in _one_line_error(cli("models", "use", "qwen3-4b-instruct-2507"))
     assert "truncated" in _one_line_error(cli("models", "use", str(truncated)))
     assert "cannot be removed" in _one_line_error(cli("models", "remove", STARTER))
     assert "no added or downloaded" in _one_line_error(cli("models", "remove", "no-such-model"))

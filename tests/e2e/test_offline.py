@@ -108,7 +108,7 @@ def test_command_opens_no_internet_socket(args: tuple[str, ...], stdin: str | No
 
 def test_pull_is_the_one_command_that_does_use_the_network(tmp_path: Path) -> None:
     log = tmp_path / "network.log"
-    result = _run_guarded(("models", "pull", "qwen2.5-1.5b-instruct"), None, log)
+    result = _run_guarded(("models", "pull", "qwen3-4b-instruct-2507"), None, log)
     assert log.exists() and log.read_text().strip(), "the guard did not see pull's connection attempt"
     assert result.returncode == 1 and "cannot reach the model hub" in result.stderr
 

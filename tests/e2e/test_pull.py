@@ -1,148 +1,22 @@
-"""`assistant models pull` against a local HTTP server standing in for the Hugging Face hub.
-
-The server speaks the part of the hub protocol huggingface_hub uses to download one file:
-HEAD and GET on `/{repo}/resolve/{revision}/{file}` with X-Repo-Commit, ETag /
-X-Linked-Etag (the sha256 of an LFS file), X-Linked-Size and byte ranges. It serves the
-real starter GGUF, and can drop a connection midway or serve corrupted bytes.
+"""`assistant models pull` against a local HTTP server standing in for the Hugging Face hub
+(`fake_hub.py`), serving the real starter GGUF.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from fake_hub import FakeHub, HubFile
 
 PULL_NAME = "smollm2-1.7b-instruct"
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
-@dataclass
-class HubFile:
-    content: bytes
-    etag: str  # what the hub claims: the sha256 of the true file
-    drop_first_get_after: int | None = None  # bytes sent before the first GET's connection is cut
-    fail_after_drop_with: int | None = None  # HTTP status for every request after the drop, if any
-
-
-@dataclass
-class FakeHub:
-    files: dict[str, HubFile] = field(default_factory=dict)
-    requests: list[tuple[str, str, str | None]] = field(default_factory=list)
-    dropped: bool = False
-    port: int = 0
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def gets(self) -> list[tuple[str, str, str | None]]:
-        return [request for request in self.requests if request[0] == "GET"]
-
-
-def _handler_for(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def _file(self) -> HubFile | None:
-            parts = self.path.split("?")[0].strip("/").split("/")
-            # {owner}/{repo}/resolve/{revision}/{file}
-            if len(parts) != 5 or parts[2] != "resolve":
-                return None
-            return hub.files.get(f"{parts[0]}/{parts[1]}/{parts[4]}")
-
-        def _not_found(self) -> None:
-            self.send_response(404)
-            self.send_header("X-Error-Code", "EntryNotFound")
-            self.send_header("X-Repo-Commit", COMMIT)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def _common_headers(self, served: HubFile) -> None:
-            self.send_header("X-Repo-Commit", COMMIT)
-            self.send_header("ETag", f'"{served.etag}"')
-            self.send_header("X-Linked-Etag", f'"{served.etag}"')
-            self.send_header("X-Linked-Size", str(len(served.content)))
-            self.send_header("Accept-Ranges", "bytes")
-            self.send_header("Content-Type", "application/octet-stream")
-
-        def _failing(self, served: HubFile) -> bool:
-            if hub.dropped and served.fail_after_drop_with is not None:
-                self.send_response(served.fail_after_drop_with)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return True
-            return False
-
-        def do_HEAD(self) -> None:
-            hub.requests.append(("HEAD", self.path, self.headers.get("Range")))
-            served = self._file()
-            if served is None:
-                return self._not_found()
-            if self._failing(served):
-                return None
-            self.send_response(200)
-            self._common_headers(served)
-            self.send_header("Content-Length", str(len(served.content)))
-            self.end_headers()
-            return None
-
-        def do_GET(self) -> None:
-            range_header = self.headers.get("Range")
-            hub.requests.append(("GET", self.path, range_header))
-            served = self._file()
-            if served is None:
-                return self._not_found()
-            if self._failing(served):
-                return None
-            total = len(served.content)
-            start = 0
-            if range_header:
-                start = int(range_header.removeprefix("bytes=").split("-")[0])
-                self.send_response(206)
-                self.send_header("Content-Range", f"bytes {start}-{total - 1}/{total}")
-            else:
-                self.send_response(200)
-            self._common_headers(served)
-            self.send_header("Content-Length", str(total - start))
-            self.end_headers()
-            body = memoryview(served.content)[start:]
-            if served.drop_first_get_after is not None and not hub.dropped:
-                hub.dropped = True
-                self.wfile.write(body[: served.drop_first_get_after])
-                self.wfile.flush()
-                self.close_connection = True
-                self.connection.close()  # cut mid-body: the client sees a short read
-                return None
-            self.wfile.write(body)
-            return None
-
-    return Handler
 
 
 @pytest.fixture(scope="session")
 def starter_bytes(starter_model_path: Path) -> bytes:
     return starter_model_path.read_bytes()
-
-
-@pytest.fixture
-def hub() -> Iterator[FakeHub]:
-    fake = FakeHub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(fake))
-    fake.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield fake
-    server.shutdown()
-    server.server_close()
 
 
 def _serve_starter_as_pull_target(hub: FakeHub, content: bytes, **options: object) -> str:

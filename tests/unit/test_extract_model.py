@@ -26,7 +26,7 @@ from assistant.learning.model_extraction import (
     merge_candidates,
 )
 from assistant.learning.model_keys import normalize_key
-from assistant.llm.runner import ChatMessage, GenerationCancelled, ModelRunner
+from assistant.llm.runner import ChatMessage, GenerationCancelled, GenerationTimedOut, ModelRunner
 from assistant.memory.language import content_stems
 from assistant.memory.types import Kind, Origin
 
@@ -124,6 +124,7 @@ class ScriptedRunner:
         *,
         max_tokens: int = 200,
         background: bool = True,
+        seconds: float | None = None,
     ) -> ExtractionOutput:
         assert background, "extraction must run as a background generation"
         self.calls.append(list(messages))
@@ -151,6 +152,26 @@ def test_two_failures_return_an_error() -> None:
     runner = ScriptedRunner(ModelError("bad json"), ModelError("still bad"))
     result = extract_with_model(runner, "I live in Lisbon", "Nice!", source_id="msg-42", now=NOW)
     assert result.candidates == [] and result.error is not None and "still bad" in result.error
+
+
+def test_a_timed_out_extraction_is_an_error_and_not_retried() -> None:
+    runner = ScriptedRunner(GenerationTimedOut("structured generation stopped after 45 s"), ModelError("unused"))
+    result = extract_with_model(runner, "I live in Lisbon", "Nice!", source_id="msg-42", now=NOW)
+    assert result.candidates == [] and "stopped after 45 s" in (result.error or "") and len(runner.calls) == 1
+
+
+@pytest.mark.slow
+def test_real_model_extraction_stops_at_its_time_cap(runner: ModelRunner) -> None:
+    import time
+
+    runner.load()
+    started = time.monotonic()
+    result = extract_with_model(
+        runner, "I live in Lisbon and I work as a nurse.", "Nice!", source_id="m", now=NOW, seconds=1.0
+    )
+    # The cap is checked between tokens (reading the prompt cannot be cut), so allow the prompt's time.
+    assert time.monotonic() - started < 60
+    assert result.error is None or "stopped after" in result.error
 
 
 def test_preemption_by_the_user_propagates() -> None:

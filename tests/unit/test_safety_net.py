@@ -19,18 +19,36 @@ def notes_for(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("message", "kept"),
+    ("message", "key"),
     [
         (
             "Hi, I'm Sam, I just moved to Berlin and I work as a nurse. "
             "Oh and shrimp make my throat swell up, so no shrimp please.",
-            "Oh and shrimp make my throat swell up, so no shrimp please.",
+            "user.allergy.shrimp",
         ),
-        ("shellfish makes me break out in hives", "shellfish makes me break out in hives"),
-        ("I can't have dairy", "I can't have dairy"),
-        ("no sesame for me, I'm allergic", "no sesame for me, I'm allergic"),
-        ("Let me tell you, peanuts make me sick.", "Let me tell you, peanuts make me sick."),
+        ("shellfish makes me break out in hives", "user.allergy.shellfish"),
+        ("I can't have dairy", "user.diet.avoids.dairy"),
+        ("no sesame for me, I'm allergic", "user.allergy.sesame"),
+        ("Let me tell you, peanuts make me sick.", "user.diet.avoids.peanuts"),
+    ],
+)
+def test_everyday_phrasings_the_net_used_to_catch_are_keyed_facts_now(message: str, key: str) -> None:
+    found = extract_explicit(message, now=NOW, source_id="m-1")
+    assert key in {candidate.key for candidate in found}
+    assert notes_for(message) == []
+
+
+@pytest.mark.parametrize(
+    ("message", "kept"),
+    [
+        ("Dairy and I don't get along.", "Dairy and I don't get along."),
         ("My son can't have eggs.", "My son can't have eggs."),
+        ("Eu sou alérgica a amendoins.", "Eu sou alérgica a amendoins."),
+        ("Soy alérgico al marisco", "Soy alérgico al marisco"),
+        (
+            "I'm Ana. Honestly nuts and I are not friends, my lips go numb.",
+            "Honestly nuts and I are not friends, my lips go numb.",
+        ),
     ],
 )
 def test_a_health_fact_in_unknown_words_is_kept_in_the_users_words(message: str, kept: str) -> None:
@@ -55,12 +73,12 @@ def test_no_note_for_known_facts_questions_others_or_ordinary_food_talk(message:
 
 
 def test_a_note_is_keyed_into_the_profile_and_the_same_sentence_gets_the_same_key() -> None:
-    first = health_notes("I can't have dairy", found=[], source_id="a")
-    again = health_notes("I can't  have dairy", found=[], source_id="b")
+    first = health_notes("Dairy and I don't get along", found=[], source_id="a")
+    again = health_notes("Dairy and I  don't get along", found=[], source_id="b")
     assert first[0].key.startswith(HEALTH_NOTE_PREFIX) and first[0].key == again[0].key
     assert first[0].source_ids == ["a"]
 
 
 def test_remember_that_keeps_a_health_sentence_as_a_profile_note() -> None:
-    [candidate] = remember_candidates("shrimp make my throat swell up", now=NOW, source_id="m")
-    assert candidate.key.startswith(HEALTH_NOTE_PREFIX) and "throat swell" in candidate.text
+    [candidate] = remember_candidates("dairy and I do not get along", now=NOW, source_id="m")
+    assert candidate.key.startswith(HEALTH_NOTE_PREFIX) and "get along" in candidate.text

@@ -11,8 +11,11 @@ from assistant.learning.rules.words import I_AM, I_HAVE
 from assistant.memory.language import singular, slug
 from assistant.memory.types import Kind
 
+# "allergic", and how it is typed in a hurry.
+ALLERGIC = r"(?:all?ergi?c|allegric|alergick)"
+
 _ALLERGY_LIST_END = re.compile(
-    r"(?i)\s*(?:[.;!?()]|\s(?:but|because|since|so|which|who|when|though|too|anymore|any more|now|"
+    r"(?i)\s*(?:[.;!?()]|\s(?:but|because|since|so|which|who|when|though|too|anymore|any more|now|in|on|after all|"
     r"as well|btw|please|these days|right now|at the moment)\b)"
 )
 
@@ -39,7 +42,7 @@ def _allergy_candidates(things: str, ctx: RuleContext, *, retracts: bool = False
 
 @rule(
     I_AM + r"\s+(?:also\s+|severely\s+|very\s+|deathly\s+|highly\s+|extremely\s+|really\s+|quite\s+|mildly\s+|"
-    r"slightly\s+)*allergic\s+to\s+(?P<rest>.+)"
+    r"slightly\s+)*" + ALLERGIC + r"\s+to\s+(?P<rest>.+)"
 )
 def allergic(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     return _allergy_candidates(match.group("rest"), ctx)
@@ -53,6 +56,6 @@ def have_allergy(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     return _allergy_candidates(match.group("thing") or match.group("rest") or "", ctx)
 
 
-@rule(r"(?:" + I_AM + r"\s+(?:not|no longer)\s+allergic\s+to|i'm not allergic to)\s+(?P<rest>.+)")
+@rule(r"(?:" + I_AM + r"\s+(?:not|no longer)\s+" + ALLERGIC + r"\s+to|i'm not allergic to)\s+(?P<rest>.+)")
 def allergy_retracted(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     return _allergy_candidates(match.group("rest"), ctx, retracts=True)

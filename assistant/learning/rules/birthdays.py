@@ -9,13 +9,15 @@ from assistant.learning.candidate import Candidate
 from assistant.learning.rules.family import RELATION_PATTERN, RELATIONS
 from assistant.learning.rules.rule import RuleContext, rule
 from assistant.learning.rules.words import I_AM
+from assistant.learning.rules.work import job_role, role_text
 from assistant.memory.dates import CALENDAR_DATE, MONTH_NAMES, MONTHS, find_dates
 from assistant.memory.types import Kind
 
 
 def _date_value(text: str, now: datetime) -> tuple[str, str] | None:
     """(ISO value, readable) for a birthday-like date at the start of `text`, year optional."""
-    text = text.strip()
+    # "the 2nd of October" reads as "2 October".
+    text = re.sub(r"(?i)^(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+of\s+", r"\1 ", text.strip())
     match = CALENDAR_DATE.match(text)
     if match:
         month_name = match.group("month") or match.group("month2")
@@ -40,7 +42,7 @@ def _date_value(text: str, now: datetime) -> tuple[str, str] | None:
 
 
 @rule(
-    r"(?:my\s+(?:birthday|bday|b-day|date of birth|dob)\s+(?:is|'s|falls)\s+(?:on\s+)?(?:the\s+)?|"
+    r"(?:my\s+(?:birthday|bday|b-day|date of birth|dob)\s+(?:is|'s|falls)\s+(?:on\s+)?|"
     r"my\s+birthday's\s+(?:on\s+)?(?:the\s+)?|i\s+was\s+born\s+on\s+(?:the\s+)?)(?P<rest>.+)"
 )
 def birthday(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
@@ -71,12 +73,18 @@ def relation_birthday(match: re.Match[str], ctx: RuleContext) -> list[Candidate]
 
 
 @rule(
-    I_AM + r"\s+(?:now\s+|turning\s+|just\s+turned\s+)?(?P<age>[1-9][0-9]?)(?:\s+years?\s+old|\s+y/?o\b|\s*(?:[.!,]|$))"
+    r"(?:" + I_AM + r"\s+(?:now\s+|turning\s+|just\s+turned\s+)?(?P<age>[1-9][0-9]?)(?:\s+years?\s+old|\s+y/?o\b|"
+    r"\s*(?:[.!,]|$|\s+and\b))|(?:i\s+)?(?:just\s+)?(?:turned|am turning|'m turning|turning)\s+(?P<age2>[1-9][0-9]?)\b)"
 )
 def age(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
-    age = match.group("age")
+    age = match.group("age") or match.group("age2")
     as_of = f"{MONTH_NAMES[ctx.now.month]} {ctx.now.year}"
-    return [ctx.make(Kind.SEMANTIC, f"User is {age} years old (as of {as_of})", "user.age", age, importance=0.6)]
+    found = [ctx.make(Kind.SEMANTIC, f"User is {age} years old (as of {as_of})", "user.age", age, importance=0.6)]
+    rest = ctx.clause[match.end() :]
+    also = re.match(r"(?i)\s*(?:years?\s+old\s+)?and\s+(?:an?\s+)?(?P<role>.+)", rest)
+    if also and (role := job_role(also.group("role"))):
+        found.append(ctx.make(Kind.SEMANTIC, role_text(role), "user.work.role", role, importance=0.7))
+    return found
 
 
 @rule(r"i\s+was\s+born\s+in\s+(?P<year>(?:19|20)\d{2})\b")

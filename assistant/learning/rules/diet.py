@@ -11,12 +11,27 @@ from assistant.learning.rules.words import I_AM, NEGATED_TAIL
 from assistant.memory.language import slug
 from assistant.memory.types import Kind
 
-DIETS = r"vegetarian|vegan|pescatarian|pescetarian|keto|kosher|halal|gluten[- ]free|dairy[- ]free|plant[- ]based|paleo"
+DIETS = (
+    r"vegetarian|vegitarian|vegeterian|veggie|vegan|pescatarian|pescetarian|keto|kosher|halal|gluten[- ]free|"
+    r"dairy[- ]free|plant[- ]based|paleo"
+)
+# How a diet is typed -> how it is kept.
+_SPELLINGS = {
+    "vegitarian": "vegetarian",
+    "vegeterian": "vegetarian",
+    "veggie": "vegetarian",
+    "pescetarian": "pescatarian",
+}
+
+
+def diet_name(said: str) -> str:
+    diet = said.lower().replace(" ", "-")
+    return _SPELLINGS.get(diet, diet)
 
 
 @rule(I_AM + r"\s+(?:(?:now|also|strictly|fully|mostly|a)\s+)*(?P<diet>" + DIETS + r")\b(?!\s+(?:food|restaurant))")
 def follows_diet(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
-    diet = match.group("diet").lower().replace(" ", "-")
+    diet = diet_name(match.group("diet"))
     return [ctx.make(Kind.SEMANTIC, f"User is {diet}", "user.diet", diet, importance=0.85)]
 
 
@@ -25,7 +40,7 @@ def follows_diet(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     r"(?:a\s+)?(?P<diet2>" + DIETS + r"))\b"
 )
 def diet_retracted(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
-    diet = (match.group("diet") or match.group("diet2")).lower().replace(" ", "-")
+    diet = diet_name(match.group("diet") or match.group("diet2"))
     return [ctx.make(Kind.SEMANTIC, f"User is no longer {diet}", "user.diet", diet, importance=0.85, retracts=True)]
 
 

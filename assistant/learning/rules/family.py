@@ -68,7 +68,8 @@ def relation_candidate(relation_word: str, name: str, ctx: RuleContext) -> Candi
     + RELATION_PATTERN
     + "|"
     + PET_PATTERN
-    + r")(?:'s name is|'s name's|\s+is\s+(?:called|named)|\s+goes by|\s+is)\s+(?P<rest>.+)"
+    + r")(?:'s name is|'s name's|s name is|'s (?:called|named)|\s+is\s+(?:called|named)|\s+goes by|\s+is)"
+    r"\s+(?P<rest>.+)"
 )
 def relation_named(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     who = match.group("who").lower()
@@ -130,3 +131,23 @@ def married_to(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
             Kind.SEMANTIC, f"User's {readable} is named {name}", f"user.family.{relation}.name", name, importance=0.75
         )
     ]
+
+
+@rule(r"no\s+(?P<what>brothers|sisters|siblings|kids|children)\b")
+def no_more_of(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
+    """'I've got three sisters and no brothers': the count read from the clause before."""
+    if not re.search(r"(?i)\b(?:i have|i've got|i've|ive got|i got)\b", ctx.sentence.split(match.group(0))[0]):
+        return []
+    what = match.group("what").lower()
+    group = "children" if what in ("kids", "children") else what
+    return [ctx.make(Kind.SEMANTIC, f"User has no {group}", f"user.family.{group}.count", "0", importance=0.7)]
+
+
+@rule(
+    r"(?:we|i)\s+(?:just\s+|recently\s+|finally\s+)?(?:had|welcomed)\s+(?:a|our)\s+(?:(?:new|baby|little)\s+)*"
+    r"(?P<who>girl|boy|son|daughter)\s*,?\s*(?:(?:called|named)\s+)?(?P<name>(?-i:[A-Z][\w'-]+))"
+)
+def new_baby(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
+    relation = {"girl": "daughter", "boy": "son"}.get(match.group("who").lower(), match.group("who").lower())
+    name = name_words(match.group("name"), lenient=False)
+    return [relation_candidate(relation, name, ctx)] if name else []

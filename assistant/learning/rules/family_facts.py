@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from assistant.learning.candidate import Candidate
-from assistant.learning.rules.allergies import allergens
+from assistant.learning.rules.allergies import ALLERGIC, allergens
 from assistant.learning.rules.diet import DIETS
 from assistant.learning.rules.family import RELATION_PATTERN, RELATIONS, UNIQUE_RELATIONS, relation_candidate
 from assistant.learning.rules.health import CONDITIONS, names_a_condition
@@ -20,13 +20,28 @@ from assistant.memory.types import Kind
 _GIVEN_NAME = r"(?-i:[A-ZÀ-ÖØ-Þ][\w'-]*)(?:\s+(?-i:[A-ZÀ-ÖØ-Þ][\w'-]*))?"
 
 
+_ADJECTIVES = {
+    "diabetic": "diabetes",
+    "asthmatic": "asthma",
+    "epileptic": "epilepsy",
+    "autistic": "autism",
+    "coeliac": "coeliac disease",
+    "celiac": "coeliac disease",
+    "lactose intolerant": "lactose intolerance",
+}
+
+
 @rule(
-    r"my\s+(?:(?:little|older|younger|big|baby|eldest|oldest|youngest|elder|new)\s+)?(?P<who>"
+    r"(?:about\s+)?(?:my|our)\s+(?:(?:little|older|younger|big|baby|eldest|oldest|youngest|elder|new)\s+)?(?P<who>"
     + RELATION_PATTERN
     + r")(?:\s*,?\s+(?P<name>"
     + _GIVEN_NAME
-    + r")\s*,?)?\s+(?:(?:is|'s)\s+(?:also\s+|severely\s+|very\s+|deathly\s+|highly\s+|really\s+)*"
-    r"allergic\s+to\s+(?P<allergy>.+)|(?:is|'s)\s+(?:(?:now|also|strictly|fully|mostly|a)\s+)*(?P<diet>"
+    + r")\s*,?)?\s+(?:who\s+)?(?:(?:is|'s)\s+(?:also\s+|severely\s+|very\s+|deathly\s+|highly\s+|really\s+)*"
+    + ALLERGIC
+    + r"\s+to\s+(?P<allergy>.+)|(?:has|'s got|has got)\s+(?:an?\s+)?(?:severe\s+|mild\s+|bad\s+)?"
+    r"(?P<allergy2>[\w -]{2,25}?)\s+allergy|"
+    r"(?:is|'s)\s+(?P<adj>diabetic|asthmatic|epileptic|autistic|coeliac|celiac|lactose intolerant)\b|"
+    r"(?:is|'s)\s+(?:(?:now|also|strictly|fully|mostly|a)\s+)*(?P<diet>"
     + DIETS
     + r")\b(?!\s+(?:food|restaurant))|(?:has|suffers from)\s+(?:(?:mild|severe|chronic|bad|serious)\s+)?(?P<cond>"
     + CONDITIONS
@@ -47,11 +62,17 @@ def family_member_fact(match: re.Match[str], ctx: RuleContext) -> list[Candidate
 
     def fact(text: str, aspect: str, value: str, importance: float) -> Candidate:
         key = f"{person_key}.{aspect}" if person_key else None
+        if key is None and aspect.startswith(("allergy.", "health.")):
+            # Which sister? Unknown, but an allergy keyed by its allergen supersedes nothing else.
+            key = f"user.family.{relation}.{aspect}"
         return ctx.make(Kind.SEMANTIC, f"{person} {text}", key, value, importance=importance)
 
-    if match.group("allergy"):
-        for item, key in allergens(match.group("allergy")):
+    if match.group("allergy") or match.group("allergy2"):
+        for item, key in allergens(match.group("allergy") or match.group("allergy2")):
             found.append(fact(f"is allergic to {item}", f"allergy.{key}", item.lower(), 0.95))
+    elif match.group("adj"):
+        condition = _ADJECTIVES.get(match.group("adj").lower(), match.group("adj").lower())
+        found.append(fact(f"has {condition}", f"health.{slug(condition)}", condition, 0.85))
     elif match.group("diet"):
         diet = match.group("diet").lower().replace(" ", "-")
         found.append(fact(f"is {diet}", "diet", diet, 0.85))

@@ -54,8 +54,8 @@ def lives_in(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
 
 
 @rule(
-    r"(?:i\s+(?:just\s+|recently\s+|finally\s+)?(?:moved|relocated)|i've\s+(?:just\s+|recently\s+|finally\s+)?"
-    r"(?:moved|relocated)|i have\s+(?:just\s+|recently\s+)?(?:moved|relocated))\s+(?:to|into)\s+(?P<rest>.+)"
+    r"(?:i\s+|we\s+|i've\s+|we've\s+|i have\s+|we have\s+)?(?:just\s+|recently\s+|finally\s+|now\s+)?"
+    r"(?:moved|relocated)(?:\s+back)?\s+(?:to|into)\s+(?P<rest>.+)"
 )
 def moved(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     rest = match.group("rest")
@@ -94,3 +94,12 @@ def grew_up_in(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     return (
         [ctx.make(Kind.SEMANTIC, f"User grew up in {place}", "user.grew_up_in", place, importance=0.6)] if place else []
     )
+
+
+@rule(
+    r"(?:(?:i'm\s+|i am\s+)?living\s+in|my\s+(?:flat|apartment|house|place|home)\s+in|home\s+(?:for\s+me\s+)?is"
+    r"(?:\s+now)?)\s+(?P<rest>(?-i:[A-Z]).+)"
+)
+def living_in(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
+    """'living in Toronto in winter is no joke', 'my flat in Glasgow is freezing', 'home is Melbourne now'."""
+    return lives_in(match, ctx)

@@ -70,9 +70,25 @@ def name_in_passing(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     after = (match.group("after") or "").lower()
     if after and not re.match(r"(?:nice|pleased|good|glad|great|how|hi|hello|hey|and|from|i|i'm|i am|btw|$)", after):
         return []
-    name = name_words(rest, lenient=False)
+    greeted = re.match(r"(?i)\s*(?:hi|hey|hello|hiya|yo|heya)\b", ctx.sentence)
+    name = name_words(rest, lenient=bool(greeted) and len(rest.split()) == 1)
     if not name or len(name.split()) != len(rest.split()):
         return []
     if name.lower().endswith("ing") and len(name) > 5:
         return []
     return [ctx.make(Kind.SEMANTIC, f"User's name is {name}", "user.name", name, importance=0.9, confidence=0.75)]
+
+
+@rule(r"(?:this is|it's|its)\s+(?P<name>(?-i:[A-Z][\w'-]+))\s+(?:speaking|here)\b")
+def this_is(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
+    """'This is Marta speaking'."""
+    name = name_words(match.group("name"), lenient=False)
+    return [ctx.make(Kind.SEMANTIC, f"User's name is {name}", "user.name", name, importance=0.9)] if name else []
+
+
+@rule(r"(?P<name>(?-i:[A-Z][\w'-]+))\s+here\s*(?:[,.!]|$)")
+def name_here(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
+    """'Mike here, I'm a teacher': a name signing the message, at its start."""
+    if ctx.sentence.strip().split()[0].strip(",.!") not in (match.group("name"), "Hi", "Hello", "Hey", "Hiya"):
+        return []
+    return this_is(match, ctx)

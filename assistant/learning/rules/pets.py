@@ -21,7 +21,9 @@ PETS = dict(
         "dog=dog|puppy=dog|pup=dog|cat=cat|kitten=cat|kitty=cat|hamster=hamster|rabbit=rabbit|bunny=rabbit|"
         "parrot=parrot|bird=bird|budgie=bird|fish=fish|goldfish=fish|horse=horse|pony=horse|"
         "guinea pig=guinea_pig|turtle=turtle|tortoise=tortoise|lizard=lizard|gecko=lizard|snake=snake|"
-        "ferret=ferret|rat=rat|mouse=mouse|chicken=chicken|goat=goat|iguana=lizard|canary=bird"
+        "ferret=ferret|rat=rat|mouse=mouse|chicken=chicken|goat=goat|iguana=lizard|canary=bird|greyhound=dog|"
+        "labrador=dog|lab=dog|poodle=dog|spaniel=dog|terrier=dog|beagle=dog|collie=dog|dachshund=dog|pug=dog|"
+        "husky=dog|retriever=dog|corgi=dog|whippet=dog|chihuahua=dog|bulldog=dog|sheepdog=dog|siamese=cat"
     ).split("|")
 )
 PET_PATTERN = "|".join(sorted((re.escape(word) for word in PETS), key=len, reverse=True))
@@ -38,9 +40,12 @@ _NAME_LIST_END = re.compile(r"(?i)\s*(?:[.;!?()]|\s(?:but|because|who|which|sinc
 
 
 @rule(
-    I_HAVE + r"\s+(?P<count>a|an|one|two|three|four|\d)\s+(?:(?:little|old|young|big|small|new|rescue|pet|black|white|"
-    r"ginger|tabby|golden|lovely)\s+)*(?P<pet>" + PET_PATTERN + r")s?\b(?:\s*,?\s*(?:called|named)\s+"
-    r"(?P<name>.+))?"
+    r"(?:"
+    + I_HAVE
+    + r"|i own|(?:i|we)\s+(?:just\s+|recently\s+)?(?:adopted|rescued|got))\s+(?P<count>a|an|one|two|three|four|\d)\s+"
+    r"(?:(?:little|old|young|big|small|new|rescue|rescued|pet|black|white|"
+    r"ginger|tabby|golden|lovely)\s+)*(?P<pet>" + PET_PATTERN + r")s?\b(?:\s*,?\s*(?:(?:called|named)|"
+    r"(?:her|his|its|their)\s+names?\s+(?:is|are))\s+(?P<name>.+))?"
 )
 def have_pet(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     count = match.group("count").lower()
@@ -67,3 +72,12 @@ def have_pet(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     return [
         ctx.make(Kind.SEMANTIC, f"User has {count} {noun} named {joined}", f"user.pet.{pet}", joined, importance=0.6)
     ]
+
+
+@rule(
+    r"(?:my|our)\s+(?:(?:little|old|new|rescue)\s+)?(?P<pet>" + PET_PATTERN + r")\s*,?\s+(?P<name>(?-i:[A-Z][\w'-]+))\b"
+)
+def pet_named_in_passing(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
+    """'my parrot Kiwi never shuts up', 'our puppy Max chewed my shoes'."""
+    name = name_words(match.group("name"), lenient=False)
+    return [pet_candidate(match.group("pet"), name, ctx)] if name else []

@@ -23,7 +23,9 @@ _PLAN_START = re.compile(
     r"getting married|starting|having|seeing|meeting|attending|running|graduating|be)\b(?P<rest>.*)"
 )
 _HAVE_EVENT = re.compile(
-    r"(?i)^(?:" + I_HAVE + r"|there's|i've got)\s+(?:a|an|my)\s+(?P<event>(?:[\w'-]+\s+){0,3}?(?:appointment|meeting|"
+    r"(?i)^(?:"
+    + I_HAVE
+    + r"|there's|i've got|got)\s+(?:(?:a|an|my)\s+)?(?P<event>(?:[\w'-]+\s+){0,3}?(?:appointment|meeting|"
     r"interview|exam|test|surgery|operation|flight|date|wedding|party|conference|deadline|trip|vacation|holiday|"
     r"concert|match|game|presentation|check-?up|class|lesson|session|reservation|booking|race|marathon))\b"
     r"(?P<rest>.*)"
@@ -98,11 +100,11 @@ def plan(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
         ),
     )
     if not thing:
-        return []
+        return _plan_candidate(ctx.clause, verb, ctx) if verb in ("getting married", "graduating") else []
     return _plan_candidate(ctx.clause, f"{verb} {strip_article(thing)}", ctx)
 
 
-@rule(r"(?=(?:i have|i've got|i have got|i've|there's)\s)")
+@rule(r"(?=(?:i have|i've got|i have got|i've|there's|got)\s)")
 def event(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     event = _HAVE_EVENT.match(ctx.clause)
     if not event:

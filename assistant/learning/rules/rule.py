@@ -23,6 +23,7 @@ class RuleContext:
     source_id: str
     origin: Origin
     clause: str
+    sentence: str = ""  # the whole sentence the clause is part of
 
     def make(
         self,

@@ -18,9 +18,12 @@ _QUESTION_START = re.compile(
 )
 _INTERJECTIONS = re.compile(
     r"(?i)^(?:(?:actually|well|oh|ok|okay|so|and|but|also|btw|by the way|fyi|just so you know|for the record|"
-    r"for your information|hey|hi|hello|yes|yeah|yep|yup|no|nope|now|anyway|anyways|as you know|as i said|"
+    r"for your information|hey|hi|hello|yes|yeah|yep|yup|no(?=\s*[,.!;:-])|nope|now|anyway|anyways|as you know|"
+    r"as i said|"
     r"as i mentioned|just fyi|note that|to be clear|for context|in fact|fun fact|update|good morning|"
-    r"good evening|greetings|right|alright|um|uh|hmm|sure|also worth noting|quick update|heads up|"
+    r"good evening|greetings|right|alright|um|uh|hmm|sure|also worth noting|quick update|heads up|honestly|"
+    r"let me tell you(?: something)?|i should tell you|i should mention|i must say|scratch that|correction|"
+    r"good news|bad news|quick one|quick thing|oh and|one more thing|just so you know|for the record|lol|haha|"
     r"remember(?: that)?|please remember(?: that)?|don't forget(?: that)?|just|oh and|and also)\b[\s,:;!.\-]*)+"
 )
 
@@ -30,9 +33,14 @@ def ends_with_abbreviation(text: str) -> bool:
     return text.rsplit(" ", 1)[-1].lower() in _ABBREVIATIONS
 
 
+_TRAILING_QUESTION = re.compile(r"(?i),\s+(?=(?:any|what|how|can you|could you|should i|thoughts|ideas)\b[^,.!?]*\?)")
+
+
 def split_sentences(text: str) -> list[str]:
     pieces: list[str] = []
-    for line in normalize_text(text).split("\n"):
+    # "My flat in Glasgow is freezing, any tips?": the statement, then the question.
+    text = _TRAILING_QUESTION.sub(". ", normalize_text(text))
+    for line in text.split("\n"):
         start = 0
         for match in re.finditer(r"[.!?;]+(?=\s|$)|\s+-\s+", line):
             if match.group(0) == "." and ends_with_abbreviation(line[start : match.start()]):
@@ -45,7 +53,8 @@ def split_sentences(text: str) -> list[str]:
 
 _CLAUSE_BREAK = re.compile(
     r"(?i)(?:\s*,\s*(?:and|but|so|plus|also|and also)?\s*|\s+(?:and|but|so|plus|and also|also)\s+)"
-    r"(?=(?:i|i'm|i've|i'd|i'll|my|call me|please)\b)"
+    r"(?=(?:i|i'm|im|i've|i'd|i'll|my|our|call me|please|just moved|recently moved|moved|no|everyone calls|"
+    r"people call|friends call|being)\b)"
 )
 
 
@@ -61,6 +70,13 @@ def _strip_interjections(clause: str) -> str:
 class Clause:
     text: str  # interjections stripped, trailing punctuation kept
     before: str  # the sentence text before this clause
+    sentence: str = ""
+
+
+# "... allergic to sesame and shellfish makes me break out": a new statement starts after "and".
+_NEW_SUBJECT = re.compile(
+    r"(?i),?\s+(?:and|but|also|plus)\s+(?=[\w' -]{2,30}?\s+(?:makes?|made|gives?|gave)\s+(?:me|my)\b)"
+)
 
 
 def split_clauses(text: str) -> list[Clause]:
@@ -71,12 +87,15 @@ def split_clauses(text: str) -> list[Clause]:
             continue
         start = 0
         spans: list[tuple[int, int]] = []
-        for match in _CLAUSE_BREAK.finditer(sentence):
+        breaks = sorted([*_CLAUSE_BREAK.finditer(sentence), *_NEW_SUBJECT.finditer(sentence)], key=lambda m: m.start())
+        for match in breaks:
+            if match.start() < start:
+                continue
             spans.append((start, match.start()))
             start = match.end()
         spans.append((start, len(sentence)))
         for begin, end in spans:
             body = _strip_interjections(sentence[begin:end].strip())
             if body:
-                clauses.append(Clause(body, sentence[:begin]))
+                clauses.append(Clause(body, sentence[:begin], sentence))
     return clauses

@@ -68,7 +68,8 @@ _NOT_NAMES = frozenset(
     "kidding|joking|human|real|ai|assistant|christian|muslim|jewish|catholic|buddhist|hindu|atheist|"
     "agnostic|gay|straight|bi|trans|old|young|tall|short|left|handed|stressed|anxious|worried|nervous|"
     "exhausted|sleepy|hungover|fed|finished|about|off|your|his|her|their|our|my|this|that|it|all|too|"
-    "really|totally|almost|nearly|now|currently|always|never|unemployed|self|engaged".split("|")
+    "really|totally|almost|nearly|now|currently|always|never|unemployed|self|engaged|crazy|mad|paranoid|weird|"
+    "silly|stupid|lazy|picky|naive|cynical|sceptical|skeptical|biased|nuts|old-fashioned|whatever|anytime".split("|")
 )
 
 
@@ -107,6 +108,8 @@ def name_words(text: str, *, lenient: bool) -> str:
             break
         if not lenient and not bare[:1].isupper():
             break
+        if parts and parts[0][:1].isupper() and not bare[:1].isupper():
+            break  # "Jon without the h": a capitalised name ends at the first lowercase word
         parts.append(bare)
     if not parts or any(part.lower() in _NOT_NAMES or part.lower() in NATIONALITIES for part in parts):
         return ""
@@ -118,7 +121,8 @@ def name_words(text: str, *, lenient: bool) -> str:
 _LIKE_STOP = re.compile(
     r"(?i)\s*(?:[,.;!?()\"]|\s-\s|\s(?:but|because|since|so|which|who|when|while|though|although|if|whereas|"
     r"a lot|so much|very much|too|as well|anymore|any more|more than anything|haha|lol|btw|by the way|these days|"
-    r"nowadays|now|lately|please|thanks|and i|and my|but i)\b)"
+    r"nowadays|now|lately|please|thanks|and i|and my|but i|on (?:the )?weekends?|at (?:the )?weekends?|"
+    r"at the moment|right now|in (?:my )?(?:spare|free) time|every (?:day|week|weekend|morning|evening|night))\b)"
 )
 
 

@@ -42,13 +42,13 @@ _NOT_EMPLOYERS = frozenset(
 )
 
 
-def _role_text(role: str) -> str:
+def role_text(role: str) -> str:
     if role in ("retired", "unemployed", "self-employed"):
         return f"User is {role}"
     return f"User works as {article(role)} {role}"
 
 
-def _role(text: str) -> str:
+def job_role(text: str) -> str:
     value = cut(
         text,
         max_words=4,
@@ -94,13 +94,14 @@ def works_at(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
         return [ctx.make(Kind.SEMANTIC, "User is self-employed", "user.work.role", "self-employed", importance=0.7)]
     found = [ctx.make(Kind.SEMANTIC, f"User works at {employer}", "user.work.employer", employer, importance=0.7)]
     as_role = re.search(r"(?i)\bas\s+(?:an?\s+)?(?P<role>.+)", rest[len(employer) :])
-    if as_role and (role := _role(as_role.group("role"))):
-        found.append(ctx.make(Kind.SEMANTIC, _role_text(role), "user.work.role", role, importance=0.7))
+    if as_role and (role := job_role(as_role.group("role"))):
+        found.append(ctx.make(Kind.SEMANTIC, role_text(role), "user.work.role", role, importance=0.7))
     return found
 
 
 @rule(
-    r"(?:i\s+(?:currently\s+|now\s+)?work|i'm (?:currently |now )?working|i am working)\s+as\s+(?:a\s+|an\s+)?"
+    r"(?:(?:i\s+(?:currently\s+|now\s+)?(?:work|freelance)|i'm (?:currently |now )?(?:working|freelancing)|"
+    r"i am working)\s+as|my\s+(?:job|role|job title|position)\s+is)\s+(?:a\s+|an\s+)?"
     r"(?P<rest>.+)"
 )
 def works_as(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
@@ -109,9 +110,10 @@ def works_as(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     role = role.lower()
     if not role or DETERMINER_START.match(role):
         return []
-    found = [ctx.make(Kind.SEMANTIC, _role_text(role), "user.work.role", role, importance=0.7)]
+    found = [ctx.make(Kind.SEMANTIC, role_text(role), "user.work.role", role, importance=0.7)]
     at = re.search(r"(?i)\b(?:at|for)\s+(?P<employer>.+)", rest)
-    if at and (employer := cut_employer(at.group("employer"))):
+    employer = cut_employer(at.group("employer")) if at else ""
+    if employer and not re.match(r"(?i)(?:a|an)\s", employer):
         found.append(
             ctx.make(Kind.SEMANTIC, f"User works at {employer}", "user.work.employer", employer, importance=0.7)
         )
@@ -121,12 +123,13 @@ def works_as(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
 @rule(I_AM + r"\s+(?:now\s+|currently\s+|still\s+)?(?:a|an)\s+(?P<rest>.+)")
 def i_am_a(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     rest = match.group("rest")
-    role = _role(rest)
+    role = job_role(rest)
     if not role:
         return []
-    found = [ctx.make(Kind.SEMANTIC, _role_text(role), "user.work.role", role, importance=0.7, confidence=0.85)]
+    found = [ctx.make(Kind.SEMANTIC, role_text(role), "user.work.role", role, importance=0.7, confidence=0.85)]
     at = re.search(r"(?i)\b(?:at|for|with)\s+(?P<employer>.+)", rest)
-    if at and (employer := cut_employer(at.group("employer"))):
+    employer = cut_employer(at.group("employer")) if at else ""
+    if employer and not re.match(r"(?i)(?:a|an)\s", employer):  # "for a small firm" names no employer
         if role.endswith("student"):
             found.append(
                 ctx.make(
@@ -146,7 +149,7 @@ def i_am_a(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
 )
 def work_status(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     status = match.group("status").lower().replace("self employed", "self-employed")
-    return [ctx.make(Kind.SEMANTIC, _role_text(status), "user.work.role", status, importance=0.7)]
+    return [ctx.make(Kind.SEMANTIC, role_text(status), "user.work.role", status, importance=0.7)]
 
 
 @rule(r"(?:i\s+(?:don't|do not|no longer)\s+work|i'm not working|i am not working)\s+(?:at|for)\s+(?P<rest>.+)")
@@ -171,3 +174,25 @@ def quit_job(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     employer = cut_employer(match.group("rest") or "")
     text = f"User no longer works at {employer}" if employer else "User left their job"
     return [ctx.make(Kind.SEMANTIC, text, "user.work.employer", employer or None, importance=0.7, retracts=True)]
+
+
+@rule(r"being\s+(?:a|an)\s+(?P<rest>.+?)\s+(?:is|has been|can be|gets|was)\b")
+def being_a(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
+    """'being a paramedic is exhausting'."""
+    role = job_role(match.group("rest"))
+    return (
+        [ctx.make(Kind.SEMANTIC, role_text(role), "user.work.role", role, importance=0.7, confidence=0.8)]
+        if role
+        else []
+    )
+
+
+@rule(
+    r"i\s+(?:just\s+|recently\s+|finally\s+)?(?:started|got|began|landed|accepted)\s+(?:a\s+)?(?:new\s+)?"
+    r"(?:job|position|role)\s+(?:at|with)\s+(?P<rest>.+)"
+)
+def new_job(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
+    employer = cut_employer(match.group("rest"))
+    if not employer:
+        return []
+    return [ctx.make(Kind.SEMANTIC, f"User works at {employer}", "user.work.employer", employer, importance=0.7)]

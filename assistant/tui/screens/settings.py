@@ -27,8 +27,10 @@ FIRST_FIELDS = (
 
 
 def model_choices(current: str) -> list[tuple[str, str]]:
-    """Catalog entries (marked when available here) and installed models, plus the current value."""
+    """Catalog entries (marked when available here), installed models and usable models other tools
+    downloaded (used in place), plus the current value."""
     from assistant.llm.catalog import available_path, installed_models, load_catalog
+    from assistant.llm.discovery import discover
 
     choices: dict[str, str] = {}
     try:
@@ -39,6 +41,9 @@ def model_choices(current: str) -> list[tuple[str, str]]:
         pass
     for name in installed_models():
         choices.setdefault(name, f"{name} (added)")
+    for found in discover():
+        if found.usable:
+            choices.setdefault(found.name, f"{found.name} (found by {found.source}, used in place)")
     choices.setdefault(current, current)
     return [(label, name) for name, label in choices.items()]
 

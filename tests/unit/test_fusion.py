@@ -1,0 +1,96 @@
+"""The pure functions that turn recall's candidates into relevance (assistant/memory/fusion.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from assistant.memory.fusion import (
+    ASSISTANT_WORDS,
+    CONVERSATION_SHARE,
+    DENSE_SHARE,
+    by_conversation,
+    by_exchange,
+    fused_relevance,
+    in_time,
+    quoted_as_context,
+    text_scores,
+)
+
+
+def row(memory_id: str, text: str = "", *, speaker: str = "user", conversation: str = "c1", **extra):
+    return {
+        "id": memory_id,
+        "kind": "episodic",
+        "text": text,
+        "speaker": speaker,
+        "conversation_id": conversation,
+        **extra,
+    }
+
+
+def test_text_scores_sum_the_weighted_scores_of_every_ranking_that_has_one() -> None:
+    words = [{"id": "a", "_score": 4.0}, {"id": "b", "_score": 2.0}]
+    names = [{"id": "b", "_score": 6.0}]
+    vectors = [{"id": "a", "_distance": 0.2}]
+    assert text_scores([(words, 1.0), (names, 0.5), (vectors, 1.0)]) == {"a": 4.0, "b": 5.0}
+
+
+def test_fused_relevance_keeps_how_much_better_the_best_match_is() -> None:
+    similarity = {"a": 0.8, "b": 0.5, "c": 0.3}
+    text = {"b": 10.0, "c": 5.0}
+    relevance = fused_relevance(["a", "b", "c"], similarity, text)
+    assert relevance["a"] == pytest.approx(DENSE_SHARE)  # best vector match, missed by the words
+    assert relevance["b"] == pytest.approx(DENSE_SHARE * 0.4 + (1 - DENSE_SHARE))
+    assert relevance["c"] == pytest.approx((1 - DENSE_SHARE) * 0.5)
+    assert all(0.0 <= value <= 1.0 for value in relevance.values())
+
+
+def test_a_hairs_difference_between_few_candidates_is_not_the_whole_scale() -> None:
+    relevance = fused_relevance(["a", "b"], {"a": 0.61, "b": 0.60}, {})
+    assert relevance["a"] - relevance["b"] < 0.05
+    assert fused_relevance([], {}, {}) == {}
+
+
+def test_the_message_a_reply_answered_inherits_from_it_and_the_assistants_words_count_less() -> None:
+    question = row("q", "My sister Ana moved to Porto.")
+    reply = row("r", "So Ana lives in Lisbon!", speaker="assistant", context=quoted_as_context(question))
+    other = row("o", "Unrelated", conversation="c2")
+    relevance = by_exchange({"q": question, "r": reply, "o": other}, {"q": 0.4, "r": 0.9, "o": 0.5})
+    assert relevance["r"] == pytest.approx(0.9 * ASSISTANT_WORDS)
+    assert relevance["q"] == pytest.approx(0.9)  # the user's words take the reply's place
+    assert relevance["o"] == 0.5
+
+
+def test_a_reply_in_another_conversation_with_the_same_words_is_not_linked() -> None:
+    question = row("q", "Hi!", conversation="c1")
+    reply = row("r", "Hello!", speaker="Gina", conversation="c2", context=quoted_as_context(question))
+    assert by_exchange({"q": question, "r": reply}, {"q": 0.1, "r": 0.9})["q"] == 0.1
+
+
+def test_a_conversations_best_match_lifts_its_other_messages_and_facts_stay_as_they_were() -> None:
+    rows = {
+        "a": row("a", conversation="c1"),
+        "b": row("b", conversation="c1"),
+        "c": row("c", conversation="c2"),
+        "f": {"id": "f", "kind": "semantic", "text": "fact", "conversation_id": None},
+    }
+    relevance = by_conversation(rows, {"a": 1.0, "b": 0.2, "c": 0.2, "f": 0.3})
+    assert relevance["a"] == pytest.approx(1.0)
+    assert relevance["b"] == pytest.approx((0.2 + CONVERSATION_SHARE) / (1 + CONVERSATION_SHARE))
+    assert relevance["c"] == pytest.approx(0.2) and relevance["f"] == 0.3
+
+
+def test_a_named_time_puts_what_was_said_inside_it_first_each_side_in_order() -> None:
+    march = datetime(2024, 3, 10, tzinfo=UTC)
+    rows = {
+        "in-weak": row("in-weak", created_at=march),
+        "in-strong": row("in-strong", created_at=march),
+        "out": row("out", created_at=datetime(2024, 5, 1, tzinfo=UTC)),
+    }
+    relevance = {"in-weak": 0.1, "in-strong": 0.6, "out": 1.0}
+    window = (datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 31, 23, 59, tzinfo=UTC))
+    ranked = sorted(rows, key=in_time(rows, relevance, window).__getitem__, reverse=True)
+    assert ranked == ["in-strong", "in-weak", "out"]
+    assert in_time(rows, relevance, None) == relevance

@@ -1,0 +1,68 @@
+"""Learning that changes what is known, on the real model, embedder and LanceDB: a moved city
+supersedes the old one, a retraction ends the fact or the health note that quoted it, and a
+statement no rule reads is kept as a note, with the same notice as any saved fact."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.application.session import Assistant
+from assistant.config import load_settings
+from assistant.memory.types import Status
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def assistant():
+    core = Assistant(load_settings(context_size=2048, max_reply_tokens=16, temperature=0.0, model_extraction=False))
+    yield core
+    core.close()
+
+
+def say(core: Assistant, text: str, conversation: str):
+    turn = core.reply(text, conversation_id=conversation)
+    return core.learn(turn, use_model=False)
+
+
+def active(core: Assistant, prefix: str):
+    return [m for m in core.engine.list() if (m.key or "").startswith(prefix) and m.status == Status.ACTIVE]
+
+
+def test_a_move_supersedes_and_scratch_that_moves_back(assistant):
+    chat = assistant.new_conversation("moves").id
+    say(assistant, "I live in Lisbon.", chat)
+    say(assistant, "Let me tell you, I just moved to Berlin last month.", chat)
+    report = say(assistant, "Scratch that, I moved back to Porto.", chat)
+    assert [m.text for m in active(assistant, "user.home")] == ["User lives in Porto"]
+    assert any("replaces: User lives in Berlin" in notice for notice in report.notices)
+
+
+def test_a_retraction_ends_the_health_note_that_quoted_it_and_adds_nothing(assistant):
+    chat = assistant.new_conversation("health").id
+    saved = say(assistant, "Penicillin and I really don't get along.", chat)
+    [note] = active(assistant, "user.health.note.")
+    assert saved.notices == [f"Saved to memory: {note.text}"]
+    ended = say(assistant, "I'm not allergic to penicillin after all, the test came back clear.", chat)
+    assert active(assistant, "user.health.note.") == [] and active(assistant, "user.allergy.") == []
+    assert ended.saved == [] and any(notice.startswith("No longer true:") for notice in ended.notices)
+
+
+def test_a_family_member_allergy_is_theirs_and_a_diet_retraction_ends_the_diet(assistant):
+    chat = assistant.new_conversation("family").id
+    say(assistant, "My daughter is allergic to peanuts. I'm vegetarian.", chat)
+    assert [m.key for m in active(assistant, "user.family.")] == ["user.family.daughter.allergy.peanut"]
+    assert active(assistant, "user.allergy.") == []
+    profile = [m.text for m in assistant.memories.profile()]
+    assert "User's daughter is allergic to peanuts" in profile  # in every prompt, like the user's own
+    say(assistant, "I'm not vegetarian anymore, I started eating chicken again.", chat)
+    assert active(assistant, "user.diet") == []
+
+
+def test_a_statement_no_rule_reads_is_kept_as_a_note_of_its_family_with_undo(assistant):
+    chat = assistant.new_conversation("pet").id
+    report = say(assistant, "My dog turned out to be a brilliant swimmer.", chat)
+    [note] = active(assistant, "user.note.pet.")
+    assert report.notices == [f"Saved to memory: {note.text}"] and "brilliant swimmer" in note.text
+    assistant.undo_learned([m.id for m in report.saved])
+    assert active(assistant, "user.note.") == []
