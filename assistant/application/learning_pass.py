@@ -39,8 +39,12 @@ def learn_from_turn(
     settings: Settings,
     use_model: bool | None = None,
     on_stated: Callable[[LearnReport], None] | None = None,
+    from_history: bool = False,
 ) -> LearnReport:
     """Extract memories from the user's side of `turn` and consolidate them.
+
+    `from_history` (an imported message): what it states is valid from when it was said
+    (`turn.at`) and does not replace a value the user gave later (see Consolidator).
 
     With a model pass, `on_stated` receives the rules' part of the report (possibly empty) as
     soon as it is saved, and the returned report holds the model's part.
@@ -51,7 +55,7 @@ def learn_from_turn(
     own_text = authored_text(turn.user_text)  # pasted files and quotes are data, not facts about the user
     if not own_text.strip():
         return report
-    consolidator = Consolidator(engine)
+    consolidator = Consolidator(engine, said_at=turn.at if from_history else None)
     explicit = extract_explicit(own_text, now=turn.at, source_id=turn.user_message_id)  # deduplicated
     # What no rule understood about the user's health is kept in their words, never dropped.
     notes = health_notes(own_text, found=explicit, source_id=turn.user_message_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from assistant.learning.candidate import Candidate
 from assistant.memory.engine import MemoryEngine
@@ -34,8 +35,19 @@ def _same_statement(a: str, b: str) -> bool:
 
 
 class Consolidator:
-    def __init__(self, engine: MemoryEngine) -> None:
+    """Applies candidates to one memory space.
+
+    With `said_at` (learning from an imported history) a fact is valid from when it was said,
+    and a value said before the one memory holds for its key does not replace it: a history
+    learned again after a kill, or an older export imported later, never undoes a newer value.
+    """
+
+    def __init__(self, engine: MemoryEngine, *, said_at: datetime | None = None) -> None:
         self.engine = engine
+        self.said_at = said_at
+
+    def _newer_than_said(self, memory: Memory) -> bool:
+        return self.said_at is not None and memory.valid_from is not None and memory.valid_from > self.said_at
 
     def apply_all(self, candidates: Iterable[Candidate]) -> list[Applied]:
         return [self.apply(candidate) for candidate in candidates]
@@ -53,6 +65,9 @@ class Consolidator:
                     candidate.value and normalize_text(candidate.value) in normalize_text(memory.text)
                 ):
                     return self._reinforce(memory, candidate)
+            newer = [memory for memory in current if self._newer_than_said(memory)]
+            if newer:
+                return Applied("skip", newer[0])  # the user said something newer since
             return self._add(candidate, replaced=current)
         if candidate.retracts:
             return Applied("skip")
@@ -95,6 +110,7 @@ class Consolidator:
             origin=candidate.origin,
             sources=candidate.source_ids,
             reason=reason,
+            valid_from=self.said_at,
         )
         notice = f"Saved to memory: {memory.text}"
         if replaced:
@@ -105,7 +121,8 @@ class Consolidator:
         ended = [
             memory
             for memory in current
-            if not candidate.value or normalize_text(candidate.value) in normalize_text(memory.text)
+            if (not candidate.value or normalize_text(candidate.value) in normalize_text(memory.text))
+            and not self._newer_than_said(memory)
         ]
         for memory in ended:
             self.engine.archive(memory.id, reason="the user said it is no longer true")
