@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from assistant.application.turn import LearnReport, Turn
 from assistant.config import Settings
@@ -21,6 +22,7 @@ from assistant.learning.pasted import authored_text
 from assistant.learning.safety_net import health_notes
 from assistant.llm.runner import ModelRunner
 from assistant.memory.engine import MemoryEngine
+from assistant.memory.types import Origin
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,10 @@ def learn_from_turn(
     explicit = extract_explicit(own_text, now=turn.at, source_id=turn.user_message_id)  # deduplicated
     # What no rule understood about the user's health is kept in their words, never dropped.
     notes = health_notes(own_text, found=explicit, source_id=turn.user_message_id)
-    for applied in consolidator.apply_all([*explicit, *notes]):
+    stated = [*explicit, *notes]
+    if from_history:
+        stated = [replace(candidate, origin=Origin.IMPORTED) for candidate in stated]
+    for applied in consolidator.apply_all(stated):
         _record(report, applied)
     engine.flush()
     if use_model is None:
