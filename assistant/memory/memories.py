@@ -111,7 +111,9 @@ class Memories:
         for old in previous:
             changes.append(
                 # The old value held until the new one began (for an imported history: when it was said).
-                replace(old, status=Status.SUPERSEDED, superseded_by=memory.id, valid_to=memory.valid_from, updated_at=now)
+                replace(
+                    old, status=Status.SUPERSEDED, superseded_by=memory.id, valid_to=memory.valid_from, updated_at=now
+                )
             )
             audits.append(space.audit(old.id, "supersede", reason, detail=f"superseded by {memory.id}"))
         vectors = embed_array(space.embedder, [embedding_text_for(memory)])

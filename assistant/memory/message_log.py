@@ -259,7 +259,9 @@ class MessageLog:
         for conversation_id, (first, last, opener) in spans.items():
             known = existing.get(conversation_id)
             given = titles.get(conversation_id)
-            title = known.title if known else redacted_text(given, redacted)[:200] if given else title_from(opener.content)
+            title = (
+                known.title if known else redacted_text(given, redacted)[:200] if given else title_from(opener.content)
+            )
             rows.append(
                 {
                     "id": conversation_id,

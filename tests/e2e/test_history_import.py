@@ -93,7 +93,10 @@ def test_a_claude_export_learns_from_the_user_not_from_attachments(cli):
     assert [c["title"] for c in listed] == ["Actually my favorite color is blue these days.", "Colours for the flat"]
     known = facts("c")
     colours = {m.text: m.status for m in known if m.key == "user.favourite.colour"}
-    assert colours == {"User's favourite colour is green": Status.SUPERSEDED, "User's favourite colour is blue": Status.ACTIVE}
+    assert colours == {
+        "User's favourite colour is green": Status.SUPERSEDED,
+        "User's favourite colour is blue": Status.ACTIVE,
+    }
     assert not [m for m in known if "Mallory" in m.text]  # the attached file's text is data, not the user
     answer = ok(cli("chat", "--user", "c", "what do you know about me?")).stdout
     assert "favourite colour is blue" in answer and "“Actually my favorite color is blue these days.”" in answer

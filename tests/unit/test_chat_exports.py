@@ -111,7 +111,10 @@ def test_bad_entries_are_reported_and_skipped(tmp_path: Path) -> None:
     path.write_text(json.dumps([good[0], {"title": "no id", "mapping": {}}, "junk", good[1]]), encoding="utf-8")
     conversations, bad = read(path)
     assert [c.title for c in conversations] == ["Lisbon trams", "Meeting Dana"]
-    assert [entry.where for entry in bad] == ["conversations.json: conversation 2", "conversations.json: conversation 3"]
+    assert [entry.where for entry in bad] == [
+        "conversations.json: conversation 2",
+        "conversations.json: conversation 3",
+    ]
     assert "without an 'id'" in bad[0].reason
     # Broken JSON mid-file: what came before is kept, the break is reported.
     text = json.dumps(good)

@@ -54,7 +54,8 @@ def parse(entry: Any) -> ImportedConversation:
             continue
         when = epoch(message.get("create_time")) or when
         role = message["author"]["role"]
-        own_id = message.get("id") if isinstance(message.get("id"), str) else node_id
+        given = message.get("id")
+        own_id = given if isinstance(given, str) else node_id
         messages.append(
             ImportedMessage(stable_id("chatgpt", conversation_id, str(own_id)), role, clean_text(text), when)
         )

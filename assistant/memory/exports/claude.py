@@ -50,7 +50,8 @@ def parse(entry: Any) -> ImportedConversation:
         if not text:
             continue
         when = iso_time(message.get("created_at")) or when
-        own_id = message.get("uuid") if isinstance(message.get("uuid"), str) else f"#{number}"
+        uuid = message.get("uuid")
+        own_id = uuid if isinstance(uuid, str) else f"#{number}"
         role = ROLES[message["sender"]]
         messages.append(ImportedMessage(stable_id("claude", conversation_id, own_id), role, clean_text(text), when))
     conversation.messages = in_order(messages)
