@@ -140,3 +140,32 @@ def test_bad_entries_are_counted_and_skipped_and_a_broken_export_is_one_clear_er
     missing = cli("memory", "import", str(tmp_path / "nope.zip"), "--user", "b")
     assert missing.returncode != 0 and "Traceback" not in missing.stderr
     shutil.rmtree(junk.parent)
+
+
+def test_progress_is_shown_on_a_terminal_only(tmp_path: Path):
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "memory", "import", str(DATA / "claude_export"), "--user", "p"],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=dict(os.environ),
+    )
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    stdout, _ = process.communicate(timeout=600)
+    os.close(master)
+    assert process.returncode == 0
+    assert b"importing\xe2\x80\xa6 100%" in seen and b"learning from your messages\xe2\x80\xa6 2/2" in seen
+    assert b"importing" not in stdout  # the report on stdout is clean; without a terminal, no meter at all
