@@ -12,17 +12,19 @@ from assistant.memory.redact import notice
 
 
 def import_export_file(args: argparse.Namespace, source: Any, progress: Any) -> int:
-    from assistant.application.history_import import import_history, learn_imported
+    from assistant.application.history_import import HistoryReport, import_history, learn_imported
     from assistant.application.import_queue import ImportQueue
     from assistant.memory.engine import MemoryEngine
 
     settings = settings_for(args)
     queue = ImportQueue(settings.user)
     with MemoryEngine.open(settings) as engine:
-        try:
-            report = import_history(engine, source, queue, progress=progress.stage)
-        finally:
-            progress.finish()
+        report = HistoryReport()
+        if source is not None:
+            try:
+                report = import_history(engine, source, queue, progress=progress.stage)
+            finally:
+                progress.finish()
         learned = None
         if not args.no_learn:
             try:
@@ -51,6 +53,12 @@ def import_export_file(args: argparse.Namespace, source: Any, progress: Any) -> 
                 "superseded": learned.superseded if learned else 0,
             }
         )
+    elif source is None:
+        print(
+            f"learned {learned.saved} memories from {learned.messages} of your imported messages"
+            if learned is not None and learned.messages
+            else "nothing left to learn from earlier imports"
+        )
     else:
         print(
             f"imported {report.imported} messages in {report.conversations} conversations from a {kind} export"
@@ -60,10 +68,18 @@ def import_export_file(args: argparse.Namespace, source: Any, progress: Any) -> 
         if learned is not None and learned.messages:
             print(
                 f"learned {learned.saved} memories from {learned.messages} of your messages"
-                + (f" ({learned.superseded} earlier values superseded)" if learned.superseded else "")
+                + (
+                    f" ({learned.superseded} earlier {_plural(learned.superseded, 'value')} superseded)"
+                    if learned.superseded
+                    else ""
+                )
             )
         elif args.no_learn:
             print("learning is queued: it runs on your next `assistant memory import`")
     if report.conversations == 0 and report.bad:
         raise AssistantError(f"nothing imported from {args.file}: no entry could be read")
     return 0
+
+
+def _plural(count: int, noun: str) -> str:
+    return noun if count == 1 else noun + "s"

@@ -118,7 +118,9 @@ def register(subcommands: Any) -> None:
             "import", help="import a ChatGPT or Claude data export (zip, folder or file), JSON Lines or an export file"
         )
     )
-    importing.add_argument("file", type=Path)
+    importing.add_argument(
+        "file", type=Path, nargs="?", help="omit to finish learning from earlier imports (after a kill, or --no-learn)"
+    )
     importing.add_argument(
         "--no-learn", action="store_true", help="only import; learn from the imported messages on a later import"
     )

@@ -57,8 +57,10 @@ class _Progress:
 def import_file(args: argparse.Namespace) -> int:
     from assistant.memory.exports import open_export
 
-    source = open_export(args.file)
-    if source is not None:
+    if args.file is None and args.no_learn:
+        raise AssistantError("nothing to do: give a file to import, or leave out --no-learn")
+    source = open_export(args.file) if args.file is not None else None
+    if source is not None or args.file is None:
         from assistant.cli.history import import_export_file
 
         return import_export_file(args, source, _Progress())

@@ -169,3 +169,13 @@ def test_progress_is_shown_on_a_terminal_only(tmp_path: Path):
     assert process.returncode == 0
     assert b"importing\xe2\x80\xa6 100%" in seen and b"learning from your messages\xe2\x80\xa6 2/2" in seen
     assert b"importing" not in stdout  # the report on stdout is clean; without a terminal, no meter at all
+
+
+def test_no_learn_queues_the_learning_and_a_bare_import_finishes_it(cli):
+    queued = ok(cli("memory", "import", str(DATA / "claude_export"), "--user", "q", "--no-learn"))
+    assert "learning is queued" in queued.stdout
+    assert facts("q") == []
+    finished = ok(cli("memory", "import", "--user", "q"))
+    assert "learned 2 memories from 2 of your imported messages" in finished.stdout
+    assert [m.text for m in facts("q") if m.status == Status.ACTIVE] == ["User's favourite colour is blue"]
+    assert "nothing left to learn" in ok(cli("memory", "import", "--user", "q")).stdout
