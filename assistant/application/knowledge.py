@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from assistant.application.memory_service import MemoryService
 from assistant.learning.schema import second_person
 from assistant.memory.types import Kind, Memory, Origin
@@ -16,7 +18,7 @@ FAMILY_KEY_PREFIX = "user.family."
 HOW_LEARNED = {
     Origin.EXPLICIT: "you asked me to remember it",
     Origin.EXTRACTED: "learned from our conversation",
-    Origin.IMPORTED: "imported",
+    Origin.IMPORTED: "learned from an imported conversation",
     Origin.SUMMARY: "summarised from old conversations",
 }
 
@@ -41,13 +43,22 @@ def knowledge_groups(memories: list[Memory]) -> list[tuple[str, list[Memory]]]:
 def source_note(memories: MemoryService, memory: Memory) -> str:
     """How and when a memory was learned, quoting the message it came from."""
     how = HOW_LEARNED.get(memory.origin, str(memory.origin))
-    when = memory.created_at.date().isoformat()
+    when = said_on(memory).date().isoformat()
     sources = memories.sources_of(memory)
     if sources:
         said = " ".join(sources[0].content.split())
         said = said[:80] + ("…" if len(said) > 80 else "")
+        if memory.origin == Origin.IMPORTED:
+            how += f" (“{memories.conversation_title(sources[0].conversation_id)}”)"
         return f"{how}, {when}, from “{said}” (message `{sources[0].id[:12]}`)"
     return f"{how}, {when}"
+
+
+def said_on(memory: Memory) -> datetime:
+    """When the user said it: an imported fact is valid from its message's time, not the import's."""
+    if memory.valid_from is not None and memory.valid_from <= memory.created_at:
+        return memory.valid_from
+    return memory.created_at
 
 
 def knowledge_report(memories: MemoryService) -> str:
@@ -57,10 +68,7 @@ def knowledge_report(memories: MemoryService) -> str:
     sections = []
     for title, group in knowledge_groups(known):
         # Shown to the user in the second person ("You live in Porto"); the model reads "User lives in Porto".
-        lines = [
-            f"- {second_person(m.text)} — *{source_note(memories, m)}*"
-            for m in sorted(group, key=lambda m: m.created_at)
-        ]
+        lines = [f"- {second_person(m.text)} — *{source_note(memories, m)}*" for m in sorted(group, key=said_on)]
         sections.append(f"**{title}**\n" + "\n".join(lines))
     conversations = memories.conversation_count()
     noun = "conversation" if conversations == 1 else "conversations"

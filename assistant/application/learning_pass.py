@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from assistant.application.turn import LearnReport, Turn
 from assistant.config import Settings
@@ -21,6 +22,7 @@ from assistant.learning.pasted import authored_text
 from assistant.learning.safety_net import net_notes
 from assistant.llm.runner import ModelRunner
 from assistant.memory.engine import MemoryEngine
+from assistant.memory.types import Origin
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,12 @@ def learn_from_turn(
     settings: Settings,
     use_model: bool | None = None,
     on_stated: Callable[[LearnReport], None] | None = None,
+    from_history: bool = False,
 ) -> LearnReport:
     """Extract memories from the user's side of `turn` and consolidate them.
+
+    `from_history` (an imported message): what it states is valid from when it was said
+    (`turn.at`) and does not replace a value the user gave later (see Consolidator).
 
     With a model pass, `on_stated` receives the rules' part of the report (possibly empty) as
     soon as it is saved, and the returned report holds the model's part.
@@ -51,12 +57,15 @@ def learn_from_turn(
     own_text = authored_text(turn.user_text)  # pasted files and quotes are data, not facts about the user
     if not own_text.strip():
         return report
-    consolidator = Consolidator(engine)
+    consolidator = Consolidator(engine, said_at=turn.at if from_history else None)
     explicit = extract_explicit(own_text, now=turn.at, source_id=turn.user_message_id)  # deduplicated
     # What no rule understood about the user's health (or of a family the schema knows) is kept
     # in their words, never dropped; the notice and Undo are the same as for any saved fact.
     notes = net_notes(own_text, found=explicit, source_id=turn.user_message_id)
-    for applied in consolidator.apply_all([*explicit, *notes]):
+    stated = [*explicit, *notes]
+    if from_history:
+        stated = [replace(candidate, origin=Origin.IMPORTED) for candidate in stated]
+    for applied in consolidator.apply_all(stated):
         _record(report, applied)
     engine.flush()
     if use_model is None:

@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from assistant.application.views import MemoryDetail
+from assistant.errors import StoreError
 from assistant.learning.consolidate import Applied, Consolidator
 from assistant.learning.explicit import extract_explicit
 from assistant.learning.remember import remember_candidates
@@ -356,6 +357,12 @@ class MemoryService:
 
     def stats(self) -> dict[str, object]:
         return self.engine.stats()
+
+    def conversation_title(self, conversation_id: str) -> str:
+        try:
+            return self.engine.require_conversation(conversation_id).title
+        except StoreError:
+            return "a deleted conversation"
 
     def conversation_count(self) -> int:
         return len(self.engine.conversations())

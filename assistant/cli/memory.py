@@ -114,8 +114,17 @@ def register(subcommands: Any) -> None:
     export.add_argument("file", type=Path)
     export.set_defaults(handler=memory_transfer.export)
 
-    importing = _common(actions.add_parser("import", help="import JSON Lines messages or an export file"))
-    importing.add_argument("file", type=Path)
+    importing = _common(
+        actions.add_parser(
+            "import", help="import a ChatGPT or Claude data export (zip, folder or file), JSON Lines or an export file"
+        )
+    )
+    importing.add_argument(
+        "file", type=Path, nargs="?", help="omit to finish learning from earlier imports (after a kill, or --no-learn)"
+    )
+    importing.add_argument(
+        "--no-learn", action="store_true", help="only import; learn from the imported messages on a later import"
+    )
     importing.set_defaults(handler=memory_transfer.import_file)
 
     stats = _common(actions.add_parser("stats", help="counts and sizes of this memory space"))

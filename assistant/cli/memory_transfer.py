@@ -29,15 +29,24 @@ class _Progress:
 
     def __init__(self) -> None:
         self.enabled = sys.stderr.isatty()
+        self._last = ""
 
     def __call__(self, done: int, total: int) -> None:
+        self.stage("import", done, total)
+
+    def stage(self, stage: str, done: int, total: int) -> None:
         if not self.enabled:
             return
-        if total:
-            sys.stderr.write(f"\rimporting… {min(100, 100 * done // total):3d}%")
+        if stage == "learn":
+            line = f"learning from your messages… {done}/{total}"
+        elif total:
+            line = f"importing… {min(100, 100 * done // total):3d}%"
         else:
-            sys.stderr.write(f"\rimporting… {done} lines")
-        sys.stderr.flush()
+            line = f"importing… {done} lines"
+        if line != self._last:  # a redraw per change, not per callback
+            self._last = line
+            sys.stderr.write(f"\r\033[K{line}")
+            sys.stderr.flush()
 
     def finish(self) -> None:
         if self.enabled:
@@ -46,6 +55,15 @@ class _Progress:
 
 
 def import_file(args: argparse.Namespace) -> int:
+    from assistant.memory.exports import open_export
+
+    if args.file is None and args.no_learn:
+        raise AssistantError("nothing to do: give a file to import, or leave out --no-learn")
+    source = open_export(args.file) if args.file is not None else None
+    if source is not None or args.file is None:
+        from assistant.cli.history import import_export_file
+
+        return import_export_file(args, source, _Progress())
     progress = _Progress()
     with memories_for(args) as memories:
         try:

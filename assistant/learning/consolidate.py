@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from assistant.learning.candidate import Candidate
 from assistant.learning.safety_net import HEALTH_NOTE_PREFIX
@@ -36,8 +37,19 @@ def _same_statement(a: str, b: str) -> bool:
 
 
 class Consolidator:
-    def __init__(self, engine: MemoryEngine) -> None:
+    """Applies candidates to one memory space.
+
+    With `said_at` (learning from an imported history) a fact is valid from when it was said,
+    and a value said before the one memory holds for its key does not replace it: a history
+    learned again after a kill, or an older export imported later, never undoes a newer value.
+    """
+
+    def __init__(self, engine: MemoryEngine, *, said_at: datetime | None = None) -> None:
         self.engine = engine
+        self.said_at = said_at
+
+    def _newer_than_said(self, memory: Memory) -> bool:
+        return self.said_at is not None and memory.valid_from is not None and memory.valid_from > self.said_at
 
     def apply_all(self, candidates: Iterable[Candidate], *, via: str = "") -> list[Applied]:
         return [self.apply(candidate, via=via) for candidate in candidates]
@@ -56,6 +68,9 @@ class Consolidator:
                     candidate.value and normalize_text(candidate.value) in normalize_text(memory.text)
                 ):
                     return self._reinforce(memory, candidate, via)
+            newer = [memory for memory in current if self._newer_than_said(memory)]
+            if newer:
+                return Applied("skip", newer[0])  # the user said something newer since
             return self._add(candidate, replaced=current, via=via)
         if candidate.retracts:
             return Applied("skip")
@@ -98,6 +113,7 @@ class Consolidator:
             origin=candidate.origin,
             sources=candidate.source_ids,
             reason=reason + via,
+            valid_from=self.said_at,
         )
         notice = f"Saved to memory: {memory.text}"
         if replaced:
@@ -108,7 +124,8 @@ class Consolidator:
         ended = [
             memory
             for memory in current
-            if not candidate.value or normalize_text(candidate.value) in normalize_text(memory.text)
+            if (not candidate.value or normalize_text(candidate.value) in normalize_text(memory.text))
+            and not self._newer_than_said(memory)
         ]
         if not ended and candidate.value and family_of(candidate.key) in SAFETY_FAMILIES:
             ended = self._notes_quoting(candidate.value)  # the allergy was kept as a note, not a keyed fact

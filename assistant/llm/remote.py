@@ -33,7 +33,14 @@ from pydantic import ValidationError
 from assistant.errors import ContextOverflowError, ModelError
 from assistant.llm.gguf import GGUFInfo
 from assistant.llm.prompt_format import ControlTokens
-from assistant.llm.runner import ChatMessage, GenerationCancelled, GenerationStats, ModelRunner, Schema
+from assistant.llm.runner import (
+    ChatMessage,
+    GenerationCancelled,
+    GenerationStats,
+    GenerationTimedOut,
+    ModelRunner,
+    Schema,
+)
 
 CONNECT_TIMEOUT = 10.0
 # A big model on a busy machine may think for a while before its first token.
@@ -171,7 +178,11 @@ class RemoteRunner(ModelRunner):
             return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - the user's own endpoint
         except urllib.error.HTTPError as error:
             raise _http_error(error, self.endpoint) from None
+        except TimeoutError:
+            raise  # the caller says what waiting too long means
         except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+            if isinstance(getattr(error, "reason", None), TimeoutError):
+                raise TimeoutError(str(error)) from None
             reason = getattr(error, "reason", error)
             raise ModelError(f"cannot reach the model server at {self.endpoint.base}: {reason}") from None
 
@@ -179,9 +190,12 @@ class RemoteRunner(ModelRunner):
         with self._open(path, None, root=root, timeout=CONNECT_TIMEOUT) as response:
             return _json_body(response, self.endpoint)
 
-    def _post(self, path: str, body: dict[str, Any], *, root: bool = False) -> Any:
-        with self._open(path, body, root=root) as response:
-            return _json_body(response, self.endpoint)
+    def _post(self, path: str, body: dict[str, Any], *, root: bool = False, timeout: float | None = None) -> Any:
+        try:
+            with self._open(path, body, root=root, timeout=timeout or READ_TIMEOUT) as response:
+                return _json_body(response, self.endpoint)
+        except TimeoutError:
+            raise GenerationTimedOut(f"the model server took longer than {timeout or READ_TIMEOUT:.0f} s") from None
 
     # -- tokens ------------------------------------------------------------------------
 
@@ -295,6 +309,7 @@ class RemoteRunner(ModelRunner):
         *,
         max_tokens: int = 384,
         background: bool = True,
+        seconds: float | None = None,
     ) -> Schema:
         self.load()
         json_schema = schema.model_json_schema()
@@ -307,7 +322,9 @@ class RemoteRunner(ModelRunner):
             for index, name in enumerate(order):
                 body = self._request(messages, max_tokens, temperature=0.0, response_format=formats[name])
                 try:
-                    answer = self._post("/chat/completions", body)
+                    answer = self._post("/chat/completions", body, timeout=seconds)
+                except GenerationTimedOut:
+                    raise
                 except ModelError as error:
                     if index + 1 < len(order) and "answered HTTP" in str(error):
                         # It refused this form of schema (llama-cpp-python takes only json_object
@@ -350,7 +367,9 @@ def _http_error(error: urllib.error.HTTPError, endpoint: Endpoint) -> ModelError
 def _json_body(response: Any, endpoint: Endpoint) -> Any:
     try:
         return json.loads(response.read())
-    except (TimeoutError, ValueError, OSError) as error:
+    except TimeoutError:
+        raise
+    except (ValueError, OSError) as error:
         raise ModelError(f"the model server at {endpoint.base} sent an unreadable answer: {error}") from None
 
 

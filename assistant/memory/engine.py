@@ -23,7 +23,8 @@ simulations can run a year in seconds.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,7 @@ from assistant.memory.formats import (
 )
 from assistant.memory.import_export import ImportExport, ImportReport, ProgressCallback
 from assistant.memory.memories import Memories
-from assistant.memory.message_log import MessageLog
+from assistant.memory.message_log import Carried, MessageLog
 from assistant.memory.recall import Recaller, RecallFilter, RecallWeights
 from assistant.memory.reinforcement import Reinforcer
 from assistant.memory.space import Space
@@ -306,6 +307,28 @@ class MemoryEngine:
         self, messages: Sequence[Message], *, reason: str = "conversation message"
     ) -> builtins.list[Memory]:
         return self.log.add_messages(messages, reason=reason)
+
+    def unseen_messages(self, messages: Sequence[Message]) -> builtins.list[Message]:
+        """Those of `messages` not logged yet (each id once): what an import still has to store."""
+        return self.log.unseen(messages)
+
+    def store_imported(
+        self,
+        messages: Sequence[Message],
+        *,
+        reason: str,
+        carried: Carried,
+        redacted: Counter[str] | None = None,
+        titles: Mapping[str, str] | None = None,
+    ) -> None:
+        """Log unseen imported messages (see MessageLog.store_messages); `ensure_indexes` afterwards."""
+        self.log.store_messages(messages, Origin.IMPORTED, reason, carried, redacted=redacted, titles=titles)
+
+    def ensure_indexes(self) -> None:
+        self.store.ensure_indexes()
+
+    def messages_by_id(self, message_ids: Sequence[str]) -> dict[str, Message]:
+        return self.log.messages_by_id(message_ids)
 
     def messages(self, conversation_id: str | None = None, *, limit: int | None = None) -> builtins.list[Message]:
         return self.log.messages(conversation_id, limit=limit)

@@ -110,7 +110,10 @@ class Memories:
         audits = [space.audit(memory.id, "add", reason, detail=f"kind={kind}")]
         for old in previous:
             changes.append(
-                replace(old, status=Status.SUPERSEDED, superseded_by=memory.id, valid_to=now, updated_at=now)
+                # The old value held until the new one began (for an imported history: when it was said).
+                replace(
+                    old, status=Status.SUPERSEDED, superseded_by=memory.id, valid_to=memory.valid_from, updated_at=now
+                )
             )
             audits.append(space.audit(old.id, "supersede", reason, detail=f"superseded by {memory.id}"))
         vectors = embed_array(space.embedder, [embedding_text_for(memory)])

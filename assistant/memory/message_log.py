@@ -8,7 +8,7 @@ id, so an import or a turn cut short by a crash can simply run again.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -137,8 +137,12 @@ class MessageLog:
         carried: Carried,
         *,
         redacted: Counter[str] | None = None,
+        titles: Mapping[str, str] | None = None,
     ) -> list[Memory]:
         """Write new messages, their episodic memories, conversations and audit entries.
+
+        A new conversation is titled from `titles` (by conversation id; an import's own titles)
+        or else from its first message.
 
         Every message reaches the store through here (a chat turn and every import alike), so
         secrets are redacted here, before the text is embedded, quoted as the next one's
@@ -167,7 +171,7 @@ class MessageLog:
         # The messages go last: a stored message means its whole batch is stored, so a batch cut
         # short by a crash stays unseen and the next import (or the same turn again) finishes it.
         inserted = space.store.insert_new(MEMORIES, memory_rows(memories, blended, space.store.dimension))
-        self._touch_conversations(messages)
+        self._touch_conversations(messages, titles or {}, redacted)
         audits: list[dict[str, Any]] = [
             {
                 "id": stable_id(space.user, memory.id, "add"),
@@ -234,7 +238,15 @@ class MessageLog:
                 previous[first.id] = row_to_message(row)
         return previous
 
-    def _touch_conversations(self, messages: Sequence[Message]) -> None:
+    def messages_by_id(self, message_ids: Sequence[str]) -> dict[str, Message]:
+        if not message_ids:
+            return {}
+        found = self.space.store.messages(self.space.owner & is_in("id", list(message_ids)))
+        return {message.id: message for message in found}
+
+    def _touch_conversations(
+        self, messages: Sequence[Message], titles: Mapping[str, str], redacted: Counter[str] | None
+    ) -> None:
         space = self.space
         spans: dict[str, tuple[datetime, datetime, Message]] = {}
         for message in messages:
@@ -246,7 +258,10 @@ class MessageLog:
         rows = []
         for conversation_id, (first, last, opener) in spans.items():
             known = existing.get(conversation_id)
-            title = known.title if known else title_from(opener.content)
+            given = titles.get(conversation_id)
+            title = (
+                known.title if known else redacted_text(given, redacted)[:200] if given else title_from(opener.content)
+            )
             rows.append(
                 {
                     "id": conversation_id,
