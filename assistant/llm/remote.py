@@ -22,16 +22,23 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from assistant.errors import ContextOverflowError, ModelError
 from assistant.llm.gguf import GGUFInfo
+from assistant.llm.openai_api import (
+    Endpoint,
+    delta_text,
+    http_error,
+    is_endpoint,
+    json_body,
+    message_text,
+    server_events,
+)
 from assistant.llm.prompt_format import ControlTokens
 from assistant.llm.runner import (
     ChatMessage,
@@ -55,42 +62,22 @@ PER_MESSAGE_TOKENS = 6
 # common template family (`<|…|>` markup always is): a message or memory holding it must not
 # become a control token when the server renders its template.
 KNOWN_MARKUP = ControlTokens(
-    ("<start_of_turn>", "<end_of_turn>", "[INST]", "[/INST]", "<s>", "</s>", "<bos>", "<eos>",
-     "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]", "[AVAILABLE_TOOLS]", "<think>", "</think>")
+    (
+        "<start_of_turn>",
+        "<end_of_turn>",
+        "[INST]",
+        "[/INST]",
+        "<s>",
+        "</s>",
+        "<bos>",
+        "<eos>",
+        "[SYSTEM_PROMPT]",
+        "[/SYSTEM_PROMPT]",
+        "[AVAILABLE_TOOLS]",
+        "<think>",
+        "</think>",
+    )
 )
-
-
-def is_endpoint(model: str) -> bool:
-    return model.startswith(("http://", "https://"))
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """`http://HOST:PORT/v1#MODEL`: the API base and the model to ask for (None: the server's first)."""
-
-    base: str
-    model: str | None
-
-    @classmethod
-    def parse(cls, spec: str) -> Endpoint:
-        address, _, model = spec.partition("#")
-        parts = urlsplit(address)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ModelError(f"not a model server address: {spec!r} (expected http://HOST:PORT/v1#MODEL)")
-        if parts.username or parts.password or parts.query:
-            raise ModelError("put no credentials or query in the model server address")
-        base = address.rstrip("/")
-        if not base.endswith("/v1"):
-            base += "/v1"
-        return cls(base=base, model=model.strip() or None)
-
-    @property
-    def root(self) -> str:
-        return self.base.removesuffix("/v1")
-
-    @property
-    def label(self) -> str:
-        return f"{self.base}#{self.model}" if self.model else self.base
 
 
 class RemoteRunner(ModelRunner):
@@ -177,7 +164,7 @@ class RemoteRunner(ModelRunner):
         try:
             return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - the user's own endpoint
         except urllib.error.HTTPError as error:
-            raise _http_error(error, self.endpoint) from None
+            raise http_error(error, self.endpoint) from None
         except TimeoutError:
             raise  # the caller says what waiting too long means
         except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
@@ -188,12 +175,12 @@ class RemoteRunner(ModelRunner):
 
     def _get(self, path: str, *, root: bool = False) -> Any:
         with self._open(path, None, root=root, timeout=CONNECT_TIMEOUT) as response:
-            return _json_body(response, self.endpoint)
+            return json_body(response, self.endpoint)
 
     def _post(self, path: str, body: dict[str, Any], *, root: bool = False, timeout: float | None = None) -> Any:
         try:
             with self._open(path, body, root=root, timeout=timeout or READ_TIMEOUT) as response:
-                return _json_body(response, self.endpoint)
+                return json_body(response, self.endpoint)
         except TimeoutError:
             raise GenerationTimedOut(f"the model server took longer than {timeout or READ_TIMEOUT:.0f} s") from None
 
@@ -283,7 +270,7 @@ class RemoteRunner(ModelRunner):
             stats.started = time.perf_counter()
             response = self._open("/chat/completions", body)
             try:
-                for event in _server_events(response, self.endpoint):
+                for event in server_events(response, self.endpoint):
                     if (cancel is not None and cancel.is_set()) or (background and preempted.is_set()):
                         stats.stopped = True
                         if background:
@@ -291,7 +278,7 @@ class RemoteRunner(ModelRunner):
                         break
                     if event.get("usage"):
                         self._calibrate(messages, event["usage"])
-                    text = _delta_text(event)
+                    text = delta_text(event)
                     if not text:
                         continue
                     if stats.first_token_at is None:
@@ -336,7 +323,7 @@ class RemoteRunner(ModelRunner):
             if background and preempted.is_set():
                 raise GenerationCancelled("preempted by the user's chat")
         self._calibrate(messages, answer.get("usage"))
-        text = _message_text(answer)
+        text = message_text(answer)
         try:
             return schema.model_validate(json.loads(text, strict=False))
         except json.JSONDecodeError as error:
@@ -352,55 +339,4 @@ def _cached_count(runner: RemoteRunner, text: str) -> int:
     return runner._count_uncached(text)
 
 
-def _http_error(error: urllib.error.HTTPError, endpoint: Endpoint) -> ModelError:
-    try:
-        detail = json.loads(error.read() or b"{}")
-        message = (
-            detail.get("error", {}).get("message") if isinstance(detail.get("error"), dict) else detail.get("detail")
-        )
-    except (ValueError, OSError, AttributeError):
-        message = None
-    text = " ".join(str(message or error.reason).split())[:200]
-    return ModelError(f"the model server at {endpoint.base} answered HTTP {error.code}: {text}")
-
-
-def _json_body(response: Any, endpoint: Endpoint) -> Any:
-    try:
-        return json.loads(response.read())
-    except TimeoutError:
-        raise
-    except (ValueError, OSError) as error:
-        raise ModelError(f"the model server at {endpoint.base} sent an unreadable answer: {error}") from None
-
-
-def _server_events(response: Any, endpoint: Endpoint) -> Iterator[dict[str, Any]]:
-    """The `data:` events of a server-sent-events stream, until `[DONE]`."""
-    try:
-        for raw in response:
-            line = raw.decode("utf-8", errors="replace").strip()
-            if not line.startswith("data:"):
-                continue
-            payload = line[5:].strip()
-            if payload == "[DONE]":
-                return
-            try:
-                event = json.loads(payload)
-            except ValueError:
-                continue
-            if isinstance(event, dict) and event.get("error"):
-                raise ModelError(f"the model server at {endpoint.base} failed: {event['error']}")
-            if isinstance(event, dict):
-                yield event
-    except (OSError, http.client.HTTPException) as error:
-        raise ModelError(f"the model server at {endpoint.base} stopped answering: {error}") from None
-
-
-def _delta_text(event: dict[str, Any]) -> str:
-    choices = event.get("choices") or [{}]
-    delta = choices[0].get("delta") or {}
-    return str(delta.get("content") or "")
-
-
-def _message_text(answer: dict[str, Any]) -> str:
-    choices = answer.get("choices") or [{}]
-    return str((choices[0].get("message") or {}).get("content") or "")
+__all__ = ["Endpoint", "RemoteRunner", "is_endpoint"]
