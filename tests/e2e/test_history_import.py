@@ -79,11 +79,12 @@ def test_a_later_value_supersedes_the_earlier_one_with_the_times_it_was_said(cli
     assert lisbon.status == Status.ACTIVE and lisbon.valid_from == said_lisbon and lisbon.valid_to is None
 
     answer = ok(cli("chat", "--user", "dana", "what do you know about me?")).stdout
-    assert "User lives in Lisbon" in answer and "Porto" not in answer.split("User lives in Lisbon")[0].split("\n")[-1]
-    line = next(line for line in answer.splitlines() if "User lives in Lisbon" in line)
+    # The answer speaks to the user ("You live in …"); the memory text is what the model reads.
+    assert "You live in Lisbon" in answer and "Porto" not in answer.split("You live in Lisbon")[0].split("\n")[-1]
+    line = next(line for line in answer.splitlines() if "You live in Lisbon" in line)
     assert "imported conversation (“Lisbon trams”), 2024-06-10" in line
     assert "I moved to Lisbon last month" in line
-    assert "User lives in Porto" not in answer
+    assert "- You live in Porto" not in answer  # the superseded value is not reported (its source quote may be)
 
 
 def test_a_claude_export_learns_from_the_user_not_from_attachments(cli):
