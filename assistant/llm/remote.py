@@ -26,8 +26,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from assistant.errors import ContextOverflowError, ModelError
 from assistant.llm.gguf import GGUFInfo
 from assistant.llm.openai_api import (
@@ -47,6 +45,7 @@ from assistant.llm.runner import (
     GenerationTimedOut,
     ModelRunner,
     Schema,
+    parse_json_output,
 )
 
 CONNECT_TIMEOUT = 10.0
@@ -323,14 +322,7 @@ class RemoteRunner(ModelRunner):
             if background and preempted.is_set():
                 raise GenerationCancelled("preempted by the user's chat")
         self._calibrate(messages, answer.get("usage"))
-        text = message_text(answer)
-        try:
-            return schema.model_validate(json.loads(text, strict=False))
-        except json.JSONDecodeError as error:
-            raise ModelError(f"the model's output was not complete JSON ({error.msg})") from None
-        except ValidationError as error:
-            problem = error.errors()[0]["msg"] if error.errors() else str(error)
-            raise ModelError(f"the model's JSON did not match {schema.__name__}: {problem}") from None
+        return parse_json_output(message_text(answer), schema)
 
 
 @lru_cache(maxsize=4096)

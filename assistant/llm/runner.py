@@ -360,12 +360,16 @@ class ModelRunner:
                     pieces.append(chunk["choices"][0]["text"])
             except ValueError as error:
                 raise ModelError(f"structured generation failed: {error}") from None
-        text = "".join(pieces)
-        try:
-            # Small models put raw newlines inside strings; accept them rather than fail.
-            return schema.model_validate(json.loads(text, strict=False))
-        except json.JSONDecodeError as error:
-            raise ModelError(f"the model's output was not complete JSON ({error.msg})") from None
-        except ValidationError as error:
-            problem = error.errors()[0]["msg"] if error.errors() else str(error)
-            raise ModelError(f"the model's JSON did not match {schema.__name__}: {problem}") from None
+        return parse_json_output("".join(pieces), schema)
+
+
+def parse_json_output(text: str, schema: type[Schema]) -> Schema:
+    """A model's JSON output validated into `schema`; ModelError, in one line, when it is not."""
+    try:
+        # Small models put raw newlines inside strings; accept them rather than fail.
+        return schema.model_validate(json.loads(text, strict=False))
+    except json.JSONDecodeError as error:
+        raise ModelError(f"the model's output was not complete JSON ({error.msg})") from None
+    except ValidationError as error:
+        problem = error.errors()[0]["msg"] if error.errors() else str(error)
+        raise ModelError(f"the model's JSON did not match {schema.__name__}: {problem}") from None
