@@ -162,7 +162,8 @@ def test_cli_import_of_a_bad_file_is_one_line_or_success(cli, tmp_path: Path, na
 
 
 def test_cli_import_of_a_folder_or_missing_file_is_one_line(cli, tmp_path: Path) -> None:
-    assert_one_line_error(cli("memory", "import", str(tmp_path)), "cannot read")
+    # A folder may be an unpacked ChatGPT or Claude export: one that is not says so.
+    assert_one_line_error(cli("memory", "import", str(tmp_path)), "holds no conversations.json")
     assert_one_line_error(cli("memory", "import", str(tmp_path / "absent.jsonl")), "cannot read")
 
 
