@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -43,32 +44,57 @@ class _ClientGone(Exception):
     pass
 
 
+@dataclass
+class _Learning:
+    """What one turn's learning has reported so far, for the client waiting on it."""
+
+    notices: list[str] = field(default_factory=list)
+    stated: threading.Event = field(default_factory=threading.Event)  # the rules' part is saved
+    finished: threading.Event = field(default_factory=threading.Event)
+    abandoned: bool = False  # its client left once the rules were done
+
+
+# Told to a client that leaves while the model still reads its exchange (the service goes on).
+STILL_LEARNING = "The model is still reading this exchange; what else it learns will be in `assistant memory list`."
+
+
 class _Space:
     """One user's warm assistant and its background jobs."""
 
     def __init__(self, assistant: Assistant) -> None:
         self.assistant = assistant
         self._guard = threading.Lock()
-        self._learned: dict[str, tuple[list[str], threading.Event]] = {}
+        self._learned: dict[str, _Learning] = {}
         self.jobs = Scheduler(assistant, on_stated=self._collect, on_learned=self._collect)
         self.jobs.start()  # first it finishes what a killed process left queued
 
-    def _entry(self, job: str) -> tuple[list[str], threading.Event]:
-        with self._guard:
-            return self._learned.setdefault(job, ([], threading.Event()))
-
     def _collect(self, result: LearningResult) -> None:
-        notices, finished = self._entry(result.job)
-        notices.extend(result.report.notices)
-        if result.final:
-            finished.set()
+        with self._guard:
+            entry = self._learned.setdefault(result.job, _Learning())
+            entry.notices.extend(result.report.notices)
+            entry.stated.set()
+            if result.final:
+                entry.finished.set()
+                if entry.abandoned:
+                    self._learned.pop(result.job, None)
 
     def wait_learned(self, job: str) -> list[str]:
-        notices, finished = self._entry(job)
-        finished.wait()
+        """The notices of what the rules saved: the client need not wait for the model's pass.
+
+        The rules take a fraction of a second; the model's extraction can take longer than the
+        reply itself. It goes on here, in the service, from the persisted queue: nothing is lost
+        when the client exits, and the client is told the model is still reading.
+        """
         with self._guard:
-            self._learned.pop(job, None)
-        return notices
+            entry = self._learned.setdefault(job, _Learning())
+        entry.stated.wait()
+        with self._guard:
+            notices = list(entry.notices)
+            if entry.finished.is_set():
+                self._learned.pop(job, None)
+                return notices
+            entry.abandoned = True
+        return [*notices, STILL_LEARNING]
 
     def close(self) -> None:
         self.jobs.close()

@@ -147,3 +147,23 @@ def test_a_killed_service_loses_no_acknowledged_learning(warm_service: None, mon
     assert _pending_jobs() == []
     found = _texts(run_cli("memory", "search", "shellfish", "--json", "--kind", "semantic", env=OFF))
     assert any("shellfish" in text for text in found), found
+
+
+def test_a_chat_returns_once_the_rules_are_saved_and_the_service_finishes_the_models_pass(
+    warm_service: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSISTANT_MODEL_EXTRACTION", "true")  # the slow part, here on purpose
+    said = run_cli("chat", "--new", "I moved to Valparaíso last week and I love it here.")
+    assert said.returncode == 0, said.stderr
+    assert "Saved to memory" in said.stderr and "Valpara" in said.stderr, said.stderr
+    # Whether or not the model's pass is still running, the rules' fact is already there...
+    assert any("Valpara" in text for text in _texts(run_cli("memory", "search", "where do I live", "--json")))
+    # ...and the service finishes the queue on its own: nothing is left to learn soon after.
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        status = run_cli("serve", "--status", "--json")
+        if status.returncode == 0 and json.loads(status.stdout).get("pending_learning", 1) == 0:
+            break
+        time.sleep(2)
+    else:
+        pytest.fail("the service did not finish the model's pass")
