@@ -18,19 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from assistant import locations
+from assistant.application.model_manager import TOOLS, megabytes, model_listing
 from assistant.cli.common import add_json_option, print_json
 from assistant.config import Settings, load_settings, save_settings
 from assistant.errors import ModelError
 from assistant.llm.architectures import APPEND_ONLY_NOTE, append_only_cache
 from assistant.llm.catalog import (
     GGUF_SUFFIX,
-    available_path,
-    installed_models,
     installed_path,
     load_catalog,
     resolve_model,
 )
-from assistant.llm.discovery import FoundModel, discover, is_found_name
+from assistant.llm.discovery import is_found_name
 from assistant.llm.gguf import GGUFInfo, inspect_gguf
 
 STARTER_MODEL: str = Settings.model_fields["model"].default
@@ -76,115 +75,16 @@ def register(subcommands: Any) -> None:
 # -- list --------------------------------------------------------------------------------
 
 
-def _megabytes(size_bytes: int) -> int:
-    return round(size_bytes / 1_000_000)
-
-
-def model_rows(active: str) -> list[dict[str, Any]]:
-    """Every catalog entry and every installed model, as plain dicts (the --json shape)."""
-    installed = installed_models()
-    rows: list[dict[str, Any]] = []
-    for entry in load_catalog().values():
-        path = installed.get(entry.name) or available_path(entry)
-        rows.append(
-            {
-                "name": entry.name,
-                "description": entry.description,
-                "source": "bundled" if entry.bundled else ("pulled" if path else "catalog"),
-                "available": path is not None,
-                "active": entry.name == active,
-                "path": str(path) if path else None,
-                "size_mb": _megabytes(path.stat().st_size) if path else entry.size_mb,
-                "license": entry.license,
-                "why": entry.why,
-                "repo": entry.repo,
-                "file": entry.file,
-                "architecture": entry.architecture,
-                "append_only_cache": entry.append_only_cache,
-            }
-        )
-    for name, path in installed.items():
-        if name in load_catalog():
-            continue
-        exists = path.exists()  # a dangling symlink from `add --link` is listed, not available
-        rows.append(
-            {
-                "name": name,
-                "description": f"added from {os.readlink(path)}" if path.is_symlink() else "added",
-                "source": "added",
-                "available": exists,
-                "active": name == active or (str(path) == active),
-                "path": str(path),
-                "size_mb": _megabytes(path.stat().st_size) if exists else None,
-                "license": None,
-                "why": None,
-                "repo": None,
-                "file": path.name,
-            }
-        )
-    rows.extend(_found_row(model, active) for model in discover())
-    if not any(row["active"] for row in rows):
-        rows.append(
-            {
-                "name": active,
-                "description": "active model set by path",
-                "source": "path",
-                "available": Path(active).expanduser().is_file(),
-                "active": True,
-                "path": str(Path(active).expanduser()),
-                "size_mb": None,
-                "license": None,
-                "why": None,
-                "repo": None,
-                "file": Path(active).name,
-            }
-        )
-    return rows
-
-
-_TOOLS = {
-    "ollama": "Ollama",
-    "lmstudio": "LM Studio",
-    "hf": "the Hugging Face cache",
-    "gpt4all": "GPT4All",
-    "jan": "Jan",
-    "llamacpp": "llama.cpp's cache",
-}
-
-
-def _found_row(model: FoundModel, active: str) -> dict[str, Any]:
-    """A model another tool downloaded, used in place."""
-    return {
-        "name": model.name,
-        "description": f"found in {_TOOLS.get(model.source, model.source)}, used in place",
-        "source": model.source,
-        "available": model.usable,
-        "active": model.name == active,
-        "path": str(model.path),
-        "size_mb": _megabytes(model.size) if model.size else None,
-        "license": None,
-        "why": None,
-        "repo": None,
-        "file": model.path.name,
-        "architecture": model.architecture,
-        "context_length": model.context_length,
-        "chat_template": model.chat_template,
-        "append_only_cache": append_only_cache(model.architecture),
-        "parts": model.parts,
-        "problem": model.problem,
-    }
-
-
 def _status(row: dict[str, Any]) -> str:
     if row["source"] == "catalog":
         return f"not downloaded: assistant models pull {row['name']}"
     if row.get("problem"):
         return f"found, CANNOT BE USED: {row['problem']}"
-    if row["source"] in _TOOLS:
+    if row["source"] in TOOLS:
         context = f"{row['context_length']:,} ctx" if row.get("context_length") else "ctx ?"
         parts = f", {row['parts']} parts" if row.get("parts", 1) > 1 else ""
         active = ", active" if row["active"] else ""
-        return f"found by {_TOOLS[row['source']]} ({row['architecture']}, {context}{parts}){active}"
+        return f"found by {TOOLS[row['source']]} ({row['architecture']}, {context}{parts}){active}"
     words = [row["source"]] if row["available"] else [row["source"], "MISSING FILE"]
     if row["active"]:
         words.append("active")
@@ -192,7 +92,7 @@ def _status(row: dict[str, Any]) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    rows = model_rows(load_settings().model)
+    rows = model_listing(load_settings().model)
     if args.json:
         print_json(rows)
         return 0
@@ -207,7 +107,7 @@ def run_list(args: argparse.Namespace) -> int:
         lines.append(f"{marker} {row['name']:<{width}}  {size:>9}  {licence:<{licence_width}}  {_status(row)}")
         if row["why"]:
             lines.append(f"  {'':<{width}}  {row['why']}")
-        if row["source"] in _TOOLS:
+        if row["source"] in TOOLS:
             lines.append(f"  {'':<{width}}  {row['path']}")
         if row.get("append_only_cache"):
             lines.append(f"  {'':<{width}}  {APPEND_ONLY_NOTE}")
@@ -257,7 +157,7 @@ def run_add(args: argparse.Namespace) -> int:
         temporary.unlink(missing_ok=True)
         raise ModelError(f"cannot {'link' if args.link else 'copy'} {source} into {folder}: {error.strerror}") from None
     how = "linked" if args.link else "copied"
-    print(f"added {name!r} ({how}, {_megabytes(info.file_size):,} MB): {_describe(info)}")
+    print(f"added {name!r} ({how}, {megabytes(info.file_size):,} MB): {_describe(info)}")
     print(f"use it with: assistant models use {name}")
     return 0
 
@@ -291,7 +191,7 @@ def run_show(args: argparse.Namespace) -> int:
     details = {
         "name": resolved.name,
         "path": str(resolved.path),
-        "size_mb": _megabytes(info.file_size),
+        "size_mb": megabytes(info.file_size),
         "architecture": info.architecture,
         "model_name": info.name,
         "context_length": info.context_length,
@@ -302,7 +202,7 @@ def run_show(args: argparse.Namespace) -> int:
         print_json(details)
         return 0
     print(f"{resolved.name}: {resolved.path}")
-    print(f"{info.name}, {_megabytes(info.file_size):,} MB, {_describe(info)}")
+    print(f"{info.name}, {megabytes(info.file_size):,} MB, {_describe(info)}")
     if details["append_only_cache"]:
         print(APPEND_ONLY_NOTE)
     return 0
@@ -341,8 +241,8 @@ def run_pull(args: argparse.Namespace) -> int:
     entry = pullable_entry(args.name)
 
     def announce(remote: RemoteFile, resume_from: int) -> None:
-        size = f"{_megabytes(remote.size):,} MB" if remote.size is not None else f"about {entry.size_mb:,} MB"
-        resuming = f", resuming at {_megabytes(resume_from):,} MB" if resume_from else ""
+        size = f"{megabytes(remote.size):,} MB" if remote.size is not None else f"about {entry.size_mb:,} MB"
+        resuming = f", resuming at {megabytes(resume_from):,} MB" if resume_from else ""
         print(f"downloading {entry.name} ({entry.repo}/{entry.file}, {size}{resuming})", flush=True)
 
     result = pull_model(args.name, force=args.force, progress=sys.stderr.isatty(), on_start=announce)
@@ -350,7 +250,7 @@ def run_pull(args: argparse.Namespace) -> int:
         print(f"{result.name!r} is already downloaded: {result.path}")
     else:
         verified = result.checksum.split(":")[0] if result.checksum else "size"
-        print(f"saved {result.name!r} ({_megabytes(result.size):,} MB, {verified} verified): {result.path}")
+        print(f"saved {result.name!r} ({megabytes(result.size):,} MB, {verified} verified): {result.path}")
     print(_describe(result.info))
     print(f"use it with: assistant models use {result.name}")
     return 0

@@ -71,7 +71,7 @@ class ModelsScreen(Screen[str | None]):
     def refresh_rows(self) -> None:
         table = self.query_one(DataTable)
         selected = self.selected.name if self.rows and self.selected else None
-        self.rows = model_rows(self.settings)
+        self.rows = model_rows(self.settings.model)
         table.clear()
         for row in self.rows:
             table.add_row(row.name, row.state, _size(row), row.license, row.description, key=row.name)

@@ -28,22 +28,19 @@ FIRST_FIELDS = (
 
 def model_choices(current: str) -> list[tuple[str, str]]:
     """Catalog entries (marked when available here), installed models and usable models other tools
-    downloaded (used in place), plus the current value."""
-    from assistant.llm.catalog import available_path, installed_models, load_catalog
-    from assistant.llm.discovery import discover
+    downloaded (used in place), plus the current value: the model manager's listing, as choices."""
+    from assistant.application.model_manager import TOOLS, model_listing
 
     choices: dict[str, str] = {}
-    try:
-        for name, entry in load_catalog().items():
-            where = "ready" if available_path(entry) is not None else "not downloaded"
-            choices[name] = f"{name} — {entry.description} ({where})"
-    except AssistantError:
-        pass
-    for name in installed_models():
-        choices.setdefault(name, f"{name} (added)")
-    for found in discover():
-        if found.usable:
-            choices.setdefault(found.name, f"{found.name} (found by {found.source}, used in place)")
+    for entry in model_listing(current, need_catalog=False):
+        name = entry["name"]
+        if entry["source"] in ("bundled", "pulled", "catalog"):
+            where = "ready" if entry["available"] else "not downloaded"
+            choices[name] = f"{name} — {entry['description']} ({where})"
+        elif entry["source"] == "added":
+            choices.setdefault(name, f"{name} (added)")
+        elif entry["source"] in TOOLS and entry["available"]:
+            choices.setdefault(name, f"{name} (found by {entry['source']}, used in place)")
     choices.setdefault(current, current)
     return [(label, name) for name, label in choices.items()]
 
