@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import ContextOverflowError, ModelError
+from assistant.errors import ModelError
 from assistant.llm.gguf import GGUFInfo
 from assistant.llm.openai_api import (
     Endpoint,
@@ -96,7 +96,7 @@ class RemoteRunner(ModelRunner):
 
     @property
     def loaded(self) -> bool:
-        return self._model_name is not None and self.load_seconds is not None
+        return self.load_seconds is not None  # set once the server has answered
 
     @property
     def info(self) -> GGUFInfo:
@@ -233,23 +233,18 @@ class RemoteRunner(ModelRunner):
 
     # -- generation --------------------------------------------------------------------
 
-    def _request(self, messages: Sequence[ChatMessage], max_tokens: int, **extra: Any) -> dict[str, Any]:
+    def _request(self, messages: Sequence[ChatMessage], max_tokens: int, **extra: Any) -> tuple[dict[str, Any], int]:
+        """The request body, and the prompt's size in tokens (estimated where the server can't count)."""
         prompt_tokens = self.count_chat_tokens(messages)
-        room = self.context_size - prompt_tokens
-        if room < 8:
-            raise ContextOverflowError(
-                f"the prompt is about {prompt_tokens} tokens but the model's context holds "
-                f"{self.context_size}; shorten it or raise context_size"
-            )
         body: dict[str, Any] = {
             "model": self._model_name,
             "messages": [{"role": m.role, "content": KNOWN_MARKUP.defuse(m.content)} for m in messages],
-            "max_tokens": min(max_tokens, room),
+            "max_tokens": self._reply_room(prompt_tokens, max_tokens, about="about "),
             **extra,
         }
         if self.seed >= 0:
             body["seed"] = self.seed
-        return body
+        return body, prompt_tokens
 
     def stream_chat(
         self,
@@ -264,8 +259,9 @@ class RemoteRunner(ModelRunner):
         stats = stats if stats is not None else GenerationStats()
         self.load()
         with self._turn(background=background) as preempted:
-            body = self._request(messages, max_tokens, temperature=temperature, top_p=0.9, stream=True)
-            stats.prompt_tokens = self.count_chat_tokens(messages)
+            body, stats.prompt_tokens = self._request(
+                messages, max_tokens, temperature=temperature, top_p=0.9, stream=True
+            )
             stats.started = time.perf_counter()
             response = self._open("/chat/completions", body)
             try:
@@ -280,9 +276,7 @@ class RemoteRunner(ModelRunner):
                     text = delta_text(event)
                     if not text:
                         continue
-                    if stats.first_token_at is None:
-                        stats.first_token_at = time.perf_counter()
-                    stats.completion_tokens += 1
+                    stats.piece()
                     yield text
             finally:
                 response.close()  # on Esc this is what stops the server generating
@@ -306,7 +300,7 @@ class RemoteRunner(ModelRunner):
         order = [self._schema_format] if self._schema_format else list(formats)
         with self._turn(background=background) as preempted:
             for index, name in enumerate(order):
-                body = self._request(messages, max_tokens, temperature=0.0, response_format=formats[name])
+                body, _ = self._request(messages, max_tokens, temperature=0.0, response_format=formats[name])
                 try:
                     answer = self._post("/chat/completions", body, timeout=seconds)
                 except GenerationTimedOut:

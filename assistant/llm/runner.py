@@ -64,6 +64,12 @@ class GenerationStats:
     finished_at: float | None = None
     stopped: bool = False
 
+    def piece(self) -> None:
+        """One more piece of the reply has arrived."""
+        if self.first_token_at is None:
+            self.first_token_at = time.perf_counter()
+        self.completion_tokens += 1
+
     @property
     def time_to_first_token(self) -> float | None:
         return None if self.first_token_at is None else self.first_token_at - self.started
@@ -254,13 +260,17 @@ class ModelRunner:
 
     def _fit(self, prompt: str, max_tokens: int) -> tuple[list[int], int]:
         tokens = self.tokenize(prompt)
-        room = self.context_size - len(tokens)
+        return tokens, self._reply_room(len(tokens), max_tokens)
+
+    def _reply_room(self, prompt_tokens: int, max_tokens: int, *, about: str = "") -> int:
+        """How many tokens the reply may take after a prompt this long; refuses a prompt that leaves none."""
+        room = self.context_size - prompt_tokens
         if room < 8:
             raise ContextOverflowError(
-                f"the prompt is {len(tokens)} tokens but the model's context holds "
+                f"the prompt is {about}{prompt_tokens} tokens but the model's context holds "
                 f"{self.context_size}; shorten it or raise context_size"
             )
-        return tokens, min(max_tokens, room)
+        return min(max_tokens, room)
 
     def stream_chat(
         self,
@@ -304,9 +314,7 @@ class ModelRunner:
                     text = chunk["choices"][0]["text"]
                     if not text:
                         continue
-                    if stats.first_token_at is None:
-                        stats.first_token_at = time.perf_counter()
-                    stats.completion_tokens += 1
+                    stats.piece()
                     yield text
             except ValueError as error:
                 if "exceed context window" in str(error):
