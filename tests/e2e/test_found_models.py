@@ -202,23 +202,16 @@ def test_the_settings_screen_offers_usable_found_models(tool_home) -> None:
 async def test_the_model_manager_shows_found_models_and_switches_to_one(tool_home) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tui"))
     from fakes import FakeAssistant
+    from pilot_helpers import app_making_new_cores, settle
     from textual.widgets import DataTable
 
-    from assistant.config import Settings, load_settings
-    from assistant.tui.app import AssistantApp
+    from assistant.config import load_settings
     from assistant.tui.screens.models import ModelsScreen
 
     made: list[FakeAssistant] = []
-
-    def factory(settings: Settings) -> FakeAssistant:
-        made.append(FakeAssistant(settings))
-        return made[-1]
-
-    app = AssistantApp(Settings(), factory)
+    app = app_making_new_cores(made)
     async with app.run_test(size=(160, 40)) as pilot:
-        for _ in range(3):
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+        await settle(app, pilot)
         await pilot.press("f6")
         await pilot.pause()
         screen = app.screen
@@ -231,8 +224,7 @@ async def test_the_model_manager_shows_found_models_and_switches_to_one(tool_hom
         await pilot.press("u")
         await pilot.pause()
         await pilot.press("escape")
-        for _ in range(5):
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+        await settle(app, pilot)
+        await settle(app, pilot)
     assert load_settings().model == "ollama:smollm2:135m"
     assert made[-1].settings.model == "ollama:smollm2:135m" and made[0].closed

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from fakes import seeded_assistant
+from pilot_helpers import settle
 from textual.widgets import DataTable, Input, Select, TextArea
 
 from assistant.memory.types import Kind, Status
 from assistant.tui.messages import MemoriesChanged
 from assistant.tui.screens.memories import MemoryScreen
 from assistant.tui.widgets.transcript import UserMessage
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def table_ids(app) -> list[str]:

@@ -5,13 +5,13 @@ without restarting (the app swaps its core).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from pathlib import Path
 
 import pytest
 from fake_hub import FakeHub, HubFile
 from fakes import FakeAssistant
+from pilot_helpers import app_making_new_cores, settle
 from textual.widgets import DataTable, Label, ProgressBar
 
 from assistant.config import Settings, load_settings
@@ -33,12 +33,6 @@ async def _until(pilot, condition, seconds: float = 60.0) -> None:
     raise AssertionError("timed out waiting for the screen")
 
 
-async def _settle(app, pilot) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-
-
 def _select(screen: ModelsScreen, name: str) -> None:
     names = [row.name for row in screen.rows]
     screen.query_one(DataTable).move_cursor(row=names.index(name))
@@ -47,7 +41,7 @@ def _select(screen: ModelsScreen, name: str) -> None:
 async def test_the_manager_lists_the_active_model_first_and_the_catalog_to_download() -> None:
     app = AssistantApp(Settings(), lambda settings: FakeAssistant(settings))
     async with app.run_test(size=(140, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("f6")
         await pilot.pause()
         screen = app.screen
@@ -73,14 +67,9 @@ async def test_download_shows_progress_stops_resumes_and_the_new_model_is_used_w
     monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
 
     made: list[FakeAssistant] = []
-
-    def factory(settings: Settings) -> FakeAssistant:
-        made.append(FakeAssistant(settings))
-        return made[-1]
-
-    app = AssistantApp(Settings(), factory)
+    app = app_making_new_cores(made)
     async with app.run_test(size=(140, 40)) as pilot:
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.press("f6")
         await pilot.pause()
         screen = app.screen
@@ -109,9 +98,7 @@ async def test_download_shows_progress_stops_resumes_and_the_new_model_is_used_w
         await pilot.pause()
         assert screen.rows[0].name == name and screen.rows[0].state == "active"
         await pilot.press("escape")
-        for _ in range(5):
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-        await asyncio.sleep(0)
+        await settle(app, pilot)
+        await settle(app, pilot)
         assert load_settings().model == name
         assert made[-1].settings.model == name and len(made) == 2 and made[0].closed

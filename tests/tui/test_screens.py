@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 
 from fakes import FakeAssistant, seeded_assistant
+from pilot_helpers import settle
 from textual.widgets import Collapsible, DataTable, Input, Switch
 
 from assistant import locations
@@ -12,12 +13,6 @@ from assistant.config import load_settings
 from assistant.tui.screens.inspector import InspectorScreen
 from assistant.tui.screens.settings import SettingsScreen
 from assistant.tui.screens.setup import SetupScreen
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def test_used_memories_notice_opens_the_inspector(make_app) -> None:

@@ -5,27 +5,11 @@ from __future__ import annotations
 import threading
 
 from fakes import FakeAssistant
+from pilot_helpers import app_making_new_cores, settle
 from textual.widgets import Input
 
-from assistant.config import Settings, load_settings
-from assistant.tui.app import AssistantApp
+from assistant.config import load_settings
 from assistant.tui.screens.settings import SettingsScreen
-
-
-async def settle(app, pilot) -> None:
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-def app_making_new_cores(made: list[FakeAssistant]) -> AssistantApp:
-    """Like the real factory: every call opens a new core for the settings it is given."""
-
-    def factory(settings: Settings) -> FakeAssistant:
-        made.append(FakeAssistant(settings))
-        return made[-1]
-
-    return AssistantApp(Settings(), factory)
 
 
 async def change_threads(app, pilot, threads: int) -> None:
