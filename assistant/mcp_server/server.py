@@ -16,7 +16,7 @@ from mcp.types import ToolAnnotations
 
 from assistant import __version__
 from assistant.errors import AssistantError
-from assistant.mcp_server.tools import MAX_RESULTS, MemoryTools, ToolInputError
+from assistant.mcp_server.tools import MemoryTools, ToolInputError
 
 INSTRUCTIONS = """\
 The long-term memory of the user's private assistant, kept on this computer. Search it
@@ -49,7 +49,7 @@ def build_server(tools: MemoryTools, *, user: str) -> MCPServer:
         messages, best first. Each has an id (for show_memory and forget), its text, kind, score,
         creation time and the ids of the messages it came from. include_inactive also searches
         superseded and archived memories."""
-        return {"results": _guarded(tools.search, query, min(k, MAX_RESULTS), include_inactive)}
+        return {"results": _guarded(tools.search, query, k, include_inactive)}
 
     @server.tool(annotations=READ)
     def get_profile() -> dict[str, Any]:

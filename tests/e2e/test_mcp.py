@@ -88,6 +88,7 @@ async def test_bad_calls_get_one_line_errors_and_change_nothing(isolated_dirs: P
     async with Client(_server(), read_timeout_seconds=300) as client:
         assert "empty" in _error(await client.call_tool("search_memories", {"query": "   "}))
         assert "between 1 and" in _error(await client.call_tool("search_memories", {"query": "food", "k": 0}))
+        assert "between 1 and 50" in _error(await client.call_tool("search_memories", {"query": "food", "k": 5000}))
         assert "unknown kind" in _error(await client.call_tool("list_memories", {"kind": "gossip"}))
         assert "no memory with id" in _error(await client.call_tool("show_memory", {"memory_id": "feedface"}))
         refused = _error(await client.call_tool("forget", {"memory_ids": [kept[0]["id"], "feedface"]}))
