@@ -45,7 +45,8 @@ def _minutes(value: str) -> float:
 def describe(status: dict[str, Any]) -> list[str]:
     return [
         f"running: pid {status['pid']}, version {status['version']}, up {status['uptime_seconds']:.0f} s"
-        + ("" if status.get("warm") else " (model not loaded yet)"),
+        + ("" if status.get("warm") else " (model not loaded yet)")
+        + (" (model unloaded: memory was short)" if status.get("warm") and status.get("model_loaded") is False else ""),
         f"socket: {status['socket']}",
         f"memory: {status['rss_mb']:.0f} MB",
         f"idle exit after: {status['idle_minutes']:g} min",

@@ -135,6 +135,9 @@ class RemoteRunner(ModelRunner):
             self.load_seconds = time.perf_counter() - started
         return self
 
+    def unload(self) -> bool:
+        return False  # the model lives in the server's memory, not ours
+
     def _probe_context(self) -> int | None:
         # llama.cpp's server reports its context in /props; others don't say (the setting rules).
         try:

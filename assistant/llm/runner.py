@@ -159,11 +159,36 @@ class ModelRunner:
             self._llama = llama
             return llama
 
+    def unload(self) -> bool:
+        """Give the model's memory back while nothing uses it; the next generation loads it again.
+
+        False (and nothing changes) when a generation holds the model or a chat waits for it.
+        """
+        if self._llama is None or self._user_waiting.is_set() or not self._model_lock.acquire(blocking=False):
+            return False
+        try:
+            with self._load_lock:
+                llama, self._llama = self._llama, None
+                self._chat_cache = ChatCache()  # its saved cells belong to the context being freed
+                if llama is not None:
+                    llama.close()
+                    # Prompts are still counted while the model is out: by its vocabulary alone (a few MB).
+                    self._format = PromptFormat.for_model(self._vocabulary(), self.info.chat_template)
+        finally:
+            self._release()
+        return llama is not None
+
+    def _vocabulary(self) -> Llama:
+        from llama_cpp import Llama
+
+        return Llama(model_path=str(self.model_path), vocab_only=True, verbose=False)
+
     # -- tokens ------------------------------------------------------------------------
 
     @property
     def prompt_format(self) -> PromptFormat:
-        self.load()
+        if self._format is None:
+            self.load()
         assert self._format is not None
         return self._format
 

@@ -133,6 +133,15 @@ class Backend:
     def warm_up(self) -> None:
         self.space(None).assistant.warm_up()
 
+    def open_spaces(self) -> list[_Space]:
+        with self._guard:
+            return list(self._spaces.values())
+
+    def loaded_runner(self) -> ModelRunner | None:
+        """The shared model, when it is loaded (what unloading would give back)."""
+        runner = self._runner
+        return runner if runner is not None and runner.loaded else None
+
     def idle(self) -> bool:
         with self._guard:
             spaces = list(self._spaces.values())
@@ -144,6 +153,7 @@ class Backend:
         return {
             "users": sorted(spaces),
             "model": self.settings.model,
+            "model_loaded": self.loaded_runner() is not None,
             "pending_learning": sum(space.jobs.status.pending_extractions for space in spaces.values()),
         }
 
