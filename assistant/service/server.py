@@ -34,7 +34,7 @@ from assistant.service.protocol import PROTOCOL, Channel, ProtocolError, compati
 
 if TYPE_CHECKING:
     from assistant.service.handlers import Backend
-    from assistant.service.upkeep import Upkeep
+    from assistant.service.memory_watch import MemoryWatch
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class Service:
         self._warm = False
         self._lock_descriptor: int | None = None
         self._listener: socket.socket | None = None
-        self.upkeep: Upkeep | None = None
+        self.memory_watch: MemoryWatch | None = None
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -158,10 +158,10 @@ class Service:
             self._backend = Backend(self.settings)
             # Requests may start now: each opens what it needs (a search needs no model) under the core's locks.
             self._backend_ready.set()
-            from assistant.service.upkeep import Upkeep
+            from assistant.service.memory_watch import MemoryWatch
 
-            self.upkeep = Upkeep(self._backend, stopping=self._stopping)
-            self.upkeep.start()
+            self.memory_watch = MemoryWatch(self._backend, stopping=self._stopping)
+            self.memory_watch.start()
             if self.settings.service_warm_up:
                 self._backend.warm_up()
                 self._warm = True

@@ -1,4 +1,4 @@
-"""The service's own clock (service/upkeep.py) on a real backend: real model, embedder and LanceDB.
+"""The service's own clock (service/watch.py) on a real backend: real model, embedder and LanceDB.
 
 The backend is driven in-process, through the same `handle` a socket request goes through,
 so the test can turn the clock and the machine's free memory by hand.
@@ -7,8 +7,6 @@ so the test can turn the clock and the machine's free memory by hand.
 from __future__ import annotations
 
 import threading
-import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +14,7 @@ import pytest
 from assistant.config import load_settings
 from assistant.llm.runner import ChatMessage, ModelRunner
 from assistant.service.handlers import Backend
-from assistant.service.upkeep import Upkeep, available_memory_bytes, maintenance_due
+from assistant.service.memory_watch import MemoryWatch, available_memory_bytes
 
 GIB = 1024**3
 
@@ -35,49 +33,20 @@ def backend():
     backend.close()
 
 
-def _wait(condition, seconds: float = 120.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def test_maintenance_runs_when_due_and_not_again_within_its_interval(backend: Backend) -> None:
-    _chat(backend, "I keep bees on my balcony.")
-    (space,) = backend.open_spaces()
-    assert space.jobs.last_maintenance_at is None
-    upkeep = Upkeep(backend, stopping=threading.Event(), available=lambda: 64 * GIB)
-
-    upkeep.tick()
-    assert _wait(lambda: space.jobs.last_maintenance_at is not None), "the due pass never ran"
-    assert space.jobs.wait_idle(timeout=120)
-    first = space.jobs.last_maintenance_at
-
-    upkeep.tick(now=first + timedelta(minutes=1))  # long before the next one is due
-    assert not space.jobs.status.maintenance_pending
-    assert space.jobs.last_maintenance_at == first
-
-    upkeep.tick(now=first + upkeep.interval + timedelta(seconds=1))
-    status = space.jobs.status
-    assert status.maintenance_pending or space.jobs.last_maintenance_at != first, "the next due pass was not asked for"
-
-
 def test_short_memory_unloads_the_idle_model_and_the_next_chat_loads_it_again(backend: Backend) -> None:
     _chat(backend, "Hello there.")
     assert backend.loaded_runner() is not None
     (space,) = backend.open_spaces()
     assert space.jobs.wait_idle(timeout=120)
     free = 64 * GIB
-    upkeep = Upkeep(backend, stopping=threading.Event(), available=lambda: free)
-    upkeep.tick()
-    assert upkeep.unloads == 0, "unloaded with plenty of memory"
+    watch = MemoryWatch(backend, stopping=threading.Event(), available=lambda: free)
+    watch.tick()
+    assert watch.unloads == 0, "unloaded with plenty of memory"
     assert backend.loaded_runner() is not None
 
     free = 1 << 20
-    upkeep.tick()
-    assert upkeep.unloads == 1
+    watch.tick()
+    assert watch.unloads == 1
     assert backend.loaded_runner() is None
     assert backend.describe()["model_loaded"] is False
 
@@ -102,11 +71,7 @@ def test_a_generating_model_is_not_unloaded_and_counting_works_while_unloaded(st
     assert runner.loaded
 
 
-def test_due_and_meminfo_reading(tmp_path) -> None:
-    now = datetime(2026, 12, 2, 12, tzinfo=UTC)
-    assert maintenance_due(None, now, timedelta(minutes=30))
-    assert not maintenance_due(now - timedelta(minutes=29), now, timedelta(minutes=30))
-    assert maintenance_due(now - timedelta(minutes=30), now, timedelta(minutes=30))
+def test_meminfo_reading(tmp_path) -> None:
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:       24000000 kB\nMemAvailable:    2048 kB\n")
     assert available_memory_bytes(meminfo) == 2048 * 1024
