@@ -1,4 +1,5 @@
-"""The rule grammar (English, with a few frames for other languages): one module per family of statements the user makes about themselves.
+"""The rule grammar, one module per family of statements the user makes about themselves (English;
+other_languages.py reads a few plain statements in five more languages).
 
     identity      name, surname, "call me", nationality, the name said in passing ("I'm Tom")
     home          where they live, moved to, come from, grew up
