@@ -71,6 +71,10 @@ class Consolidator:
             current = self.engine.active_with_key(candidate.key)
             if candidate.retracts:
                 return self._retract(candidate, current, via)
+            if current and not supersedes(candidate.key):
+                # A key that holds its value ("user.allergy.peanut") is the same fact, however worded
+                # ("allergic to amendoim" after "allergic to peanuts"): said again, not replaced.
+                return self._reinforce(current[0], candidate, via)
             for memory in current:
                 if _same_statement(memory.text, text) or (candidate.value and _mentions(memory.text, candidate.value)):
                     return self._reinforce(memory, candidate, via)

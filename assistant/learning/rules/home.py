@@ -110,7 +110,9 @@ def living_in(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
 
 
 @rule(
-    r"(?:(?:i|we)(?:'ve| have)?\s+)?(?:finally\s+|eventually\s+|now\s+)?(?:ended\s+up\s+|have\s+)?"
+    # The subject may come mid-clause ("after bouncing between cities we ended up settling in Braga");
+    # without one, only at the start ("ended up settling in Braga").
+    r"(?:(?:.*?\s)?(?:i|we)(?:'ve| have)?\s+)?(?:finally\s+|eventually\s+|now\s+)?(?:ended\s+up\s+|have\s+)?"
     r"(?:settl(?:ed|ing)(?:\s+down)?|making\s+(?:a|our|my)\s+(?:home|life)|made\s+(?:a|our|my)\s+(?:home|life))"
     r"\s+in\s+(?P<rest>(?-i:[A-Z]).+)"
 )
