@@ -149,3 +149,12 @@ def test_the_schema_knows_the_age_the_rules_give_and_keeps_safety_facts_in_the_p
     assert normalize_key("age") == "user.age" and family_of("user.age") == "birthday"
     assert all(any(key.startswith(p) for p in profile_key_prefixes()) for key in ("user.allergy.nut", "user.diet"))
     assert not any("user.work.role".startswith(p) for p in profile_key_prefixes())
+
+
+def test_every_slot_the_model_may_name_is_a_schema_key() -> None:
+    from assistant.learning.model_extraction import Slot
+    from assistant.learning.schema import FACT_TYPES, MODEL_SLOTS
+
+    assert set(MODEL_SLOTS) == set(Slot.__args__)  # type: ignore[attr-defined]
+    templates = {row.template for row in FACT_TYPES}
+    assert set(MODEL_SLOTS.values()) <= templates
