@@ -13,7 +13,8 @@ slot is one of: name, home, job, employer, allergy, health, diet, pet, likes, di
 preference, plan, goal, rule (how the assistant should answer).
 value is copied from the user's words: a name, a city, a food, a job.
 Ignore questions, hypotheticals and other people.
-Example: {"facts": [{"slot": "home", "value": "Tromsø"}, {"slot": "allergy", "value": "lupin"}]}
+Example: the user said "I'm Joe, I live in Leeds and I can't eat fish" ->
+{"facts": [{"slot": "name", "value": "Joe"}, {"slot": "home", "value": "Leeds"}, {"slot": "allergy", "value": "fish"}]}
 Nothing about the user: {"facts": []}"""
 
 _MAX_USER_CHARS = 1200
