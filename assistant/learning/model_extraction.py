@@ -143,6 +143,14 @@ _DIRECTIVE_WORDS = re.compile(
     r"toujours|jamais|immer|sempre)\b"
 )
 _MAX_VALUE_WORDS = 6
+# A name, a place, a job or a food holds no verb or pronoun of the sentence around it: "Moro em
+# Lisboa" is a whole statement, not a name. (Plans, goals, likes and rules are phrases: exempt.)
+_THING_SLOTS = frozenset({"name", "home", "job", "employer", "allergy", "health", "diet", "pet"})
+_STATEMENT_WORDS = frozenset(
+    "i im am is are live lives living my me we our moro vivo sou estou tenho trabalho chamo eu meu minha "
+    "soy estoy tengo trabajo llamo yo mi je suis habite ai moi mon ich bin wohne lebe habe heisse heiße mein "
+    "sono abito ho chiamo io".split()
+)
 
 
 def looks_english(sentence: str) -> bool:
@@ -171,6 +179,12 @@ def _fact_candidate(
         return None
     if redact(value).found:
         rejected.append(f"{fact.slot}: a secret")
+        return None
+    if fact.slot in _THING_SLOTS and (
+        set(fold(value).split()) & _STATEMENT_WORDS
+        or (fact.slot == "name" and not all(word[:1].isupper() for word in value.split()))
+    ):
+        rejected.append(f"{fact.slot}: a statement, not a {fact.slot}: {value!r}")
         return None
     sentence = _said_in(value, user_text)
     if sentence is None:

@@ -206,6 +206,13 @@ def test_any_language_is_offered_and_grounded_without_accents_or_case() -> None:
     ]
 
 
+def test_a_whole_statement_is_no_name_or_place() -> None:
+    # What the starter model answered for this message in the user trial.
+    runner = ScriptedRunner(facts(("name", "Moro em Lisboa"), ("home", "sou alérgica"), ("name", "ines")))
+    result = extract_with_model(runner, "Moro em Lisboa e sou alérgica, ines", "", source_id="m", now=NOW)
+    assert result.candidates == [] and len(result.rejected) == 3
+
+
 @pytest.mark.parametrize(
     "text",
     [
