@@ -28,6 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from assistant.learning.candidate import Candidate  # noqa: E402
 from assistant.learning.evaluation import Case, Score, load_corpus, score, table  # noqa: E402
 from assistant.learning.explicit import extract_explicit  # noqa: E402
+from assistant.learning.model_extraction import EXTRACTION_MAX_TOKENS  # noqa: E402
 from assistant.learning.safety_net import net_notes  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -78,7 +79,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--model-extraction", action="store_true", help="also run the starter model's extraction")
     parser.add_argument("--limit", type=int, default=20, help="messages sent to the model (spread over the corpus)")
-    parser.add_argument("--max-tokens", type=int, default=160, help="the model's output cap per message")
+    parser.add_argument(
+        "--max-tokens", type=int, default=EXTRACTION_MAX_TOKENS, help="the model's output cap per message"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="list misses and false facts")
     args = parser.parse_args()
 
@@ -97,7 +100,7 @@ def main() -> int:
         sampled = {
             "rules+net": score(sample, rules_and_net),
             "model": score(sample, model),
-            "all": score(sample, everything),
+            "rules+net+model": score(sample, everything),
         }
         print(f"\non {len(sample)} sampled messages, SmolLM2-135M, 2 threads, max {args.max_tokens} tokens:\n")
         print(table(sampled))

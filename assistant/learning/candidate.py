@@ -27,6 +27,7 @@ class Candidate:
     source_ids: list[str]
     value: str | None = None
     retracts: bool = False  # "I don't live in Paris anymore": end the keyed fact (if its value matches)
+    said_in: str = ""  # the sentence it was read from, when a rule read a whole sentence (rules/reactions.py)
 
 
 def dedupe(candidates: Sequence[Candidate]) -> list[Candidate]:

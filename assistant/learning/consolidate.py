@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from assistant.learning.candidate import Candidate
+from assistant.learning.rules.reactions import allergens_named
 from assistant.learning.safety_net import HEALTH_NOTE_PREFIX
-from assistant.learning.schema import SAFETY_FAMILIES, family_of
+from assistant.learning.schema import SAFETY_FAMILIES, family_of, supersedes
 from assistant.memory.engine import MemoryEngine
-from assistant.memory.language import normalize_text
+from assistant.memory.language import normalize_text, singular, words
 from assistant.memory.recall import RecallFilter
 from assistant.memory.types import Kind, Memory, Status
 
@@ -30,6 +31,13 @@ class Applied:
     memory: Memory | None = None
     replaced: list[Memory] = field(default_factory=list)
     notice: str = ""
+
+
+def _mentions(text: str, value: str) -> bool:
+    """`value` is said in `text`, whatever the case or plural: "peanut" in "User is allergic to Peanuts"."""
+    wanted = " ".join(singular(word) for word in words(value))
+    said = " ".join(singular(word) for word in words(text))
+    return bool(wanted) and f" {wanted} " in f" {said} "
 
 
 def _same_statement(a: str, b: str) -> bool:
@@ -63,10 +71,12 @@ class Consolidator:
             current = self.engine.active_with_key(candidate.key)
             if candidate.retracts:
                 return self._retract(candidate, current, via)
+            if current and not supersedes(candidate.key):
+                # A key that holds its value ("user.allergy.peanut") is the same fact, however worded
+                # ("allergic to amendoim" after "allergic to peanuts"): said again, not replaced.
+                return self._reinforce(current[0], candidate, via)
             for memory in current:
-                if _same_statement(memory.text, text) or (
-                    candidate.value and normalize_text(candidate.value) in normalize_text(memory.text)
-                ):
+                if _same_statement(memory.text, text) or (candidate.value and _mentions(memory.text, candidate.value)):
                     return self._reinforce(memory, candidate, via)
             newer = [memory for memory in current if self._newer_than_said(memory)]
             if newer:
@@ -121,14 +131,18 @@ class Consolidator:
         return Applied("add", memory, replaced=list(replaced), notice=notice)
 
     def _retract(self, candidate: Candidate, current: list[Memory], via: str = "") -> Applied:
+        # A key that holds its value ("user.allergy.peanut") names the fact by itself; a key with one
+        # current value ("user.home") is ended only when the value matches ("not in Paris" keeps Lisbon).
+        by_key_alone = not supersedes(candidate.key)
         ended = [
             memory
             for memory in current
-            if (not candidate.value or normalize_text(candidate.value) in normalize_text(memory.text))
+            if (by_key_alone or not candidate.value or _mentions(memory.text, candidate.value))
             and not self._newer_than_said(memory)
         ]
-        if not ended and candidate.value and family_of(candidate.key) in SAFETY_FAMILIES:
-            ended = self._notes_quoting(candidate.value)  # the allergy was kept as a note, not a keyed fact
+        if family_of(candidate.key) in SAFETY_FAMILIES:
+            # The same allergy may also sit in a note that quoted the user's words: it ends too.
+            ended += [note for note in self._notes_quoting(candidate) if note not in ended]
         for memory in ended:
             self.engine.archive(memory.id, reason="the user said it is no longer true" + via)
         if not ended:
@@ -137,14 +151,19 @@ class Consolidator:
             "retract", ended[0], replaced=ended, notice="No longer true: " + "; ".join(m.text for m in ended)
         )
 
-    def _notes_quoting(self, value: str) -> list[Memory]:
-        """The active health notes whose quoted sentence names `value` ("penicillin")."""
-        wanted = normalize_text(value).casefold()
+    def _notes_quoting(self, candidate: Candidate) -> list[Memory]:
+        """The active health notes whose quoted sentence names the retracted thing ("penicillin"),
+        in the user's words or in another language the allergen lexicon knows ("amendoim")."""
+        thing = (candidate.key or "").rsplit(".", 1)[-1]
         notes = self.engine.standing((HEALTH_NOTE_PREFIX,))
         return [
             memory
             for memory in notes
-            if (memory.key or "").startswith(HEALTH_NOTE_PREFIX) and wanted in normalize_text(memory.text).casefold()
+            if (memory.key or "").startswith(HEALTH_NOTE_PREFIX)
+            and (
+                (candidate.value and _mentions(memory.text, candidate.value))
+                or any(named.key == thing for named in allergens_named(memory.text))
+            )
         ]
 
     def undo(self, memory_ids: Iterable[str]) -> None:

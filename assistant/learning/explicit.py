@@ -26,13 +26,15 @@ from assistant.learning.rules import (
     home,
     identity,
     likes,
+    other_languages,
     pets,
     plans,
     preferences,
+    reactions,
     work,
 )
 from assistant.learning.rules.rule import Rule, RuleContext
-from assistant.learning.rules.sentences import Clause, split_clauses
+from assistant.learning.rules.sentences import Clause, is_question, split_clauses, split_sentences
 from assistant.learning.rules.words import NEGATED_TAIL
 from assistant.memory.redact import redact
 from assistant.memory.types import Origin
@@ -57,6 +59,8 @@ RULES_IN_ORDER: tuple[Rule, ...] = (
     home.comes_from,
     home.grew_up_in,
     home.living_in,
+    home.settled_in,
+    home.in_place_now,
     work.works_at,
     work.works_as,
     work.i_am_a,
@@ -114,6 +118,9 @@ RULES_IN_ORDER: tuple[Rule, ...] = (
     birthdays.birth_year,
     plans.plan,
     plans.event,
+    plans.my_event_is,
+    plans.date_first,
+    plans.bare_event,
     goals.want_to,
     goals.would_like_to,
     goals.my_goal,
@@ -173,6 +180,24 @@ def _cleanup(candidate: Candidate) -> Candidate | None:
     return replace(candidate, text=text)
 
 
+def _sentence_candidates(
+    text: str, by_sentence: dict[str, list[Candidate]], source_id: str, origin: Origin
+) -> list[Candidate]:
+    """What only a whole sentence (or the message around it) says: an allergy told as a reaction
+    ("my throat swells up when I eat peanuts"), a retraction that names its allergy a sentence earlier."""
+    sentences = split_sentences(text)
+    found: list[Candidate] = []
+    for index, sentence in enumerate(sentences):
+        if is_question(sentence):
+            continue
+        clause_found = by_sentence.get(sentence, [])
+        if not any((c.key or "").startswith("user.allergy.") for c in clause_found):
+            found.extend(reactions.reaction_allergies(sentence, sentences[:index], source_id))
+        found.extend(reactions.bare_retractions(sentence, sentences, source_id))
+        found.extend(other_languages.other_language_facts(sentence, source_id))
+    return [replace(candidate, origin=origin) for candidate in found]
+
+
 def extract_explicit(
     user_text: str,
     *,
@@ -181,8 +206,13 @@ def extract_explicit(
     origin: Origin = Origin.EXTRACTED,
 ) -> list[Candidate]:
     """Deterministic candidates for what the user plainly says about themselves."""
+    text = redact(user_text).text
     found: list[Candidate] = []
-    for clause in split_clauses(redact(user_text).text):
-        found.extend(_clause_candidates(clause, now, source_id, origin))
+    by_sentence: dict[str, list[Candidate]] = {}
+    for clause in split_clauses(text):
+        produced = _clause_candidates(clause, now, source_id, origin)
+        by_sentence.setdefault(clause.sentence, []).extend(produced)
+        found.extend(produced)
+    found.extend(_sentence_candidates(text, by_sentence, source_id, origin))
     cleaned = [candidate for candidate in map(_cleanup, found) if candidate is not None]
     return dedupe(cleaned)

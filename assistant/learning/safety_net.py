@@ -71,15 +71,18 @@ _NOW = datetime(2000, 1, 1)  # the rules need a date; notes do not use the dates
 
 
 def health_notes(text: str, *, found: Sequence[Candidate], source_id: str) -> list[Candidate]:
-    """Health notes for the user's own sentences that signal a health fact no rule turned into one.
+    """One health note for the user's own sentences that signal a health fact no rule turned into one.
 
     `found` (what the rules gave for the whole message) is not trusted to cover a sentence: a
     daughter's allergy found in it says nothing of the user's own. Each clause of a sentence is also read on its
     own, so a daughter's allergy in one clause does not hide the user's own in the next; a
-    sentence whose every health clause gave a fact (or ended one) needs no note.
+    sentence whose every health clause gave a fact (or ended one) needs no note. Only a fact a
+    rule read from the whole sentence (`said_in`: "my throat swells up when I eat peanuts")
+    covers that sentence. The sentences left are quoted together, in one note: one message that
+    says one thing in two sentences is one thing to remember (and to take back).
     """
-    del found  # see above: the net reads each clause itself
-    notes = []
+    read_whole = {c.said_in for c in found if c.said_in and family_of(c.key) in SAFETY_FAMILIES}
+    unread: list[str] = []
     for sentence in split_sentences(text):
         sentence = " ".join(sentence.split())
         if not sentence or is_question(sentence) or len(sentence) > _MAX_NOTE_CHARS:
@@ -87,10 +90,24 @@ def health_notes(text: str, *, found: Sequence[Candidate], source_id: str) -> li
         signals = _BODY.search(sentence) or (_FOOD.search(sentence) and _REFUSAL.search(sentence))
         if not (signals and _FIRST_PERSON.search(sentence)) or _NOT_ABOUT_ME.search(sentence):
             continue
-        if _health_read(sentence, source_id):
+        if sentence in read_whole or _ENDS_A_FACT.search(sentence) or _health_read(sentence, source_id):
             continue
-        notes.append(_note(sentence, HEALTH_NOTE_PREFIX, 0.9, source_id))
-    return notes
+        unread.append(sentence)
+    quote = " ".join(unread)
+    if not unread or len(quote) > 2 * _MAX_NOTE_CHARS:
+        return [_note(sentence, HEALTH_NOTE_PREFIX, 0.9, source_id) for sentence in unread]
+    return [_note(quote, HEALTH_NOTE_PREFIX, 0.9, source_id)]
+
+
+# A sentence that takes a health fact back is no fact to keep: the retraction ends the fact (or
+# the note that quoted it), and a retraction nothing matched has nothing to protect.
+_ENDS_A_FACT = re.compile(
+    r"(?i)\b(?:(?:i'm|i am|im|i was)\s+(?:actually\s+|really\s+)?(?:not|no longer|never)\s+"
+    r"(?:actually\s+|really\s+|even\s+)?"
+    r"(?:allergic|intolerant|diabetic|asthmatic|pregnant|coeliac|celiac)|never mind\b|false alarm|"
+    r"i\s+(?:don't|do not|dont|no longer)\s+(?:actually\s+)?have\s+(?:an?\s+|any\s+)?(?:[\w-]+\s+)?"
+    r"(?:allerg|intoleran)\w*|(?:don'?t|doesn'?t|do not|does not)\s+[\w ]{0,30}\b(?:anymore|any more)\b)"
+)
 
 
 def _health_read(sentence: str, source_id: str) -> bool:

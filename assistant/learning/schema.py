@@ -147,6 +147,24 @@ FACT_TYPES: tuple[FactType, ...] = (
     _row("user.note.{family}.{digest}", "note", S, MANY, 0.6, False, "You said: {value}", "User said: {value}"),
 )
 # fmt: on
+# What the model's extraction may name (model_extraction.py): a slot and the user's own words for
+# its value. Few slots, a closed list: a small grammar the starter model answers in seconds.
+MODEL_SLOTS: dict[str, str] = {
+    "name": "user.name",
+    "home": "user.home",
+    "job": "user.work.role",
+    "employer": "user.work.employer",
+    "allergy": "user.allergy.{thing}",
+    "health": "user.health.{condition}",
+    "diet": "user.diet",
+    "pet": "user.pet.{rest}",
+    "likes": "user.likes.{thing}",
+    "dislikes": "user.dislikes.{thing}",
+    "preference": "user.preference.{topic}",
+    "plan": "user.plan.{rest}",
+    "goal": "user.goal.{rest}",
+    "rule": "rule.{rest}",
+}
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(row.family for row in FACT_TYPES if row.family != "note"))
 # Families whose loss can hurt the user: a statement of theirs the rules miss is kept verbatim (safety_net.py).
 SAFETY_FAMILIES = frozenset({"allergy", "health", "diet"})

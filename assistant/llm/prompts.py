@@ -8,22 +8,16 @@ returns is still filtered against the user's own words (see learning/model_extra
 from __future__ import annotations
 
 EXTRACTION_SYSTEM_PROMPT = """\
-You extract memories about the USER from one chat exchange.
-Only keep facts the USER states about themselves: their name, home, work, family, health,
-likes, dislikes, preferences, plans and goals, and rules they give for how you should answer.
-Never use the ASSISTANT's words as facts. Ignore questions, jokes, hypotheticals and what
-other people said. Never include passwords, keys or account numbers.
-Write each memory as one short sentence that starts with "User", using the user's own words.
-kind is one of: semantic (a fact), preference (how they like things), procedural (a rule for
-the assistant), episodic (a notable event).
-key is a short slot such as user.home, user.work.role, user.likes.hiking, or null.
-importance is a number from 0 to 1.
-Reply with JSON only, like:
-{"items": [{"kind": "semantic", "key": "user.home", "text": "User lives in Lisbon", "importance": 0.8}]}
-If the user said nothing about themselves, reply {"items": []}."""
+Find facts the user states about themselves, in any language.
+slot is one of: name, home, job, employer, allergy, health, diet, pet, likes, dislikes,
+preference, plan, goal, rule (how the assistant should answer).
+value is copied from the user's words: a name, a city, a food, a job.
+Ignore questions, hypotheticals and other people.
+Example: the user said "I'm Joe, I live in Leeds and I can't eat fish" ->
+{"facts": [{"slot": "name", "value": "Joe"}, {"slot": "home", "value": "Leeds"}, {"slot": "allergy", "value": "fish"}]}
+Nothing about the user: {"facts": []}"""
 
-_MAX_USER_CHARS = 2000
-_MAX_ASSISTANT_CHARS = 600
+_MAX_USER_CHARS = 1200
 
 
 def _clip(text: str, limit: int) -> str:
@@ -31,14 +25,8 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def extraction_user_prompt(user_text: str, assistant_text: str, known_keys: list[str]) -> str:
-    parts = [f"USER said:\n{_clip(user_text, _MAX_USER_CHARS)}"]
-    if assistant_text.strip():
-        parts.append(f"ASSISTANT replied (context only, not facts):\n{_clip(assistant_text, _MAX_ASSISTANT_CHARS)}")
-    if known_keys:
-        parts.append("Keys already in use: " + ", ".join(sorted(set(known_keys))[:30]))
-    parts.append("Memories about the USER as JSON:")
-    return "\n\n".join(parts)
+def extraction_user_prompt(user_text: str) -> str:
+    return f"The user said:\n{_clip(user_text, _MAX_USER_CHARS)}\n\nFacts as JSON:"
 
 
 COMPRESSION_SYSTEM_PROMPT = """\

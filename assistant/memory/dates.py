@@ -121,6 +121,11 @@ RELATIVE_DATE = re.compile(
     r"|(?P<weekend>(?:this|next) weekend)"
     r"|(?P<nextunit>next (?P<unit>week|month|year))"
     r"|in " + _COUNT + r" (?P<span>days?|weeks?|months?|years?)"
+    # A month without a day ("in September", "next May"): only after a word that makes it a time.
+    r"|(?:(?:in|this|next|by|until)\s+(?:(?:early|mid|late|the end of)[- ]?\s*)?)"
+    + _MONTH.replace("month>", "onlymonth>")
+    # A day of the month without the month ("on the 21st"): the suffix makes it a date.
+    + r"|(?:on|from|by|until|till) the (?P<ordinal>[0-3]?[0-9])(?:st|nd|rd|th)"
     r")\b"
 )
 
@@ -187,6 +192,17 @@ def _relative(match: re.Match[str], today: date) -> ResolvedDate:
         if match.group("weekend").lower().startswith("next") and saturday - today < timedelta(days=7):
             saturday += timedelta(days=7) if today.weekday() >= 5 else timedelta(days=0)
         return ResolvedDate(start, end, None, f"on the weekend of {describe_day(saturday)}", saturday.isoformat())
+    elif match.group("onlymonth"):
+        month = MONTHS[match.group("onlymonth").lower().rstrip(".")]
+        first = date(today.year + (month < today.month), month, 1)
+        return ResolvedDate(start, end, None, f"in {MONTH_NAMES[first.month]} {first.year}", first.isoformat()[:7])
+    elif match.group("ordinal"):
+        number = int(match.group("ordinal"))
+        first = today.replace(day=1) if number >= today.day else _add_months(today, 1)
+        try:
+            day = first.replace(day=number)
+        except ValueError:
+            return ResolvedDate(start, end, None, match.group(0), "")
     elif match.group("nextunit"):
         unit = match.group("unit").lower()
         if unit == "week":

@@ -19,7 +19,7 @@ from assistant.learning.candidate import Candidate
 from assistant.learning.explicit import extract_explicit
 from assistant.learning.model_extraction import (
     EXTRACTION_SCHEMA,
-    ExtractedItem,
+    ExtractedFact,
     ExtractionOutput,
     build_extraction_messages,
     extract_with_model,
@@ -90,23 +90,20 @@ def test_real_model_failure_comes_back_as_error_not_exception(starter_model_path
     assert result.error is not None and "failed after a retry" in result.error
 
 
-def test_extraction_prompt_separates_the_user_from_the_assistant() -> None:
-    messages = build_extraction_messages("I live in Lisbon", "Lisbon is nice", ["user.home"])
+def test_the_prompt_holds_the_users_words_only() -> None:
+    messages = build_extraction_messages("I live in Lisbon")
     assert [message.role for message in messages] == ["system", "user"]
-    assert "USER" in messages[0].content and "Never use the ASSISTANT's words" in messages[0].content
-    assert "USER said:\nI live in Lisbon" in messages[1].content
-    assert "context only, not facts" in messages[1].content and "user.home" in messages[1].content
+    assert "any language" in messages[0].content and "I live in Lisbon" in messages[1].content
+    assert len(messages[0].content) + len(messages[1].content) < 700  # the starter model reads it in seconds
 
 
-def test_schema_is_a_list_of_typed_items() -> None:
+def test_schema_is_up_to_three_slot_value_pairs() -> None:
     schema = EXTRACTION_SCHEMA.model_json_schema()
-    item = schema["$defs"]["ExtractedItem"]
-    assert set(item["required"]) == {"kind", "key", "text", "importance"}
-    assert item["properties"]["kind"]["enum"] == ["semantic", "preference", "procedural", "episodic"]
-    parsed = EXTRACTION_SCHEMA.model_validate_json(
-        '{"items": [{"kind": "semantic", "key": null, "text": "x", "importance": 7}]}'
-    )
-    assert parsed.items[0].importance == 1.0
+    fact = schema["$defs"]["ExtractedFact"]
+    assert set(fact["required"]) == {"slot", "value"} and set(fact["properties"]) == {"slot", "value"}
+    assert "home" in fact["properties"]["slot"]["enum"] and schema["properties"]["facts"]["maxItems"] == 3
+    parsed = EXTRACTION_SCHEMA.model_validate_json('{"facts": [{"slot": "home", "value": "Lisbon"}]}')
+    assert parsed.facts[0].value == "Lisbon"
 
 
 # -- scripted runner: fast checks of the retry / failure / cancel paths ---------------------------
@@ -134,18 +131,16 @@ class ScriptedRunner:
         return reply
 
 
-def items(*specs: tuple[str, str | None, str]) -> ExtractionOutput:
-    return ExtractionOutput.model_construct(
-        items=[ExtractedItem(kind=kind, key=key, text=text, importance=0.6) for kind, key, text in specs]  # type: ignore[arg-type]
-    )
+def facts(*pairs: tuple[str, str]) -> ExtractionOutput:
+    return ExtractionOutput.model_construct(facts=[ExtractedFact(slot=slot, value=value) for slot, value in pairs])  # type: ignore[arg-type]
 
 
 def test_invalid_output_is_retried_once_then_succeeds() -> None:
-    runner = ScriptedRunner(ModelError("bad json"), items(("semantic", "home", "User lives in Lisbon")))
-    result = extract_with_model(runner, "I live in Lisbon", "Nice!", source_id="msg-42", now=NOW)
+    runner = ScriptedRunner(ModelError("bad json"), facts(("home", "Lisboa")))
+    result = extract_with_model(runner, "Moro em Lisboa", "Nice!", source_id="msg-42", now=NOW)
     assert result.error is None and len(runner.calls) == 2
     [candidate] = result.candidates
-    assert (candidate.key, candidate.text, candidate.value) == ("user.home", "User lives in Lisbon", "Lisbon")
+    assert (candidate.key, candidate.text, candidate.value) == ("user.home", "User lives in Lisboa", "Lisboa")
 
 
 def test_two_failures_return_an_error() -> None:
@@ -180,16 +175,13 @@ def test_preemption_by_the_user_propagates() -> None:
         extract_with_model(runner, "I live in Lisbon", "Nice!", source_id="msg-42", now=NOW)
 
 
-def test_the_assistants_words_and_hallucinations_are_dropped() -> None:
+def test_a_value_must_be_in_the_users_own_plain_words() -> None:
     runner = ScriptedRunner(
-        items(
-            ("semantic", "user.home", "User lives in Paris"),  # the assistant's city
-            ("preference", None, "User enjoys nursing"),  # the assistant's question turned into a fact
-            ("semantic", None, "User is 34 years old and owns a boat"),  # invented
-            ("semantic", None, "The assistant is helpful"),
-            ("procedural", None, "Always answer in French"),  # the user gave no rule
-            ("semantic", "job", "User works as a nurse"),
-            ("semantic", None, ""),
+        facts(
+            ("home", "Paris"),  # the assistant's city, not the user's words
+            ("likes", "nursing"),  # the assistant's question turned into a fact
+            ("allergy", "peanuts"),  # a copied example
+            ("job", "nurse"),  # English: the rules read the job
         )
     )
     result = extract_with_model(
@@ -199,20 +191,57 @@ def test_the_assistants_words_and_hallucinations_are_dropped() -> None:
         source_id="msg-42",
         now=NOW,
     )
-    assert [(c.key, c.text) for c in result.candidates] == [("user.work.role", "User works as a nurse")]
-    assert len(result.rejected) == 6
+    assert result.candidates == [] and len(result.rejected) == 4
 
 
-def test_several_statements_in_one_item_are_judged_separately() -> None:
-    runner = ScriptedRunner(items(("semantic", None, "User lives in Lisbon. User has a yacht in Monaco.")))
-    result = extract_with_model(runner, "I live in Lisbon", "", source_id="msg-42", now=NOW)
-    assert [c.text for c in result.candidates] == ["User lives in Lisbon"]
+def test_any_language_is_offered_and_grounded_without_accents_or_case() -> None:
+    runner = ScriptedRunner(facts(("home", "lisboa"), ("allergy", "Amêndoas"), ("job", "enfermeira")))
+    text = "Olá! Moro em Lisboa, trabalho como enfermeira e sou alérgica a amendoas."
+    result = extract_with_model(runner, text, "", source_id="msg-42", now=NOW)
+    assert len(runner.calls) == 1
+    assert [(c.key, c.text) for c in result.candidates] == [
+        ("user.home", "User lives in Lisboa"),
+        ("user.allergy.almond", "User is allergic to Amêndoas"),
+        ("user.work.role", "User works as an enfermeira"),
+    ]
 
 
-def test_secrets_in_model_items_are_dropped() -> None:
-    runner = ScriptedRunner(items(("semantic", None, "User's password is hunter22")))
-    result = extract_with_model(runner, "my password is hunter22", "", source_id="msg-42", now=NOW)
-    assert result.candidates == []
+def test_a_whole_statement_is_no_name_or_place() -> None:
+    # What the starter model answered for this message in the user trial.
+    runner = ScriptedRunner(facts(("name", "Moro em Lisboa"), ("home", "sou alérgica"), ("name", "ines")))
+    result = extract_with_model(runner, "Moro em Lisboa e sou alérgica, ines", "", source_id="m", now=NOW)
+    assert result.candidates == [] and len(result.rejected) == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A minha irmã mora em Madrid.",  # someone else's
+        "Se eu morasse em Madrid, seria feliz.",  # a hypothetical
+        "Não moro em Madrid.",  # negated
+        "Moras em Madrid?",  # a question
+    ],
+)
+def test_a_value_from_someone_elses_hypothetical_negated_or_asked_sentence_is_dropped(text: str) -> None:
+    runner = ScriptedRunner(facts(("home", "Madrid")))
+    assert extract_with_model(runner, text, "", source_id="msg-42", now=NOW).candidates == []
+
+
+def test_an_english_safety_fact_no_rule_reads_is_kept_from_the_model() -> None:
+    runner = ScriptedRunner(facts(("allergy", "kiwi")))
+    result = extract_with_model(
+        runner, "Kiwi and I are not on speaking terms, my mouth goes numb.", "", source_id="m", now=NOW
+    )
+    assert [(c.key, c.text) for c in result.candidates] == [("user.allergy.kiwi", "User is allergic to kiwi")]
+
+
+def test_several_facts_are_judged_separately_and_secrets_are_dropped() -> None:
+    runner = ScriptedRunner(
+        facts(("plan", "yacht in Monaco"), ("goal", "learn Portuguese"), ("preference", "hunter22"))
+    )
+    text = "My goal is to learn Portuguese. My password is hunter22"
+    result = extract_with_model(runner, text, "", source_id="msg-42", now=NOW)
+    assert [c.key for c in result.candidates] == ["user.goal.learn_portuguese"]
 
 
 def test_a_question_alone_is_not_sent_to_the_model() -> None:
@@ -221,16 +250,12 @@ def test_a_question_alone_is_not_sent_to_the_model() -> None:
     assert result.candidates == [] and result.error is None and runner.calls == []
 
 
-def test_a_message_without_self_reference_is_not_sent_to_the_model() -> None:
-    runner = ScriptedRunner()
-    result = extract_with_model(runner, "The capital of France is Paris.", "Yes.", source_id="msg-42", now=NOW)
-    assert result.candidates == [] and result.error is None and runner.calls == []
-
-
-def test_ungrounded_keys_from_the_rule_families_are_not_trusted() -> None:
-    runner = ScriptedRunner(items(("semantic", "user.home", "User mentioned Lisbon trams")))
-    result = extract_with_model(runner, "I think the Lisbon trams are charming", "", source_id="msg-42", now=NOW)
-    assert [(c.key, c.text) for c in result.candidates] == [(None, "User mentioned Lisbon trams")]
+def test_a_rule_needs_the_users_directive() -> None:
+    runner = ScriptedRunner(facts(("rule", "answer in French")))
+    assert extract_with_model(runner, "I answer in French at work", "", source_id="m", now=NOW).candidates == []
+    runner = ScriptedRunner(facts(("rule", "answer in bullet points")))
+    result = extract_with_model(runner, "Please always answer in bullet points", "", source_id="m", now=NOW)
+    assert [(c.kind, c.text) for c in result.candidates] == [(Kind.PROCEDURAL, "Answer in bullet points")]
 
 
 @pytest.mark.parametrize(

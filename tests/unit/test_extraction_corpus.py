@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -17,9 +18,26 @@ from assistant.learning.schema import FAMILIES, SAFETY_FAMILIES, fact_type, fami
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "extraction"
 NOW = datetime(2025, 3, 3, 9, 30)
-# Floors, set at what the rules + net reach on this corpus (session 6). Raise them, never lower them quietly.
-RECALL_FLOORS = {family: 0.9 for family in FAMILIES} | {family: 1.0 for family in SAFETY_FAMILIES} | {"plan": 0.8}
+# Floors: CI fails when the rules + net fall below them on this corpus. Every family's recall is
+# at least 0.9 and a safety family's 1.0; every family's precision 1.0 (session 7: all reach 1.0).
+# Raise them, never lower them quietly.
+RECALL_FLOORS = {family: 0.9 for family in FAMILIES} | {family: 1.0 for family in SAFETY_FAMILIES}
 PRECISION_FLOORS = {family: 1.0 for family in FAMILIES}
+FALSE_FACT_CEILING = 0.02  # share of everything produced
+
+
+def below_floors(scored: Score) -> list[str]:
+    """Every floor this score breaks, in words (empty when it keeps them all)."""
+    broken = []
+    for family in FAMILIES:
+        result = scored.families[family]
+        if result.recall < RECALL_FLOORS[family]:
+            broken.append(f"{family} recall {result.recall:.2f} < {RECALL_FLOORS[family]}")
+        if result.precision < PRECISION_FLOORS[family]:
+            broken.append(f"{family} precision {result.precision:.2f} < {PRECISION_FLOORS[family]}")
+    if scored.false_rate > FALSE_FACT_CEILING:
+        broken.append(f"false facts {scored.false_rate:.1%} > {FALSE_FACT_CEILING:.0%}")
+    return broken
 
 
 def rules_and_net(text: str) -> list[Candidate]:
@@ -54,6 +72,40 @@ def test_recall_of_rules_and_net_stays_above_its_floor(result: Score, family: st
 @pytest.mark.parametrize("family", FAMILIES)
 def test_precision_of_rules_and_net_stays_above_its_floor(result: Score, family: str) -> None:
     assert result.families[family].precision >= PRECISION_FLOORS[family], result.false_facts
+
+
+def test_the_rules_and_net_keep_every_floor(result: Score) -> None:
+    assert below_floors(result) == [], result.misses + result.false_facts
+
+
+@pytest.mark.parametrize("family", sorted(SAFETY_FAMILIES))
+def test_the_floors_catch_a_lost_safety_family(family: str) -> None:
+    """The floor check can fail: an extractor that drops one safety family breaks its recall floor."""
+
+    def losing(text: str) -> list[Candidate]:
+        return [
+            c
+            for c in rules_and_net(text)
+            if family_of(c.key) != family and not (c.key or "").startswith("user.health.note.")
+        ]
+
+    broken = below_floors(score(load_corpus(CORPUS), losing))
+    assert any(line.startswith(f"{family} recall") for line in broken), broken
+
+
+def test_the_floors_catch_false_facts() -> None:
+    """...and an extractor that adds a false fact to every message breaks the precision floors."""
+
+    def inventing(text: str) -> list[Candidate]:
+        found = rules_and_net(text)
+        return (
+            [*found, replace(found[0], key="user.home", value="Atlantis", text="User lives in Atlantis")]
+            if found
+            else found
+        )
+
+    broken = below_floors(score(load_corpus(CORPUS), inventing))
+    assert any(line.startswith("home precision") for line in broken), broken
 
 
 def test_negatives_yield_nothing(result: Score) -> None:
@@ -97,3 +149,12 @@ def test_the_schema_knows_the_age_the_rules_give_and_keeps_safety_facts_in_the_p
     assert normalize_key("age") == "user.age" and family_of("user.age") == "birthday"
     assert all(any(key.startswith(p) for p in profile_key_prefixes()) for key in ("user.allergy.nut", "user.diet"))
     assert not any("user.work.role".startswith(p) for p in profile_key_prefixes())
+
+
+def test_every_slot_the_model_may_name_is_a_schema_key() -> None:
+    from assistant.learning.model_extraction import Slot
+    from assistant.learning.schema import FACT_TYPES, MODEL_SLOTS
+
+    assert set(MODEL_SLOTS) == set(Slot.__args__)  # type: ignore[attr-defined]
+    templates = {row.template for row in FACT_TYPES}
+    assert set(MODEL_SLOTS.values()) <= templates

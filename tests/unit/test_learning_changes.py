@@ -25,6 +25,11 @@ def say(core: Assistant, text: str, conversation: str):
     return core.learn(turn, use_model=False)
 
 
+def in_context(turn) -> str:
+    """What the model was given for this turn: every section of its prompt."""
+    return "\n".join(section.text for section in turn.trace.sections) + "\n" + turn.trace.memory_block
+
+
 def active(core: Assistant, prefix: str):
     return [m for m in core.engine.list() if (m.key or "").startswith(prefix) and m.status == Status.ACTIVE]
 
@@ -66,3 +71,41 @@ def test_a_statement_no_rule_reads_is_kept_as_a_note_of_its_family_with_undo(ass
     assert report.notices == [f"Saved to memory: {note.text}"] and "brilliant swimmer" in note.text
     assistant.undo_learned([m.id for m in report.saved])
     assert active(assistant, "user.note.") == []
+
+
+def test_settling_and_being_somewhere_now_are_moves_that_supersede(assistant):
+    chat = assistant.new_conversation("settling").id
+    say(assistant, "I live in Lisbon.", chat)
+    say(assistant, "We moved around a lot but ended up settling in Braga.", chat)
+    assert [m.text for m in active(assistant, "user.home")] == ["User lives in Braga"]
+    report = say(assistant, "we're in Coimbra now", chat)
+    assert [m.text for m in active(assistant, "user.home")] == ["User lives in Coimbra"]
+    assert any("replaces: User lives in Braga" in notice for notice in report.notices)
+
+
+def test_a_paraphrased_allergy_is_one_fact_and_a_bare_retraction_ends_it_and_the_note(assistant):
+    chat = assistant.new_conversation("peanuts").id
+    say(assistant, "Peanuts and I really don't get along.", chat)  # no rule reads it: a note
+    [note] = active(assistant, "user.health.note.")
+    report = say(assistant, "Oh and peanuts… they make my throat swell up. So no peanuts please!", chat)
+    assert [m.text for m in active(assistant, "user.allergy.")] == ["User is allergic to peanuts"]
+    assert [m.id for m in active(assistant, "user.health.note.")] == [note.id]  # no second note
+    assert len(report.saved) == 1
+    # In a new conversation the allergy is in the profile (in this one, the window shows the user's words).
+    next_turn = assistant.reply("Any ideas for a snack?", conversation_id=assistant.new_conversation("snack").id)
+    assert "User is allergic to peanuts" in in_context(next_turn)
+    ended = say(assistant, "Never mind the peanut thing… I'm not allergic after all", chat)
+    assert active(assistant, "user.allergy.") == [] and active(assistant, "user.health.note.") == []
+    assert ended.saved == [] and any(notice.startswith("No longer true:") for notice in ended.notices)
+    after = assistant.reply("Any ideas for a snack?", conversation_id=assistant.new_conversation("again").id)
+    assert "allergic to peanuts" not in in_context(after)
+
+
+def test_a_portuguese_message_saves_home_and_allergy_that_english_ends(assistant):
+    chat = assistant.new_conversation("pt").id
+    say(assistant, "Moro em Lisboa e sou alérgica a amendoim", chat)
+    assert [m.text for m in active(assistant, "user.home")] == ["User lives in Lisboa"]
+    assert [m.key for m in active(assistant, "user.allergy.")] == ["user.allergy.peanut"]
+    assert "User is allergic to amendoim" in [m.text for m in assistant.memories.profile()]
+    say(assistant, "I'm not allergic to peanuts after all.", chat)
+    assert active(assistant, "user.allergy.") == []

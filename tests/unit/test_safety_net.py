@@ -30,6 +30,12 @@ def notes_for(text: str) -> list[str]:
         ("I can't have dairy", "user.diet.avoids.dairy"),
         ("no sesame for me, I'm allergic", "user.allergy.sesame"),
         ("Let me tell you, peanuts make me sick.", "user.diet.avoids.peanuts"),
+        # Said plainly in another language: the same key as in English (rules/other_languages.py).
+        ("Eu sou alérgica a amendoins.", "user.allergy.peanut"),
+        ("Soy alérgico al marisco", "user.allergy.shellfish"),
+        # Told as what the food does, the other way round, or with a pronoun (rules/reactions.py).
+        ("My throat swells up when I eat peanuts, so no peanuts please.", "user.allergy.peanut"),
+        ("Oh and peanuts... they make my throat swell up. So no peanuts please!", "user.allergy.peanut"),
     ],
 )
 def test_everyday_phrasings_the_net_used_to_catch_are_keyed_facts_now(message: str, key: str) -> None:
@@ -43,8 +49,6 @@ def test_everyday_phrasings_the_net_used_to_catch_are_keyed_facts_now(message: s
     [
         ("Dairy and I don't get along.", "Dairy and I don't get along."),
         ("My son can't have eggs.", "My son can't have eggs."),
-        ("Eu sou alérgica a amendoins.", "Eu sou alérgica a amendoins."),
-        ("Soy alérgico al marisco", "Soy alérgico al marisco"),
         (
             "I'm Ana. Honestly nuts and I are not friends, my lips go numb.",
             "Honestly nuts and I are not friends, my lips go numb.",
@@ -82,3 +86,22 @@ def test_a_note_is_keyed_into_the_profile_and_the_same_sentence_gets_the_same_ke
 def test_remember_that_keeps_a_health_sentence_as_a_profile_note() -> None:
     [candidate] = remember_candidates("dairy and I do not get along", now=NOW, source_id="m")
     assert candidate.key.startswith(HEALTH_NOTE_PREFIX) and "get along" in candidate.text
+
+
+def test_two_unread_health_sentences_of_one_message_are_one_note() -> None:
+    text = "Dairy and I don't get along. Honestly nuts and I are not friends either, my lips go numb."
+    assert notes_for(text) == [
+        "User said: “Dairy and I don't get along. Honestly nuts and I are not friends either, my lips go numb.”"
+    ]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Never mind the peanut thing… I'm not allergic after all",
+        "I'm not allergic after all, the test was clear.",
+        "forget the peanut allergy, it was a false alarm",
+    ],
+)
+def test_a_retraction_is_never_kept_as_a_note(message: str) -> None:
+    assert notes_for(message) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from assistant.learning.candidate import Candidate
+from assistant.learning.rules.reactions import allergens_named
 from assistant.learning.rules.rule import RuleContext, rule
 from assistant.learning.rules.values import DETERMINER_START, cut, split_items
 from assistant.learning.rules.words import I_AM, I_HAVE
@@ -26,7 +27,9 @@ def allergens(things: str) -> list[tuple[str, str]]:
     for item in split_items(cut(things, max_words=8, stop=_ALLERGY_LIST_END)):
         item = re.sub(r"(?i)^(?:a|an|the|all|most|some|any|certain|severely|very)\s+", "", item).strip()
         if item and not DETERMINER_START.match(item) and len(item.split()) <= 3:
-            found.append((item, slug(" ".join(singular(word) for word in item.split()))))
+            named = allergens_named(item)  # the lexicon's key: "amêndoas" and "almonds" are one allergy
+            key = named[0].key if len(named) == 1 and len(named[0].said.split()) == len(item.split()) else None
+            found.append((item, key or slug(" ".join(singular(word) for word in item.split()))))
     return found
 
 

@@ -13,6 +13,7 @@ from assistant.learning.candidate import Candidate
 from assistant.learning.rules.allergies import ALLERGIC, allergens
 from assistant.learning.rules.diet import DIETS, diet_name
 from assistant.learning.rules.health import CONDITIONS, names_a_condition
+from assistant.learning.rules.reactions import allergens_named
 from assistant.learning.rules.rule import RuleContext, rule
 from assistant.learning.rules.values import DETERMINER_START, cut, split_items, strip_article
 from assistant.learning.rules.words import I_AM
@@ -56,7 +57,8 @@ def food_reaction(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     thing = match.group("thing")
     if DETERMINER_START.match(thing) or re.match(r"(?i)(?:my|his|her|their|our|your|he|she|they|we)\b", thing):
         return []
-    found = allergens(thing)
+    named = allergens_named(thing)  # "eating peanuts", "even a trace of peanut": the lexicon's allergen
+    found = [(n.said.lower(), n.key) for n in named] if named else allergens(thing)
     if not found or len(found) > 3:
         return []
     if re.match(_UNWELL, match.group("how"), re.IGNORECASE) and not re.search(r"(?i)allerg", ctx.sentence):

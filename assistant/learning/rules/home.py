@@ -12,6 +12,8 @@ from assistant.memory.dates import find_dates
 from assistant.memory.language import smart_title
 from assistant.memory.types import Kind
 
+WE_OR_I_AM = r"(?:" + I_AM + r"|we're|we are|were)"
+
 # "I live in fear", "I live in the moment": not places.
 _NOT_PLACES = frozenset(
     "fear|hope|denial|peace|harmony|poverty|luxury|comfort|moment|present|past|future|dream|bubble|head|"
@@ -42,8 +44,10 @@ def _place(text: str) -> str:
 
 
 @rule(
-    r"(?:i\s+(?:currently\s+|now\s+|still\s+|actually\s+)?(?:live|reside|stay)|i'm (?:currently |now )?living|"
-    r"i am (?:currently |now )?living|" + I_AM + r" (?:currently |now )?(?:based|located|settled))"
+    r"(?:(?:i|we)\s+(?:currently\s+|now\s+|still\s+|actually\s+)?(?:live|reside|stay)|"
+    r"(?:i'm|we're|i am|we are) (?:currently |now )?living|"
+    + WE_OR_I_AM
+    + r" (?:currently |now )?(?:based|located|settled))"
     r"\s+(?:in|at|out of)\s+(?P<rest>.+)"
 )
 def lives_in(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
@@ -102,4 +106,28 @@ def grew_up_in(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
 )
 def living_in(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     """'living in Toronto in winter is no joke', 'my flat in Glasgow is freezing', 'home is Melbourne now'."""
+    return lives_in(match, ctx)
+
+
+@rule(
+    # The subject may come mid-clause ("after bouncing between cities we ended up settling in Braga");
+    # without one, only at the start ("ended up settling in Braga").
+    r"(?:(?:.*?\s)?(?:i|we)(?:'ve| have)?\s+)?(?:finally\s+|eventually\s+|now\s+)?(?:ended\s+up\s+|have\s+)?"
+    r"(?:settl(?:ed|ing)(?:\s+down)?|making\s+(?:a|our|my)\s+(?:home|life)|made\s+(?:a|our|my)\s+(?:home|life))"
+    r"\s+in\s+(?P<rest>(?-i:[A-Z]).+)"
+)
+def settled_in(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
+    """'ended up settling in Braga', 'we finally settled in Porto': where they live now."""
+    return lives_in(match, ctx)
+
+
+_NOW_TAIL = re.compile(r"(?i)^[\w .'-]{2,40}?\s+(?:now|these days|nowadays|for good|full[- ]time|permanently)\b")
+
+
+@rule(WE_OR_I_AM + r"\s+(?:now\s+)?(?:in|living in)\s+(?P<rest>(?-i:[A-Z]).+)")
+def in_place_now(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
+    """'we're in Coimbra now': with 'now' (or 'these days'), where they live, not a trip."""
+    rest = match.group("rest")
+    if not (_NOW_TAIL.match(rest) or re.match(r"(?i)^(?:we're|we are|i'm|i am)\s+now\b", match.group(0))):
+        return []
     return lives_in(match, ctx)

@@ -54,7 +54,7 @@ def split_sentences(text: str) -> list[str]:
 _CLAUSE_BREAK = re.compile(
     r"(?i)(?:\s*,\s*(?:and|but|so|plus|also|and also)?\s*|\s+(?:and|but|so|plus|and also|also)\s+)"
     r"(?=(?:i|i'm|im|i've|i'd|i'll|my|our|call me|please|just moved|recently moved|moved|no|everyone calls|"
-    r"people call|friends call|being)\b)"
+    r"people call|friends call|being|we|we're|we've|ended up|eventually|finally settled)\b)"
 )
 
 

@@ -15,9 +15,11 @@ from assistant.memory.language import smart_title
 _VALUE_END = re.compile(
     r"(?i)\s*(?:[,.;!?()\"]|\s-\s|\s(?:and|but|because|since|so|which|who|where|when|while|though|although|"
     r"until|unless|if|whereas|or|as well|anymore|any more|these days|nowadays|at the moment|right now|"
-    r"currently|lately|for now|too|now|haha|lol|btw|by the way|though|thanks|thank you|please|"
+    r"currently|lately|for now|too|now|after all|in the end|at last|eventually|haha|lol|btw|by the way|though|"
+    r"thanks|thank you|please|"
     r"with|for|since|ever since|in case|last|next|ago|yesterday|recently|around|about|a few|a couple|"
-    r"in (?:19|20)\d\d|(?:one|two|three|four|five|six|\d+) (?:years?|months?|weeks?|days?))\b)"
+    r"in (?:19|20)\d\d|in (?:early |mid |late )?(?:january|february|march|april|may|june|july|august|september|"
+    r"october|november|december)|(?:one|two|three|four|five|six|\d+) (?:years?|months?|weeks?|days?))\b)"
 )
 # A value starting with one of these points at something else ("I live in it"): no value.
 DETERMINER_START = re.compile(
