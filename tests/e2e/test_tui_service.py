@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -131,7 +132,10 @@ async def test_the_tui_and_the_cli_share_memories_and_prompts_through_one_servic
         search.focus()
         await pilot.press("enter")
         await idle(app, pilot)
-        assert [row.value for row in screen.query_one("#memory-table", DataTable).rows][0] == key_id
+        table = screen.query_one("#memory-table", DataTable)
+        assert [row.value for row in table.rows][0] == key_id
+        table.move_cursor(row=0)  # the panel keeps the row chosen before the search: choose the key
+        await idle(app, pilot)
         assert screen.detail is not None and screen.detail.memory.id == key_id
         assert [entry.action for entry in screen.detail.history][:1] == ["add"]
         await pilot.press("p")
@@ -141,6 +145,8 @@ async def test_the_tui_and_the_cli_share_memories_and_prompts_through_one_servic
         search.value = "peanuts"
         search.focus()
         await pilot.press("enter")
+        await idle(app, pilot)
+        table.move_cursor(row=table.get_row_index(peanuts_id))
         await idle(app, pilot)
         assert screen.selected_id == peanuts_id
         await pilot.press("x")
@@ -161,6 +167,18 @@ async def test_the_tui_and_the_cli_share_memories_and_prompts_through_one_servic
 
         sidebar = app.query_one(ConversationList)
         assert sidebar.conversation(str(turn.conversation_id)) is not None
+
+        # "remember that …" saves through the service; its Undo removes it there.
+        bars = len(app.query(NoticeBar))
+        await pilot.press(*"remember that my locker code is in the red notebook", "enter")
+        await wait_until(
+            pilot, lambda: len(app.query(NoticeBar)) > bars and bool(app.query(NoticeBar).last().learned_ids)
+        )
+        [locker_id] = app.query(NoticeBar).last().learned_ids
+        assert "red notebook" in str(listed()[locker_id]["text"])
+        await pilot.press("ctrl+r")  # undo what was just saved
+        await idle(app, pilot)
+        assert locker_id not in listed()
     assert client.status()["pid"] == warm_service  # the app and every command used the one service
 
 
@@ -216,6 +234,14 @@ def test_the_tui_works_in_process_when_the_service_serves_other_settings(
     monkeypatch.setenv("ASSISTANT_SERVICE", "off")
     assert isinstance(open_frontend(load_settings()), AssistantFrontend)
 
+    # A reply stopped before it starts (Esc) ends at once, and is kept as stopped, as in-process.
+    stop = threading.Event()
+    stop.set()
+    pieces = list(served.stream_reply("Write a long story about a dragon.", cancel=stop))
+    stopped = served.last_turn
+    assert stopped is not None and stopped.stopped and len(pieces) <= 2
+    assert stopped.stats is not None and stopped.stats.completion_tokens < 24
+
     # ...with the same results as the service gives (reads only: the service is the store's writer).
     local = AssistantFrontend.open(load_settings())
     try:
@@ -224,7 +250,7 @@ def test_the_tui_works_in_process_when_the_service_serves_other_settings(
             local_rows = [(row.memory, row.score) for row in local.find_memories(query, kind="-episodic")]
             assert [memory.id for memory, _ in remote_rows] == [memory.id for memory, _ in local_rows]
             assert [memory.text for memory, _ in remote_rows] == [memory.text for memory, _ in local_rows]
-        [row] = served.find_memories()
+        [row] = served.find_memories(kind="-episodic")
         assert served.memory_detail(row.memory.id) == local.memory_detail(row.memory.id)
         assert served.count_memories() == local.count_memories() == 1
         assert served.profile_text() == local.profile_text()
