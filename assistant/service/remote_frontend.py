@@ -33,27 +33,15 @@ from assistant.config import Settings
 from assistant.errors import AssistantError, ModelError
 from assistant.memory.types import Conversation, Memory, Message
 from assistant.service import client
-from assistant.service.view_json import decode, from_json, job_status_from_json, learning_result_from_json, to_json
+from assistant.service.view_json import decode, from_json, to_json
 
 if TYPE_CHECKING:
     from assistant.application.protocol import BackgroundJobs, FrontendCore, LearningCallback
 
 log = logging.getLogger(__name__)
 
-# How long one learning wait may hold its connection (the service caps it too).
-POLL_SECONDS = 2.0
-# After the service could not be reached, before asking again.
-RETRY_SECONDS = 1.0
 # How often a reply's cancel switch is looked at while the service generates.
 CANCEL_CHECK_SECONDS = 0.05
-
-
-def _connect(settings: Settings) -> client.Connection:
-    """A connection to the service; with 'auto' a service that stopped (idle, crashed) is started again."""
-    connection = client.connect_or_start() if settings.service == "auto" else client.connect()
-    if connection is None:
-        raise client.ServiceUnavailable("the local service is no longer running (`assistant serve` starts it)")
-    return connection
 
 
 class RemoteFrontend:
@@ -67,13 +55,21 @@ class RemoteFrontend:
 
     # -- requests ------------------------------------------------------------------------
 
-    def _fields(self) -> dict[str, Any]:
+    def fields(self) -> dict[str, Any]:
+        """What every request of this front end carries: its settings (the service checks them) and its session."""
         return {"settings": self._settings.model_dump(mode="json"), "session": self.session}
+
+    def connect(self) -> client.Connection:
+        """A connection to the service; with 'auto' a service that stopped (idle, crashed) is started again."""
+        connection = client.connect_or_start() if self._settings.service == "auto" else client.connect()
+        if connection is None:
+            raise client.ServiceUnavailable("the local service is no longer running (`assistant serve` starts it)")
+        return connection
 
     def request(self, op: str, **fields: Any) -> dict[str, Any]:
         """One request's "done" event (a "fallback" or "error" raises an AssistantError)."""
-        with _connect(self._settings) as connection:
-            return connection.call(op, **self._fields(), **fields)
+        with self.connect() as connection:
+            return connection.call(op, **self.fields(), **fields)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return self.request("frontend.call", method=method, args=to_json(list(args)), kwargs=to_json(kwargs)).get(
@@ -109,6 +105,8 @@ class RemoteFrontend:
         on_stated: LearningCallback | None = None,
         on_learned: LearningCallback | None = None,
     ) -> BackgroundJobs | None:
+        from assistant.service.remote_jobs import RemoteJobs
+
         return RemoteJobs(self, on_progress=on_progress, on_stated=on_stated, on_learned=on_learned)
 
     # -- conversations -------------------------------------------------------------------
@@ -136,10 +134,10 @@ class RemoteFrontend:
         incognito: bool = False,
     ) -> Iterator[str]:
         chat_id = uuid.uuid4().hex
-        connection = _connect(self._settings)
+        connection = self.connect()
         events = connection.request(  # sent once the pieces are asked for, as the in-process reply starts
             "frontend.chat",
-            **self._fields(),
+            **self.fields(),
             text=text,
             conversation=conversation_id,
             incognito=incognito,
@@ -191,8 +189,8 @@ class RemoteFrontend:
 
     def learn(self, turn: Turn, *, on_stated: Callable[[LearnReport], None] | None = None) -> LearnReport | None:
         report: LearnReport | None = None
-        with _connect(self._settings) as connection:
-            for event in connection.request("frontend.learn", **self._fields(), turn=to_json(turn)):
+        with self.connect() as connection:
+            for event in connection.request("frontend.learn", **self.fields(), turn=to_json(turn)):
                 if event.get("event") == "stated" and on_stated is not None:
                     on_stated(decode(LearnReport, event["report"]))
                 elif event.get("event") == "done" and event.get("report") is not None:
@@ -261,99 +259,6 @@ class RemoteFrontend:
         return decode(TextChanges, self._call("save_rules", text))
 
 
-class RemoteJobs:
-    """The service's scheduler as the TUI drives it: queue the TUI's turns there, hear what it learned.
-
-    The callbacks run on this object's own thread, as the in-process scheduler's run on its
-    worker: the TUI only posts messages from them.
-    """
-
-    def __init__(
-        self,
-        frontend: RemoteFrontend,
-        *,
-        on_progress: Callable[[JobStatus], None] | None = None,
-        on_stated: LearningCallback | None = None,
-        on_learned: LearningCallback | None = None,
-    ) -> None:
-        self.frontend = frontend
-        self.on_progress = on_progress
-        self.on_stated = on_stated
-        self.on_learned = on_learned
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._status = JobStatus()
-        self._polling: client.Connection | None = None
-        self._guard = threading.Lock()
-
-    @property
-    def status(self) -> JobStatus:
-        return self._status
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._listen, name="service-notices", daemon=True)
-        self._thread.start()
-
-    def close(self, timeout: float | None = 30.0) -> None:
-        """Stop listening (the service's scheduler goes on: what it learns is in the store)."""
-        self._stop.set()
-        with self._guard:
-            polling = self._polling
-        if polling is not None:
-            with contextlib.suppress(OSError):
-                polling.channel.sock.shutdown(2)  # ends the wait in progress at once
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def queue_learning(self, turn: Turn) -> str:
-        return str(self.frontend.request("frontend.learning.queue", turn=to_json(turn))["job"])
-
-    def request_maintenance(self) -> None:
-        self.frontend.request("frontend.maintenance")
-
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        return bool(self.frontend.request("frontend.learning.idle", timeout=timeout).get("idle"))
-
-    def _listen(self) -> None:
-        while not self._stop.is_set():
-            try:
-                answer = self._wait_once()
-            except (AssistantError, OSError) as error:
-                if self._stop.is_set():
-                    return
-                log.info("waiting for learning notices: %s", error)
-                self._stop.wait(RETRY_SECONDS)
-                continue
-            self._publish_status(job_status_from_json(answer.get("status") or {}))
-            for data in answer.get("results") or []:
-                result = learning_result_from_json(data)
-                callback = self.on_learned if result.final else self.on_stated
-                if callback is not None:
-                    callback(result)
-
-    def _wait_once(self) -> dict[str, Any]:
-        connection = client.connect()  # waiting never starts a service: the next chat does
-        if connection is None:
-            raise client.ServiceUnavailable("the local service is not running")
-        with self._guard:
-            self._polling = connection
-        try:
-            with connection:
-                return connection.call("frontend.learning.wait", **self.frontend._fields(), timeout=POLL_SECONDS)
-        finally:
-            with self._guard:
-                self._polling = None
-
-    def _publish_status(self, status: JobStatus) -> None:
-        if status != self._status:
-            self._status = status
-            if self.on_progress is not None:
-                self.on_progress(status)
-
-
 def open_frontend(settings: Settings) -> FrontendCore:
     """The TUI's core: the warm service's when it serves these settings, else the in-process one."""
     remote = _served(settings)
@@ -373,7 +278,7 @@ def _served(settings: Settings) -> RemoteFrontend | None:
             return None
         frontend = RemoteFrontend(settings)
         with connection:
-            opened = connection.call("frontend.open", **frontend._fields())
+            opened = connection.call("frontend.open", **frontend.fields())
     except client.Fallback as reason:
         log.info("the service cannot serve the TUI: %s", reason)
         return None

@@ -45,3 +45,15 @@ def test_a_waiting_session_wakes_when_its_result_arrives() -> None:
     assert [r.job for r in collected] == ["job"] and time.monotonic() - started < 2
     started = time.monotonic()
     assert notices.collect("tui", timeout=0.3) == [] and time.monotonic() - started >= 0.3
+
+
+def test_learning_a_restarted_service_took_is_ended_for_the_tui_not_left_running() -> None:
+    from assistant.service.remote_jobs import SERVICE_RESTARTED, RemoteJobs
+
+    heard: list[LearningResult] = []
+    jobs = RemoteJobs(object(), on_learned=heard.append)  # type: ignore[arg-type]
+    turn = Turn(conversation_id="c", user_text="I live in Porto")
+    jobs._outstanding = {"taken-by-the-old-one": (turn, 100), "taken-by-this-one": (turn, 200)}
+    jobs._end_lost_jobs(200)  # the service now answering is pid 200
+    assert [(r.job, r.final, r.report.notices) for r in heard] == [("taken-by-the-old-one", True, [SERVICE_RESTARTED])]
+    assert list(jobs._outstanding) == ["taken-by-this-one"]
