@@ -152,6 +152,7 @@ class RemoteFrontend:
         cancel: threading.Event | None,
         chat_id: str,
     ) -> Iterator[str]:
+        self._last_turn = None  # as in-process, the last turn is this one's from now on (none if it fails)
         finished = threading.Event()
         if cancel is not None:
             watcher = threading.Thread(
