@@ -32,7 +32,7 @@ from assistant.tui.screens.memories import MemoryScreen
 from assistant.tui.widgets.conversations import ConversationList
 from assistant.tui.widgets.transcript import NoticeBar
 from tests.conftest import run_cli
-from tests.e2e.test_service import _stop_everything
+from tests.e2e.test_service import _stop_everything, light_service  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -257,3 +257,16 @@ def test_the_tui_works_in_process_when_the_service_serves_other_settings(
         assert served.list_conversations() == local.list_conversations()
     finally:
         local.close()
+
+
+@pytest.mark.usefixtures("light_service")  # a service that loads nothing until asked: started by the test
+def test_the_tui_works_in_process_when_no_service_of_its_version_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSISTANT_SERVICE", "running")  # use one only if it already runs: none does yet
+    assert isinstance(open_frontend(load_settings()), AssistantFrontend)
+    assert client.status() is None  # and none was started
+    monkeypatch.setenv("ASSISTANT_SERVICE", "auto")
+    assert isinstance(open_frontend(load_settings()), RemoteFrontend)  # started on demand
+    import assistant.service.protocol as protocol
+
+    monkeypatch.setattr(protocol, "PROTOCOL", 999)  # this app now speaks another protocol than the service
+    assert isinstance(open_frontend(load_settings()), AssistantFrontend)
