@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from textual.message import Message
@@ -223,7 +224,7 @@ def test_the_tui_with_a_warm_service_imports_nothing_heavy(warm_service: int) ->
 
 
 def test_the_tui_works_in_process_when_the_service_serves_other_settings(
-    warm_service: int, monkeypatch: pytest.MonkeyPatch
+    warm_service: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     served = open_frontend(load_settings())
     assert isinstance(served, RemoteFrontend)
@@ -255,6 +256,10 @@ def test_the_tui_works_in_process_when_the_service_serves_other_settings(
         assert served.count_memories() == local.count_memories() == 1
         assert served.profile_text() == local.profile_text()
         assert served.list_conversations() == local.list_conversations()
+        # The panel's export: the service writes the file the app names, as the app would.
+        served_file, local_file = tmp_path / "served.jsonl", tmp_path / "local.jsonl"
+        assert served.export_memories(served_file) == local.export_memories(local_file)
+        assert served_file.read_text().count("spare key") == local_file.read_text().count("spare key") > 0
     finally:
         local.close()
 
