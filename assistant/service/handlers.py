@@ -27,7 +27,7 @@ from assistant.application.views import LearningResult
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.llm.runner import ModelRunner
-from assistant.service import memory_ops
+from assistant.service import frontend_ops, memory_ops
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,11 @@ STILL_LEARNING = "The model is still reading this exchange; what else it learns 
 class _Space:
     """One user's warm assistant and its background jobs."""
 
-    def __init__(self, assistant: Assistant) -> None:
+    def __init__(self, assistant: Assistant, listener: Callable[[LearningResult], None] | None = None) -> None:
         self.assistant = assistant
         self._guard = threading.Lock()
         self._learned: dict[str, _Learning] = {}
+        self._listener = listener  # the front ends' notices (frontend_ops.Notices)
         self.jobs = Scheduler(assistant, on_stated=self._collect, on_learned=self._collect)
         self.jobs.start()  # first it finishes what a killed process left queued
 
@@ -77,6 +78,8 @@ class _Space:
                 entry.finished.set()
                 if entry.abandoned:
                     self._learned.pop(result.job, None)
+        if self._listener is not None:
+            self._listener(result)
 
     def wait_learned(self, job: str) -> list[str]:
         """The notices of what the rules saved: the client need not wait for the model's pass.
@@ -96,6 +99,15 @@ class _Space:
             entry.abandoned = True
         return [*notices, STILL_LEARNING]
 
+    def release(self, job: str) -> None:
+        """Nobody will wait for `job` here (a front end collects its notices): forget it once it is done."""
+        with self._guard:
+            entry = self._learned.setdefault(job, _Learning())
+            if entry.finished.is_set():
+                self._learned.pop(job, None)
+            else:
+                entry.abandoned = True
+
     def close(self) -> None:
         self.jobs.close()
         self.assistant.close()
@@ -108,6 +120,7 @@ class Backend:
         self._spaces: dict[str, _Space] = {}
         self._runner: ModelRunner | None = None
         self.turns = threading.Lock()  # chat turns and memory writes: one at a time
+        self.notices = frontend_ops.Notices()  # learning results for the front ends (the TUI) that queued it
 
     def _settings_for(self, fields: Any) -> Settings:
         try:
@@ -127,7 +140,9 @@ class Backend:
             if space is None:
                 if self._runner is None:
                     self._runner = open_runner(self.settings)  # one model, shared by every memory space
-                space = self._spaces[settings.user] = _Space(Assistant(settings, runner=self._runner))
+                space = self._spaces[settings.user] = _Space(
+                    Assistant(settings, runner=self._runner), listener=self.notices.deliver
+                )
             return space
 
     def warm_up(self) -> None:
@@ -291,4 +306,5 @@ _HANDLERS: dict[str, Callable[[Backend, dict[str, Any], Send], None]] = {
     "memory.list": _list,
     "memory.add": _add,
     "memory.forget": _forget,
+    **frontend_ops.HANDLERS,
 }

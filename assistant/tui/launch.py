@@ -1,7 +1,8 @@
 """`assistant` with no command: open the chat app.
 
-Only light modules are imported before the first paint; the core (and with it the model,
-the embedder and the store) is imported and opened by the app's warm-up worker.
+Only light modules are imported before the first paint; the core is opened by the app's
+warm-up worker: the warm local service's when it answers (the `service` setting), else the
+model, the embedder and the store in this process.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ if TYPE_CHECKING:
 
 
 def build_app(user: str | None = None) -> AssistantApp:
-    from assistant.application.frontend import AssistantFrontend
+    from assistant.service.remote_frontend import open_frontend
     from assistant.tui.app import AssistantApp
 
     settings = load_settings(user=user)
-    return AssistantApp(settings, AssistantFrontend.open)
+    return AssistantApp(settings, open_frontend)
 
 
 def run_tui(user: str | None) -> int:

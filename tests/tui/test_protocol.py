@@ -10,6 +10,7 @@ from fakes import FakeAssistant
 from assistant.application import protocol
 from assistant.application.frontend import AssistantFrontend
 from assistant.application.protocol import FrontendCore
+from assistant.service.remote_frontend import RemoteFrontend
 
 
 def protocol_members() -> dict[str, object]:
@@ -42,6 +43,12 @@ def test_the_real_front_end_has_each_method_exactly_as_the_protocol_says(name: s
 
 
 @pytest.mark.parametrize("name", METHODS)
+def test_the_service_backed_front_end_has_each_method_exactly_as_the_protocol_says(name: str) -> None:
+    expected = inspect.signature(protocol_members()[name])  # type: ignore[arg-type]
+    assert inspect.signature(getattr(RemoteFrontend, name)) == expected
+
+
+@pytest.mark.parametrize("name", METHODS)
 def test_the_fake_has_each_method_with_the_protocols_parameters(name: str) -> None:
     # The fake returns its own turn and report types, so only the annotations may differ.
     expected = without_annotations(inspect.signature(protocol_members()[name]))  # type: ignore[arg-type]
@@ -51,6 +58,7 @@ def test_the_fake_has_each_method_with_the_protocols_parameters(name: str) -> No
 @pytest.mark.parametrize("name", PROPERTIES)
 def test_both_have_each_property(name: str) -> None:
     assert isinstance(getattr(AssistantFrontend, name), property)
+    assert isinstance(getattr(RemoteFrontend, name), property)
     assert hasattr(FakeAssistant(), name)
 
 

@@ -60,6 +60,7 @@ class MemoryScreen(Screen[None]):
         self.rows: dict[str, MemoryRow] = {}
         self.detail: MemoryDetail | None = None
         self.selected_id: str | None = None
+        self._listings = 0  # listings asked for: only the latest one's rows are shown
 
     @property
     def host(self) -> PanelHost:
@@ -111,9 +112,14 @@ class MemoryScreen(Screen[None]):
 
     def reload(self) -> None:
         query = self.query_one("#memory-search", Input).value
-        self.host.call_core(
-            self.memories.find_memories, query, **self.filters, then=self.show_rows, what="loading memories"
-        )
+        self._listings += 1
+        listing = self._listings
+
+        def show(rows: list[MemoryRow]) -> None:
+            if listing == self._listings:  # an earlier search that came back late is not shown over this one
+                self.show_rows(rows)
+
+        self.host.call_core(self.memories.find_memories, query, **self.filters, then=show, what="loading memories")
 
     def show_rows(self, rows: list[MemoryRow]) -> None:
         table = self.query_one("#memory-table", DataTable)
@@ -165,7 +171,13 @@ class MemoryScreen(Screen[None]):
             self.load_detail(event.row_key.value)
 
     def load_detail(self, memory_id: str) -> None:
-        self.host.call_core(self.memories.memory_detail, memory_id, then=self.show_detail, what="loading the memory")
+        def show(detail: MemoryDetail | None) -> None:
+            # Calls run side by side (over the service, on connections of their own): the detail
+            # of a row the cursor has since left may come back last, and must not replace the current one.
+            if memory_id == self.selected_id:
+                self.show_detail(detail)
+
+        self.host.call_core(self.memories.memory_detail, memory_id, then=show, what="loading the memory")
 
     def show_detail(self, detail: MemoryDetail | None) -> None:
         self.detail = detail
