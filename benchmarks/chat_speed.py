@@ -8,7 +8,9 @@ and, at process level, the wall time to the first byte of output and to the end 
   * `python -m assistant chat PROMPT` (the real CLI: imports, settings, model lookup), with
     memory on (recall and learning included: the whole turn) and with memory off, in-process
     (ASSISTANT_SERVICE=off), and through the local service: warm (already running) and cold
-    (each repetition stops it first, so the command starts it).
+    (each repetition stops it first, so the command starts it); and what the model's learning
+    costs a command: the default against learning by the rules alone (model_extraction off),
+    in-process and through a warm service.
 
 Both sides get the same messages, threads, context size, max tokens and temperature 0,
 and each repetition loads the model afresh, alternating which side goes first. Ratios are
@@ -243,11 +245,21 @@ def main() -> None:
     in_process = {**env, "ASSISTANT_SERVICE": "off"}
     no_memory = {**in_process, "ASSISTANT_MEMORY_ENABLED": "false"}
     served = {**env, "ASSISTANT_SERVICE": "auto"}
+    # Learning by the rules alone (no model pass): the baseline for what the model's learning costs
+    # a command. Other settings need their own service, so it gets its own data dir.
+    rules_only = {**in_process, "ASSISTANT_MODEL_EXTRACTION": "false"}
+    served_rules_only = {
+        **served,
+        "ASSISTANT_MODEL_EXTRACTION": "false",
+        "ASSISTANT_DATA_DIR": str(scratch / "data-rules-only"),
+    }
     sides = {
         "raw": (raw_command, env),
         "app": (app_command, in_process),
         "app-no-memory": (app_command, no_memory),
+        "app-rules-only": (app_command, rules_only),
         "service-warm": (app_command, served),
+        "service-warm-rules-only": (app_command, served_rules_only),
         "service-cold": (app_command, served),
     }
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
@@ -258,11 +270,12 @@ def main() -> None:
                 command, command_env = sides[name]
                 if name == "service-cold":
                     stop_service(served)  # cold: the command starts the service and waits for it
-                elif name == "service-warm":
-                    warm_service(app_command, served)
+                elif name.startswith("service-warm"):
+                    warm_service(app_command, command_env)
                 times[name].append(time_process(command, command_env))
     finally:
         stop_service(served)
+        stop_service(served_rules_only)
     for label, name in (
         ("memory off", "app-no-memory"),
         ("memory on: the whole turn", "app"),
@@ -281,6 +294,15 @@ def main() -> None:
                 ("start to exit (s)", median(t[1] for t in times["raw"]), median(t[1] for t in times[name]), False),
             ],
         )
+
+    print("\nlearning: `assistant chat` with the model's learning on (the default) vs the rules alone (median wall s)")
+    print(f"  {'path':<34} {'rules alone':>14} {'rules + model':>14} {'ratio':>7}")
+    for label, off, on in (
+        ("in-process: start to exit", "app-rules-only", "app"),
+        ("warm service: start to exit", "service-warm-rules-only", "service-warm"),
+    ):
+        alone, learning = median(t[1] for t in times[off]), median(t[1] for t in times[on])
+        print(f"  {label:<34} {alone:>14.3f} {learning:>14.3f} {learning / alone:>7.2f}")
 
 
 if __name__ == "__main__":
