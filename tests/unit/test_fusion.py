@@ -10,8 +10,10 @@ from assistant.memory.fusion import (
     ASSISTANT_WORDS,
     CONVERSATION_SHARE,
     DENSE_SHARE,
+    SPEAKER_SHARE,
     by_conversation,
     by_exchange,
+    by_speaker,
     fused_relevance,
     in_time,
     quoted_as_context,
@@ -94,3 +96,15 @@ def test_a_named_time_puts_what_was_said_inside_it_first_each_side_in_order() ->
     ranked = sorted(rows, key=in_time(rows, relevance, window).__getitem__, reverse=True)
     assert ranked == ["in-strong", "in-weak", "out"]
     assert in_time(rows, relevance, None) == relevance
+
+
+def test_a_message_said_by_the_person_the_query_names_leads() -> None:
+    rows = {
+        "jon": row("jon", "Lost my job", speaker="Jon"),
+        "gina": row("gina", "Sorry about your job Jon", speaker="Gina"),
+    }
+    relevance = by_speaker(rows, {"jon": 0.5, "gina": 0.6}, ["Jon"])
+    assert relevance["jon"] > relevance["gina"]
+    assert relevance["gina"] == pytest.approx((1 - SPEAKER_SHARE) * 0.6)
+    # A name nobody among the candidates goes by (a city, a film) changes nothing.
+    assert by_speaker(rows, {"jon": 0.5, "gina": 0.6}, ["Paris"]) == {"jon": 0.5, "gina": 0.6}
