@@ -49,7 +49,6 @@ from assistant.memory.formats import (
 from assistant.memory.import_export import ImportExport, ImportReport, ProgressCallback
 from assistant.memory.memories import Memories
 from assistant.memory.message_log import Carried, MessageLog
-from assistant.memory.phrasing import answer_phrasings
 from assistant.memory.recall import Recaller, RecallFilter, RecallWeights
 from assistant.memory.reinforcement import Reinforcer
 from assistant.memory.space import Space
@@ -163,19 +162,10 @@ class MemoryEngine:
         """Recall for many queries with one batched embedding; reinforcement is written in batches."""
         if not queries:
             return []
-        # Each query with its answer phrasings (phrasing.py), all embedded in one batch.
-        phrased = [answer_phrasings(query) for query in queries]
-        texts = [text for query, pairs in zip(queries, phrased, strict=True) for text in (query, *dict(pairs).values())]
-        vectors = self.space.vectors.embed(texts)
+        vectors = self.space.vectors.embed(list(queries))
         results = []
-        start = 0
-        for query, pairs in zip(queries, phrased, strict=True):
-            vector = vectors[start]
-            phrasings = {person: vectors[start + 1 + i] for i, (person, _) in enumerate(pairs)}
-            start += 1 + len(pairs)
-            hits = self.recaller.recall(
-                query, vector, self.user, k=k or self.recall_k, filters=filters, phrasings=phrasings
-            )
+        for query, vector in zip(queries, vectors, strict=True):
+            hits = self.recaller.recall(query, vector, self.user, k=k or self.recall_k, filters=filters)
             if reinforce and hits:
                 self.reinforcer.record([hit.memory.id for hit in hits], self.now())
             results.append(hits)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from assistant.memory.phrasing import named_people
+from assistant.memory.people import named_people
 from assistant.memory.ranking import RecallWeights as RecallWeights  # re-exported: part of recall's interface
 from assistant.memory.ranking import first_pass, rank_candidates
 from assistant.memory.ranking import recency_score as recency_score
@@ -146,10 +146,7 @@ class Recaller:
         *,
         k: int,
         filters: RecallFilter | None = None,
-        phrasings: Mapping[str, np.ndarray] | None = None,
     ) -> list[RecallHit]:
-        import numpy as np
-
         filters = filters or RecallFilter()
         where = build_where(owner, filters)
         limit = max(self.candidates, 4 * k)
@@ -180,21 +177,17 @@ class Recaller:
         if names:
             rankings.append((with_retries(lambda: self._text_candidates(" ".join(names), where, limit)), BRIDGE_WEIGHT))
         stand_ins = self._summaries_for(rankings, owner) if filters.through_summaries else None
-        # The answer phrasings (phrasing.py) of the people who speak among the candidates: the
-        # searches use the query's vector, the ranking each candidate's best phrasing.
-        speakers = {str(row.get("speaker") or "").casefold() for ranking, _ in rankings for row in ranking}
-        people = [person for person in named_people(query) if person.casefold() in speakers]
-        query_vectors = [vector, *(phrasings[p] for p in people if phrasings and p in phrasings)]
+
         return rank_candidates(
             rankings,
             k,
             weights=self.weights,
             now=self.now(),
             half_life_days=self.half_life_days,
-            query_vectors=np.stack([np.asarray(v, dtype=np.float32) for v in query_vectors]),
+            query_vectors=vector,
             stand_ins=stand_ins,
             window=named_time,
-            people=people,
+            people=named_people(query),
         )
 
     def _summaries_for(

@@ -130,9 +130,4 @@ class VectorCache:
             ready = [self._ahead.get(text) for text in texts]
         if texts and all(vector is not None for vector in ready):
             return np.stack(ready)  # type: ignore[arg-type]
-        if not any(vector is not None for vector in ready):
-            return embed_array(self.embedder, texts)
-        # Some were embedded ahead (a chat turn's message), the rest (its rephrasings) now.
-        missing = [text for text, vector in zip(texts, ready, strict=True) if vector is None]
-        computed = iter(embed_array(self.embedder, missing))
-        return np.stack([vector if vector is not None else next(computed) for vector in ready])
+        return embed_array(self.embedder, texts)

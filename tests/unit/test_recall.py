@@ -196,3 +196,15 @@ def test_a_month_in_the_query_favours_that_month(engine: MemoryEngine, clock: Cl
         clock.moment = clock.moment.replace(month=month)
         engine.add(f"Yesterday I did the weekly shopping, month {month}")
     assert engine.search("What did I do in March 2024?", k=1)[0].memory.id == march.id
+
+
+def test_a_question_about_someone_finds_their_own_words_before_words_said_to_them(engine: MemoryEngine) -> None:
+    said = [
+        ("Gina", "Jon, when did you lose your job? Did Jon lose it before the move?"),
+        ("Jon", "Lost my job as a banker yesterday, so I'm starting my own business."),
+        ("Gina", "Jon, lose the job and find a better one, I know you will."),
+    ]
+    engine.add_messages([Message("bench", Role.USER, text, "c1", speaker=who) for who, text in said])
+    engine.maintain()
+    best = engine.search("When did Jon lose his job?", k=3, reinforce=False)[0]
+    assert best.memory.speaker == "Jon"
