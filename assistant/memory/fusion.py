@@ -13,8 +13,9 @@ candidates (tens), never with the store.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from assistant.memory.message_log import CONTEXT_CHARS
@@ -48,17 +49,45 @@ def text_scores(rankings: Sequence[tuple[Sequence[Mapping[str, Any]], float]]) -
 def in_time(
     rows: Mapping[str, Mapping[str, Any]], relevance: Mapping[str, float], window: tuple[datetime, datetime] | None
 ) -> dict[str, float]:
-    """The time the query names ("in March") as a soft filter: what was said inside it ranks
-    above what was not, each side in its own order (TIME_SHARE of the scale is the gap)."""
+    """The time the query names ("in March") as a soft filter: what was said inside it, or told
+    of it ("yesterday I...", said on 1 April), ranks above what was not, each side in its own
+    order (TIME_SHARE of the scale is the gap)."""
     if window is None:
         return dict(relevance)
     since, until = (aware(moment) for moment in window)
     out = {}
     for memory_id, row in rows.items():
         moment = row.get("created_at")
-        inside = isinstance(moment, datetime) and since <= aware(moment) <= until
+        inside = False
+        if isinstance(moment, datetime):
+            earliest, latest = told_of(str(row.get("text") or ""), aware(moment))
+            inside = earliest <= until and since <= latest
         out[memory_id] = (1.0 - TIME_SHARE) * relevance[memory_id] + (TIME_SHARE if inside else 0.0)
     return out
+
+
+_TOLD_OF_PAST = re.compile(
+    r"\b(?:(?P<day>yesterday|last night)|(?P<week>last week(?:end)?)|"
+    r"(?P<count>\d+|a|an|one|two|three|four|five|six) (?P<unit>days?|weeks?) ago)\b",
+    re.I,
+)
+_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def told_of(text: str, said_at: datetime) -> tuple[datetime, datetime]:
+    """When what a message tells happened: "Yesterday I gave a talk", said on 1 August, tells of
+    31 July; a message with no such words tells of the moment it was said."""
+    match = _TOLD_OF_PAST.search(text)
+    if match is None:
+        return said_at, said_at
+    if match.group("day"):
+        return said_at - timedelta(days=1, hours=12), said_at - timedelta(hours=12)
+    if match.group("week"):
+        return said_at - timedelta(days=8), said_at - timedelta(days=1)
+    count = match.group("count").lower()
+    per_unit = 7 if match.group("unit").lower().startswith("w") else 1
+    days = (int(count) if count.isdigit() else _COUNTS[count]) * per_unit
+    return said_at - timedelta(days=days + 1), said_at - timedelta(days=max(0, days - 1))
 
 
 def fused_relevance(

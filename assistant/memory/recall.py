@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 BRIDGE_FROM = 3  # first-pass hits whose names seed the second hop
 BRIDGE_TERMS = 4
 BRIDGE_WEIGHT = 0.5
+TOLD_LATER = timedelta(days=8)  # how long after a time a message may still tell of it
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,9 @@ class Recaller:
             since = max(window[0], filters.since) if filters.since else window[0]
             until = min(window[1], filters.until) if filters.until else window[1]
             named_time = (since, until)
-            dated_where = build_where(owner, replace(filters, since=since, until=until))
+            # Up to a week later still tells of it ("last week I..."): fusion.told_of reads when.
+            told_until = until + TOLD_LATER if filters.until is None else min(until + TOLD_LATER, filters.until)
+            dated_where = build_where(owner, replace(filters, since=since, until=told_until))
             rankings.append((with_retries(lambda: self._vector_candidates(vector, dated_where, limit)), 2.0))
         # Second hop: names in the best first-pass hits lead to the messages that say more about them
         # ("I'm going to Zara's party" -> "my neighbour Zara is a dentist").
