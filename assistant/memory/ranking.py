@@ -22,6 +22,7 @@ from assistant.memory.types import RecallHit, Status
 if TYPE_CHECKING:
     import numpy as np
 
+RRF_K = 60
 DUPLICATE_SIMILARITY = 0.96
 USE_SATURATION = 20  # access count at which the use signal is full
 
@@ -57,6 +58,17 @@ def use_score(access_count: int, pinned: bool) -> float:
     if pinned:
         return 1.0
     return min(1.0, math.log1p(max(0, access_count)) / math.log1p(USE_SATURATION))
+
+
+def first_pass(dense: list[dict[str, Any]], sparse: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Candidates ordered by plain rank fusion, before any re-ranking (the second hop's seeds)."""
+    scores: dict[str, float] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for ranking in (dense, sparse):
+        for rank, row in enumerate(ranking):
+            rows.setdefault(row["id"], row)
+            scores[row["id"]] = scores.get(row["id"], 0.0) + 1.0 / (RRF_K + rank + 1)
+    return [rows[memory_id] for memory_id in sorted(scores, key=scores.__getitem__, reverse=True)]
 
 
 def rank_candidates(

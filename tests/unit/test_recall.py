@@ -10,7 +10,8 @@ from memory_helpers import Clock, open_engine
 
 from assistant.memory.embed import SentenceTransformerEmbedder
 from assistant.memory.engine import MemoryEngine
-from assistant.memory.recall import RecallFilter, RecallWeights, recency_score, use_score
+from assistant.memory.ranking import first_pass
+from assistant.memory.recall import BRIDGE_FROM, RecallFilter, RecallWeights, bridge_terms, recency_score, use_score
 from assistant.memory.types import Kind, Message, Role, Status
 
 
@@ -187,6 +188,22 @@ def test_second_hop_follows_a_name_to_what_is_known_about_it(engine: MemoryEngin
     party = engine.add("I'm going to Kwame's housewarming on Saturday")
     ids = [hit.memory.id for hit in engine.search("what does the host of the housewarming I'm going to do?", k=3)]
     assert party.id in ids and who.id in ids
+
+
+def test_second_hop_seeds_include_the_hits_both_searches_rank_not_only_word_matches() -> None:
+    # The synthetic set's case: BM25 ranks "named" and "name" first for "What is the name of my
+    # partner?"; seeded by those alone, the hop missed Amara and lifted the word matches again.
+    def said(text: str) -> dict[str, str]:
+        return {"id": text, "text": text}
+
+    pixel, cafe = said("A greyhound! We named him Pixel."), said("The name of the cafe is Lumo.")
+    tallinn, amara = said("I live in Tallinn with my partner."), said("By the way, my partner is called Amara.")
+    dense, sparse = [amara, tallinn, said("Our anniversary is in June")], [pixel, cafe, tallinn, amara]
+    query = "What is the name of my partner?"
+    words_alone = bridge_terms(query, [row["text"] for row in sparse[:BRIDGE_FROM]])
+    assert "Amara" not in words_alone and "Lumo" in words_alone  # the seeds the regression used
+    names = bridge_terms(query, [row["text"] for row in first_pass(dense, sparse)[:BRIDGE_FROM]])
+    assert "Amara" in names and "Lumo" not in names
 
 
 def test_a_month_in_the_query_favours_that_month(engine: MemoryEngine, clock: Clock) -> None:
