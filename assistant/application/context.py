@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from assistant.application.evidence_fit import fitted_to_room
 from assistant.errors import ContextOverflowError
 from assistant.llm.runner import ChatMessage
 from assistant.memory.types import Memory, Message, RecallHit, Role, aware
@@ -266,13 +267,28 @@ def assemble(
     new_episodes = [
         h for h in inputs.episodes if h.memory.id not in seen and not in_window.intersection(h.memory.sources)
     ]
-    facts = _take([(memory_line(h.memory, inputs.now), h) for h in new_facts], int(room * FACTS_SHARE), count_tokens)
+    facts_room = int(room * FACTS_SHARE)
+    facts = _take(
+        [
+            (memory_line(h.memory, inputs.now), h)
+            for h in fitted_to_room(new_facts, inputs.user_text, facts_room, count_tokens)
+        ],
+        facts_room,
+        count_tokens,
+    )
     # A message a quoted fact was learned from adds nothing: "I'm a chef" next to "User is a chef".
     said = {source for _, m in profile for source in m.sources} | {s for _, h in facts for s in h.memory.sources}
     said |= {source for memory in shown for source in memory.sources}
     new_episodes = [h for h in new_episodes if not h.memory.sources or not set(h.memory.sources) <= said]
+    # What the facts left unused goes to the excerpts: one evidence budget, facts first.
+    episodes_room = int(room * EPISODES_SHARE) + facts_room - sum(count_tokens(line) + 1 for line, _ in facts)
     episodes = _take(
-        [(episode_line(h.memory, inputs.now), h) for h in new_episodes], int(room * EPISODES_SHARE), count_tokens
+        [
+            (episode_line(h.memory, inputs.now), h)
+            for h in fitted_to_room(new_episodes, inputs.user_text, episodes_room, count_tokens)
+        ],
+        episodes_room,
+        count_tokens,
     )
     memory_block = _block_text([line for line, _ in facts], [line for line, _ in episodes])
 

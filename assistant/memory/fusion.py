@@ -6,14 +6,16 @@ fusing the two searches' normalised *scores* beat reciprocal rank fusion by 11 p
 whose best message matches well lifts its other matches a little; a message inherits part of
 the relevance of the reply it got, since an answer often sits in the question before the
 reply that matched ("What offer did Gina make?" matches "Let's manage your socials", the
-offer itself is the message before). Pure functions over the candidate rows: the cost grows
-with the number of candidates (tens), never with the store.
+offer itself is the message before); a question about a person is answered in that
+person's words. Pure functions over the candidate rows: the cost grows with the number of
+candidates (tens), never with the store.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from assistant.memory.message_log import CONTEXT_CHARS
@@ -24,6 +26,9 @@ DENSE_MIN_SPREAD = 0.25  # the least cosine range the dense score is scaled over
 CONVERSATION_SHARE = 0.3  # how much a conversation's best match lifts its other matches
 TIME_SHARE = 0.5  # the lead of a match inside the time the query names
 ANSWERED_SHARE = 0.5  # how much of a reply's relevance the message it answered inherits
+# The lead of a message said by the person the query asks about ("When did Jon lose his
+# job?" is answered by Jon): 0.3 beat 0.15 and 0 by 1.3 and 5.7 points of R@5 on LoCoMo dev.
+SPEAKER_SHARE = 0.3
 # The assistant's own words count for less than the user's: a reply that restated the user
 # wrongly must not outrank what the user said.
 ASSISTANT_WORDS = 0.85
@@ -44,17 +49,45 @@ def text_scores(rankings: Sequence[tuple[Sequence[Mapping[str, Any]], float]]) -
 def in_time(
     rows: Mapping[str, Mapping[str, Any]], relevance: Mapping[str, float], window: tuple[datetime, datetime] | None
 ) -> dict[str, float]:
-    """The time the query names ("in March") as a soft filter: what was said inside it ranks
-    above what was not, each side in its own order (TIME_SHARE of the scale is the gap)."""
+    """The time the query names ("in March") as a soft filter: what was said inside it, or told
+    of it ("yesterday I...", said on 1 April), ranks above what was not, each side in its own
+    order (TIME_SHARE of the scale is the gap)."""
     if window is None:
         return dict(relevance)
     since, until = (aware(moment) for moment in window)
     out = {}
     for memory_id, row in rows.items():
         moment = row.get("created_at")
-        inside = isinstance(moment, datetime) and since <= aware(moment) <= until
+        inside = False
+        if isinstance(moment, datetime):
+            earliest, latest = told_of(str(row.get("text") or ""), aware(moment))
+            inside = earliest <= until and since <= latest
         out[memory_id] = (1.0 - TIME_SHARE) * relevance[memory_id] + (TIME_SHARE if inside else 0.0)
     return out
+
+
+_TOLD_OF_PAST = re.compile(
+    r"\b(?:(?P<day>yesterday|last night)|(?P<week>last week(?:end)?)|"
+    r"(?P<count>\d+|a|an|one|two|three|four|five|six) (?P<unit>days?|weeks?) ago)\b",
+    re.I,
+)
+_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def told_of(text: str, said_at: datetime) -> tuple[datetime, datetime]:
+    """When what a message tells happened: "Yesterday I gave a talk", said on 1 August, tells of
+    31 July; a message with no such words tells of the moment it was said."""
+    match = _TOLD_OF_PAST.search(text)
+    if match is None:
+        return said_at, said_at
+    if match.group("day"):
+        return said_at - timedelta(days=1, hours=12), said_at - timedelta(hours=12)
+    if match.group("week"):
+        return said_at - timedelta(days=8), said_at - timedelta(days=1)
+    count = match.group("count").lower()
+    per_unit = 7 if match.group("unit").lower().startswith("w") else 1
+    days = (int(count) if count.isdigit() else _COUNTS[count]) * per_unit
+    return said_at - timedelta(days=days + 1), said_at - timedelta(days=max(0, days - 1))
 
 
 def fused_relevance(
@@ -122,4 +155,20 @@ def by_conversation(rows: Mapping[str, Mapping[str, Any]], relevance: Mapping[st
         if row.get("conversation_id"):
             lift = CONVERSATION_SHARE * best[str(row["conversation_id"])]
             out[memory_id] = (relevance[memory_id] + lift) / (1.0 + CONVERSATION_SHARE)
+    return out
+
+
+def by_speaker(
+    rows: Mapping[str, Mapping[str, Any]], relevance: Mapping[str, float], people: Sequence[str]
+) -> dict[str, float]:
+    """A question about someone ("When did Jon lose his job?") is answered in their own words:
+    messages said by a person the query names lead by SPEAKER_SHARE of the scale. A name that
+    is nobody's among the candidates changes nothing."""
+    named = {person.casefold() for person in people}
+    if not named or not any(str(row.get("speaker") or "").casefold() in named for row in rows.values()):
+        return dict(relevance)
+    out = {}
+    for memory_id, row in rows.items():
+        said_by_them = str(row.get("speaker") or "").casefold() in named
+        out[memory_id] = (1.0 - SPEAKER_SHARE) * relevance[memory_id] + (SPEAKER_SHARE if said_by_them else 0.0)
     return out

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from assistant.memory.fusion import by_conversation, by_exchange, fused_relevance, in_time, text_scores
+from assistant.memory.fusion import by_conversation, by_exchange, by_speaker, fused_relevance, in_time, text_scores
 from assistant.memory.store import row_to_memory
 from assistant.memory.types import RecallHit, Status
 
@@ -81,6 +81,7 @@ def rank_candidates(
     query_vectors: np.ndarray | None = None,
     stand_ins: dict[str, dict[str, Any]] | None = None,
     window: tuple[datetime, datetime] | None = None,
+    people: Sequence[str] = (),
 ) -> list[RecallHit]:
     """Fuse weighted rankings by their scores (fusion.py), re-rank by all signals, collapse duplicates.
 
@@ -103,7 +104,7 @@ def rank_candidates(
     if query_vectors is not None:
         similarity.update(best_similarity(query_vectors, rows))
     relevance_of = fused_relevance(list(rows), similarity, text_scores(rankings))
-    relevance_of = by_exchange(rows, relevance_of)
+    relevance_of = by_speaker(rows, by_exchange(rows, relevance_of), people)
     relevance_of = in_time(rows, by_conversation(rows, relevance_of), window)
     hits: list[tuple[RecallHit, Any]] = []
     for memory_id, row in rows.items():

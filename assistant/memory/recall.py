@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from assistant.memory.people import named_people
 from assistant.memory.ranking import RecallWeights as RecallWeights  # re-exported: part of recall's interface
 from assistant.memory.ranking import first_pass, rank_candidates
 from assistant.memory.ranking import recency_score as recency_score
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 BRIDGE_FROM = 3  # first-pass hits whose names seed the second hop
 BRIDGE_TERMS = 4
 BRIDGE_WEIGHT = 0.5
+TOLD_LATER = timedelta(days=8)  # how long after a time a message may still tell of it
 
 
 @dataclass(frozen=True)
@@ -154,28 +156,50 @@ class Recaller:
         # the month has its name in its search text, and would win on length alone.
         words = _MONTH_IN_QUERY.sub(" ", query) if window is not None else query
 
-        def search() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-            self.store.table(MEMORIES).checkout_latest()
-            # The two searches wait on the store more than on the CPU: run them side by side.
-            text = self._searches().submit(self._text_candidates, words, where, limit)
-            return self._vector_candidates(vector, where, limit), text.result()
-
-        dense, sparse = with_retries(search)
-        rankings = [(dense, 1.0), (sparse, 1.0)]
         named_time = None
+        dated_where = None
         if window is not None:
             # "What did I do in March 2024?": the user named a time, so matches inside it come first.
             since = max(window[0], filters.since) if filters.since else window[0]
             until = min(window[1], filters.until) if filters.until else window[1]
             named_time = (since, until)
-            dated_where = build_where(owner, replace(filters, since=since, until=until))
-            rankings.append((with_retries(lambda: self._vector_candidates(vector, dated_where, limit)), 2.0))
-        # Second hop: names in the best first-pass hits lead to the messages that say more about them
-        # ("I'm going to Zara's party" -> "my neighbour Zara is a dentist").
-        names = bridge_terms(query, [row["text"] for row in first_pass(dense, sparse)[:BRIDGE_FROM]])
-        if names:
-            rankings.append((with_retries(lambda: self._text_candidates(" ".join(names), where, limit)), BRIDGE_WEIGHT))
+            # Up to a week later still tells of it ("last week I..."): fusion.told_of reads when.
+            told_until = until + TOLD_LATER if filters.until is None else min(until + TOLD_LATER, filters.until)
+            dated_where = build_where(owner, replace(filters, since=since, until=told_until))
+
+        def words_then_guessed_names() -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
+            """The full-text search, then a guess at its second hop from the words' hits alone, so
+            the hop usually runs while the vector search does instead of after it."""
+            sparse = self._text_candidates(words, where, limit)
+            guessed = bridge_terms(query, [row["text"] for row in sparse[:BRIDGE_FROM]])
+            return sparse, guessed, self._text_candidates(" ".join(guessed), where, limit) if guessed else []
+
+        def search() -> list[tuple[list[dict[str, Any]], float]]:
+            self.store.table(MEMORIES).checkout_latest()
+            # The searches wait on the store more than on the CPU: run them side by side.
+            text = self._searches().submit(words_then_guessed_names)
+            pool = self._searches()
+            dated = pool.submit(self._vector_candidates, vector, dated_where, limit) if dated_where else None
+            dense = self._vector_candidates(vector, where, limit)
+            sparse, guessed, bridged = text.result()
+            # Second hop: names in the best hits lead to the messages that say more about them
+            # ("I'm going to Zara's party" -> "my neighbour Zara is a dentist"). Seeded by the
+            # words' hits alone, the hop follows mere word matches ("We named him Pixel" for
+            # "What is the name of my partner?") and lifts them again by their own names: 2 of
+            # 53 synthetic questions lost rank 1. So the names of the hits both searches rank
+            # well are followed too, and the hop is searched again only when they add names.
+            backed = bridge_terms(query, [row["text"] for row in first_pass(dense, sparse)[:BRIDGE_FROM]])
+            names = list(dict.fromkeys([*guessed, *backed]))
+            if len(names) > len(guessed):
+                bridged = self._text_candidates(" ".join(names), where, limit)
+            found = [(dense, 1.0), (sparse, 1.0)]
+            if dated is not None:
+                found.append((dated.result(), 2.0))
+            return [*found, (bridged, BRIDGE_WEIGHT)] if bridged else found
+
+        rankings = with_retries(search)
         stand_ins = self._summaries_for(rankings, owner) if filters.through_summaries else None
+
         return rank_candidates(
             rankings,
             k,
@@ -185,6 +209,7 @@ class Recaller:
             query_vectors=vector,
             stand_ins=stand_ins,
             window=named_time,
+            people=named_people(query),
         )
 
     def _summaries_for(

@@ -232,3 +232,37 @@ def test_a_fact_told_in_a_message_still_in_the_window_is_not_quoted_again(runner
     # Once that message has left the window, the fact is what remains of it: quoted.
     _, later = build(runner, replace(inputs, history=[*history, *conversation(60)]), budget=600)
     assert "bakery" in later.memory_block
+
+
+def test_a_long_summary_does_not_crowd_out_three_precise_facts(runner):
+    filler = " ".join(f"We talked about the weather on day {day} and it was mild." for day in range(20))
+    summary = fact(f"{filler} The user's passport expires in March 2027.", score=0.95, kind=Kind.SUMMARY)
+    precise = [
+        fact("User's passport number ends in 4471", 0.9),
+        fact("User renews documents at the Lisbon consulate", 0.85),
+        fact("User needs a visa for Brazil trips", 0.8),
+    ]
+    _, trace = build(runner, ContextInputs(user_text="When does my passport expire?", facts=[summary, *precise]), 1000)
+    block = trace.memory_block
+    for hit in precise:
+        assert hit.memory.text in block
+    assert "expires in March 2027" in block  # the summary's sentence about the question still comes through
+    assert "day 7 " not in block  # and not the rest of it
+    facts = next(s for s in trace.sections if s.name == "relevant facts")
+    assert facts.tokens <= 1000 * 0.25
+
+
+def test_room_the_facts_leave_goes_to_the_excerpts(runner):
+    said = [
+        RecallHit(
+            Memory(
+                user="u", kind=Kind.EPISODIC, text=f"I said thing {i} " + "word " * 25, speaker="user", created_at=NOW
+            ),
+            0.9 - i / 100,
+        )
+        for i in range(8)
+    ]
+    _, trace = build(runner, ContextInputs(user_text="what did I say?", episodes=said), budget=1000)
+    excerpts = next(s for s in trace.sections if s.name == "past conversations")
+    assert excerpts.tokens > 1000 * 0.15  # more than their own share: no fact needed the rest
+    assert trace.total_tokens <= 1000

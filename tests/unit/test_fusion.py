@@ -10,12 +10,16 @@ from assistant.memory.fusion import (
     ASSISTANT_WORDS,
     CONVERSATION_SHARE,
     DENSE_SHARE,
+    SPEAKER_SHARE,
+    TIME_SHARE,
     by_conversation,
     by_exchange,
+    by_speaker,
     fused_relevance,
     in_time,
     quoted_as_context,
     text_scores,
+    told_of,
 )
 
 
@@ -94,3 +98,29 @@ def test_a_named_time_puts_what_was_said_inside_it_first_each_side_in_order() ->
     ranked = sorted(rows, key=in_time(rows, relevance, window).__getitem__, reverse=True)
     assert ranked == ["in-strong", "in-weak", "out"]
     assert in_time(rows, relevance, None) == relevance
+
+
+def test_a_message_said_by_the_person_the_query_names_leads() -> None:
+    rows = {
+        "jon": row("jon", "Lost my job", speaker="Jon"),
+        "gina": row("gina", "Sorry about your job Jon", speaker="Gina"),
+    }
+    relevance = by_speaker(rows, {"jon": 0.5, "gina": 0.6}, ["Jon"])
+    assert relevance["jon"] > relevance["gina"]
+    assert relevance["gina"] == pytest.approx((1 - SPEAKER_SHARE) * 0.6)
+    # A name nobody among the candidates goes by (a city, a film) changes nothing.
+    assert by_speaker(rows, {"jon": 0.5, "gina": 0.6}, ["Paris"]) == {"jon": 0.5, "gina": 0.6}
+
+
+def test_a_message_telling_of_yesterday_is_inside_the_month_it_tells_of() -> None:
+    july = (datetime(2024, 7, 1, tzinfo=UTC), datetime(2024, 7, 31, 23, 59, tzinfo=UTC))
+    rows = {
+        "talk": row("talk", "Yesterday I gave a talk in Utrecht.", created_at=datetime(2024, 8, 1, 9, tzinfo=UTC)),
+        "later": row("later", "I gave a talk in Utrecht.", created_at=datetime(2024, 8, 1, 9, tzinfo=UTC)),
+    }
+    relevance = in_time(rows, {"talk": 0.2, "later": 0.2}, july)
+    assert relevance["talk"] == pytest.approx((1 - TIME_SHARE) * 0.2 + TIME_SHARE)
+    assert relevance["later"] == pytest.approx((1 - TIME_SHARE) * 0.2)
+    said = datetime(2024, 8, 10, tzinfo=UTC)
+    assert told_of("I ran a race two weeks ago", said)[0] < datetime(2024, 7, 27, tzinfo=UTC)
+    assert told_of("I ran a race", said) == (said, said)

@@ -10,7 +10,8 @@ from memory_helpers import Clock, open_engine
 
 from assistant.memory.embed import SentenceTransformerEmbedder
 from assistant.memory.engine import MemoryEngine
-from assistant.memory.recall import RecallFilter, RecallWeights, recency_score, use_score
+from assistant.memory.ranking import first_pass
+from assistant.memory.recall import BRIDGE_FROM, RecallFilter, RecallWeights, bridge_terms, recency_score, use_score
 from assistant.memory.types import Kind, Message, Role, Status
 
 
@@ -189,6 +190,22 @@ def test_second_hop_follows_a_name_to_what_is_known_about_it(engine: MemoryEngin
     assert party.id in ids and who.id in ids
 
 
+def test_second_hop_seeds_include_the_hits_both_searches_rank_not_only_word_matches() -> None:
+    # The synthetic set's case: BM25 ranks "named" and "name" first for "What is the name of my
+    # partner?"; seeded by those alone, the hop missed Amara and lifted the word matches again.
+    def said(text: str) -> dict[str, str]:
+        return {"id": text, "text": text}
+
+    pixel, cafe = said("A greyhound! We named him Pixel."), said("The name of the cafe is Lumo.")
+    tallinn, amara = said("I live in Tallinn with my partner."), said("By the way, my partner is called Amara.")
+    dense, sparse = [amara, tallinn, said("Our anniversary is in June")], [pixel, cafe, tallinn, amara]
+    query = "What is the name of my partner?"
+    words_alone = bridge_terms(query, [row["text"] for row in sparse[:BRIDGE_FROM]])
+    assert "Amara" not in words_alone and "Lumo" in words_alone  # the seeds the regression used
+    names = bridge_terms(query, [row["text"] for row in first_pass(dense, sparse)[:BRIDGE_FROM]])
+    assert "Amara" in names and "Lumo" not in names
+
+
 def test_a_month_in_the_query_favours_that_month(engine: MemoryEngine, clock: Clock) -> None:
     clock.moment = clock.moment.replace(year=2024, month=3, day=10)
     march = engine.add("Yesterday I passed my driving test")
@@ -196,3 +213,15 @@ def test_a_month_in_the_query_favours_that_month(engine: MemoryEngine, clock: Cl
         clock.moment = clock.moment.replace(month=month)
         engine.add(f"Yesterday I did the weekly shopping, month {month}")
     assert engine.search("What did I do in March 2024?", k=1)[0].memory.id == march.id
+
+
+def test_a_question_about_someone_finds_their_own_words_before_words_said_to_them(engine: MemoryEngine) -> None:
+    said = [
+        ("Gina", "Jon, when did you lose your job? Did Jon lose it before the move?"),
+        ("Jon", "Lost my job as a banker yesterday, so I'm starting my own business."),
+        ("Gina", "Jon, lose the job and find a better one, I know you will."),
+    ]
+    engine.add_messages([Message("bench", Role.USER, text, "c1", speaker=who) for who, text in said])
+    engine.maintain()
+    best = engine.search("When did Jon lose his job?", k=3, reinforce=False)[0]
+    assert best.memory.speaker == "Jon"
