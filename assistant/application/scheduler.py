@@ -1,10 +1,19 @@
 """The one owner of background work for an assistant: learning from each exchange and periodic maintenance.
 
 Front ends queue a finished exchange with `queue_learning` (persisted before it returns) and
-ask for maintenance with `request_maintenance`; a single worker thread does the work one
-step at a time. It never competes with the user: before each step it waits until the model
-is free (`ModelRunner.wait_until_free`), every model call is a background completion (the
-runner preempts it when the user's chat arrives) and a preempted step is retried.
+ask for maintenance with `request_maintenance`. Two worker threads share the work:
+
+* the rules thread saves what each queued turn stated outright (learning_pass.learn_stated),
+  oldest first, as soon as it is queued: it needs no model, so it never waits behind a model
+  pass or a maintenance pass (a chat client waits for this part only);
+* the jobs thread runs the model's extraction passes after them, then maintenance. It never
+  competes with the user: before each step it waits until the model is free
+  (`ModelRunner.wait_until_free`), every model call is a background completion (the runner
+  preempts it when the user's chat arrives) and a preempted step is retried.
+
+A model pass can so run after a later turn's rules pass; it never replaces a value the user
+gave since (see learn_with_model), and the two threads' writes never interleave (one lock,
+held while a pass writes, not while the model generates).
 
 What learning saved is reported through two callbacks, on the worker thread: `on_stated`
 as soon as what the user stated outright is saved (the rules' part, before the model's
@@ -51,8 +60,7 @@ class _Progress:
     """The worker's view of the queue: the turns it may work on (its own, and those of dead processes)."""
 
     runnable: list[dict[str, Any]] = field(default_factory=list)
-    saved_ids: dict[str, list[str]] = field(default_factory=dict)  # by job, across retries
-    stated_reported: set[str] = field(default_factory=set)
+    rules_running: bool = False  # the rules thread is on a turn (it is not idle)
 
 
 class Scheduler:
@@ -80,10 +88,13 @@ class Scheduler:
         self._owner = self._file.claim_ownership()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # notified on every status change: wait_idle
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # the jobs thread: model passes and maintenance
+        self._rules_wake = threading.Event()
+        self._consolidating = threading.Lock()  # held while a learning pass writes: passes never interleave
         self._cancel = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._rules_thread: threading.Thread | None = None
         self._runner: ModelRunner | None = None  # once the worker waited on it: close() wakes it
         state = self._file.read()
         self._work = _Progress(runnable=self._runnable(state))
@@ -111,8 +122,11 @@ class Scheduler:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
+        self._rules_thread = threading.Thread(target=self._run_rules, name="assistant-rules", daemon=True)
+        self._rules_thread.start()
         self._thread = threading.Thread(target=self._run, name="assistant-jobs", daemon=True)
         self._thread.start()
+        self._rules_wake.set()
         self._wake.set()
 
     def close(self, timeout: float | None = 30.0) -> None:
@@ -120,13 +134,15 @@ class Scheduler:
         self._stop.set()
         self._cancel.set()
         self._wake.set()
+        self._rules_wake.set()
         runner = self._runner
         if runner is not None:
             runner.cancel_background()
             runner.wake_waiters()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        for thread in (self._rules_thread, self._thread):
+            if thread is not None:
+                thread.join(timeout)
+        self._thread = self._rules_thread = None
 
     stop = close  # the name the TUI used before close(); same behaviour
 
@@ -143,7 +159,7 @@ class Scheduler:
                 state.pending.append(record)
             self._work.runnable.append(record)
             self._publish(pending_extractions=len(self._work.runnable))
-        self._wake.set()
+        self._rules_wake.set()
         return job
 
     def request_maintenance(self) -> None:
@@ -159,7 +175,12 @@ class Scheduler:
 
     # --- the worker -------------------------------------------------------------------------------
     def _idle(self) -> bool:
-        return not self._work.runnable and not self._maintenance_requested and self._status.job is None
+        return (
+            not self._work.runnable
+            and not self._work.rules_running
+            and not self._maintenance_requested
+            and self._status.job is None
+        )
 
     def _runnable(self, state: JobState) -> list[dict[str, Any]]:
         """This process's queued turns and those whose process died; a live process's are its own to run."""
@@ -205,69 +226,123 @@ class Scheduler:
             self._publish(job=None, preempted=self._status.preempted + 1)
         self._stop.wait(self.retry_seconds)
 
+    def _run_rules(self) -> None:
+        while not self._stop.is_set():
+            self._rules_wake.wait()
+            self._rules_wake.clear()
+            while not self._stop.is_set() and self._learn_stated_next():
+                pass
+
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.wait()
             self._wake.clear()
             while not self._stop.is_set():
-                if self._work.runnable:
-                    self._learn_next()
+                if any(record.get("stated") for record in self._work.runnable):
+                    self._learn_with_model_next()
                 elif self._maintenance_requested:
                     self._maintain()
                 else:
                     break
 
-    def _learn_next(self) -> None:
-        if not self._yield_to_user():
+    def _learn_stated_next(self) -> bool:
+        """The rules' pass of the oldest turn that has not had it; False when there is none."""
+        record = self._take_next(stated=False)
+        if record is None:
+            return False
+        try:
+            job, turn = record["job"], turn_from_record(record)
+            try:
+                with self._consolidating:
+                    report, wants_model = self.assistant.learn_stated(turn, use_model=None if self.use_model else False)
+            except AssistantError as error:
+                report, wants_model = self._failed(record, error), False
+            saved = tuple(memory.id for memory in report.saved)
+            if wants_model:
+                self._mark_stated(job, saved)  # persisted: the jobs thread takes it from here
+                self._report(self.on_stated, LearningResult(job, turn, report, final=False, saved_ids=saved))
+                self._wake.set()
+            else:
+                self._finish(job)
+                self._report(self.on_learned, LearningResult(job, turn, report, final=True, saved_ids=saved))
+                self._tidy(turn)
+        finally:
+            with self._lock:
+                self._work.rules_running = False
+                self._publish()  # only now idle: wait_idle returns after on_learned ran
+        return True
+
+    def _learn_with_model_next(self) -> None:
+        if self.use_model and not self._yield_to_user():
             return
-        record = self._take_next()
+        record = self._take_next(stated=True)
         if record is None:
             return
         job, turn = record["job"], turn_from_record(record)
-        saved = self._work.saved_ids.setdefault(job, [])
+        stated_ids = tuple(record.get("stated_ids") or ())
         self._set(job="extract", done=0, total=len(self._work.runnable))
+        from assistant.application.turn import LearnReport
 
-        def stated(report: LearnReport) -> None:
-            saved.extend(memory.id for memory in report.saved)
-            if job not in self._work.stated_reported or report.changed:  # a retry re-finds what it saved
-                self._work.stated_reported.add(job)
-                self._report(self.on_stated, LearningResult(job, turn, report, final=False, saved_ids=tuple(saved)))
-
-        try:
-            report = self.assistant.learn(turn, use_model=None if self.use_model else False, on_stated=stated)
-        except GenerationCancelled:
-            self._preempted()
-            return  # still queued: learning runs again once the model is free
-        except AssistantError as error:
-            # Kept in the episodic log either way; one bad turn must not block the queue.
-            from assistant.application.turn import LearnReport
-
-            log.warning("learning from message %s failed: %s", record.get("user_message_id"), error)
-            report = LearnReport(error=str(error))
-            self._set(last_error=str(error))
-        saved.extend(memory.id for memory in report.saved)
+        report = LearnReport()
+        if self.use_model:  # else: told since to leave the model alone; the rules' part is all it learns
+            try:
+                report = self.assistant.learn_with_model(turn, consolidating=self._consolidating)
+            except GenerationCancelled:
+                self._preempted()
+                return  # still queued: the model's pass runs again once the model is free
+            except AssistantError as error:
+                report = self._failed(record, error)
+        saved = stated_ids + tuple(memory.id for memory in report.saved)
         self._finish(job)
-        self._report(self.on_learned, LearningResult(job, turn, report, final=True, saved_ids=tuple(saved)))
+        self._report(self.on_learned, LearningResult(job, turn, report, final=True, saved_ids=saved))
+        self._tidy(turn)
         self._set(job=None, done=0, total=0)  # only now idle: wait_idle returns after on_learned ran
 
-    def _take_next(self) -> dict[str, Any] | None:
-        """The oldest queued turn this process may work on, re-read from the file and made its own."""
+    def _failed(self, record: dict[str, Any], error: AssistantError) -> LearnReport:
+        # Kept in the episodic log either way; one bad turn must not block the queue.
+        from assistant.application.turn import LearnReport
+
+        log.warning("learning from message %s failed: %s", record.get("user_message_id"), error)
+        self._set(last_error=str(error))
+        return LearnReport(error=str(error))
+
+    def _tidy(self, turn: Turn) -> None:
+        """Compact what the turn's writes fragmented; after its report, so no client waits for it."""
+        if not turn.incognito:
+            with self._consolidating:
+                self.assistant.engine.tidy()
+
+    def _take_next(self, *, stated: bool) -> dict[str, Any] | None:
+        """The oldest queued turn this process may work on whose rules' pass is done (`stated`) or not.
+
+        Re-read from the file and made this process's own; taking one for its rules' pass marks
+        the rules thread busy.
+        """
         with self._lock:
             with self._file.change() as state:
                 self._work.runnable = self._runnable(state)
-                record = self._work.runnable[0] if self._work.runnable else None
+                record = next((r for r in self._work.runnable if bool(r.get("stated")) == stated), None)
                 if record is not None and record.get("owner") != self._owner:
                     record["owner"] = self._owner  # its process died: this one finishes it
+            if record is not None and not stated:
+                self._work.rules_running = True
             self._publish(pending_extractions=len(self._work.runnable))
             return record
+
+    def _mark_stated(self, job: str, saved_ids: tuple[str, ...]) -> None:
+        with self._lock:
+            with self._file.change() as state:
+                for record in state.pending:
+                    if record.get("job") == job:
+                        record["stated"] = True
+                        record["stated_ids"] = list(saved_ids)  # one Undo covers both passes, even after a restart
+                self._work.runnable = self._runnable(state)
 
     def _finish(self, job: str) -> None:
         with self._lock:
             with self._file.change() as state:
                 state.pending = [record for record in state.pending if record.get("job") != job]
                 self._work.runnable = self._runnable(state)
-            self._work.saved_ids.pop(job, None)
-            self._work.stated_reported.discard(job)
             self._publish(pending_extractions=len(self._work.runnable))
 
     def _mark_maintenance(self, *, running: bool, finished: bool = False) -> None:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from assistant.application.chat_commands import handlers as chat_commands
 from assistant.application.chat_commands.grammar import parse_command
 from assistant.application.context import ContextInputs, ContextTrace, assemble, shown_block
-from assistant.application.learning_pass import learn_from_turn
+from assistant.application.learning_pass import learn_from_turn, learn_stated, learn_with_model
 from assistant.application.memory_service import MemoryService
 from assistant.application.prompt_state import BLOCK_SECTIONS, PromptState, PromptStates, shown_blocks
 from assistant.application.recall_policy import RECALL_KINDS, worth_quoting
@@ -347,6 +348,16 @@ class Assistant:
         if not turn.incognito:
             self.engine.tidy()
         return report
+
+    def learn_stated(self, turn: Turn, *, use_model: bool | None = None) -> tuple[LearnReport, bool]:
+        """The rules' pass of `learn` alone; True with it when a model pass (`learn_with_model`) is due."""
+        return learn_stated(turn, engine=self.engine, settings=self.settings, use_model=use_model)
+
+    def learn_with_model(
+        self, turn: Turn, *, consolidating: AbstractContextManager[object] | None = None
+    ) -> LearnReport:
+        """The model's pass of `learn`, after `learn_stated` (see learning_pass)."""
+        return learn_with_model(turn, engine=self.engine, runner=self.runner, consolidating=consolidating)
 
     def undo_learned(self, memory_ids: list[str]) -> None:
         """Undo "Saved to memory": forget the new memories and bring back what they superseded."""
