@@ -30,7 +30,7 @@ from assistant import __version__
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.service import paths
-from assistant.service.protocol import PROTOCOL, Channel, ProtocolError, compatible
+from assistant.service.protocol import ALIVE, HEARTBEAT_SECONDS, PROTOCOL, Channel, ProtocolError, compatible
 
 if TYPE_CHECKING:
     from assistant.service.handlers import Backend
@@ -253,9 +253,25 @@ class Service:
         if op == "status":
             channel.send({"event": "done", "status": self.status()})
             return
-        self._backend_ready.wait()
-        backend = self._backend
-        if backend is None:
-            channel.send({"event": "error", "error": f"the service failed to load; see {paths.log_path()}"})
-            return
-        backend.handle(request, channel.send)
+        answered = threading.Event()
+        threading.Thread(
+            target=self._heartbeat, args=(channel, answered), name="service-heartbeat", daemon=True
+        ).start()
+        try:
+            self._backend_ready.wait()
+            backend = self._backend
+            if backend is None:
+                channel.send({"event": "error", "error": f"the service failed to load; see {paths.log_path()}"})
+                return
+            backend.handle(request, channel.send)
+        finally:
+            answered.set()
+
+    @staticmethod
+    def _heartbeat(channel: Channel, answered: threading.Event) -> None:
+        """Tell the client this service still works on its request (see protocol.HEARTBEAT_SECONDS)."""
+        while not answered.wait(HEARTBEAT_SECONDS):
+            try:
+                channel.send(ALIVE)
+            except OSError:
+                return  # the client left; the request notices on its next send
