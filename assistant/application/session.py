@@ -33,6 +33,7 @@ from assistant.errors import AssistantError
 from assistant.llm.catalog import resolve_model
 from assistant.llm.remote import Endpoint, RemoteRunner, is_endpoint
 from assistant.llm.runner import ChatMessage, GenerationStats, ModelRunner
+from assistant.memory.embed import Embedder, open_embedder
 from assistant.memory.engine import MemoryEngine
 from assistant.memory.recall import RecallFilter
 from assistant.memory.redact import notice as redaction_notice
@@ -40,6 +41,7 @@ from assistant.memory.redact import redact
 from assistant.memory.types import Conversation, Memory, Message, RecallHit, Role, utcnow
 
 Clock = Callable[[], datetime]
+TEXT_ONLY_NOTE = "recall by full text, profile and rules only: the embedder was still loading"
 # Reserve a few tokens beyond the reply for the generation prompt and stop token.
 TEMPLATE_SLACK = 16
 
@@ -58,6 +60,7 @@ class Recalled:
     rules: list[Memory]
     profile: list[Memory]
     hits: list[RecallHit]
+    text_only: bool = False  # found by full text alone (no vectors yet): see recall_policy
 
 
 class Assistant:
@@ -74,8 +77,10 @@ class Assistant:
         self.clock = clock
         self._runner = runner
         self._engine = engine
+        self._embedder: Embedder | None = None  # made before the engine when a warm-up loads it behind
         self._memories: MemoryService | None = None
         self._lock = threading.Lock()
+        self._runner_lock = threading.Lock()
         self.last_turn: Turn | None = None
         self.prompt_states = PromptStates(self.user)
         self.traces = TraceStore(self.user)
@@ -87,7 +92,7 @@ class Assistant:
 
     @property
     def runner(self) -> ModelRunner:
-        with self._lock:
+        with self._runner_lock:  # not the engine's: the model loads while the store opens
             if self._runner is None:
                 self._runner = open_runner(self.settings)
             return self._runner
@@ -96,7 +101,7 @@ class Assistant:
     def engine(self) -> MemoryEngine:
         with self._lock:
             if self._engine is None:
-                self._engine = MemoryEngine.open(self.settings, self.user, now=self.clock)
+                self._engine = MemoryEngine.open(self.settings, self.user, now=self.clock, embedder=self._embedder)
             return self._engine
 
     @property
@@ -113,11 +118,27 @@ class Assistant:
         self.traces.drop_all()
 
     def warm_up(self) -> None:
-        """Load the model, the embedder and the store (blocking: call it off the UI thread)."""
-        self.runner.load()
-        if self.settings.memory_enabled:
-            self.engine.embedder.embed(["warm up"])
-            self.engine.stats()
+        """Load the model, the store and the embedder (blocking: call it off the UI thread; see warm_up.py)."""
+        from assistant.application.warm_up import warm_up
+
+        warm_up(self)
+
+    def expect_warm_up(self) -> Embedder:
+        """Say a `warm_up` is coming, before any chat can start: the embedder will load behind (embed.py).
+
+        Returns the embedder the engine uses, or will use (made now: opening the engine takes the store).
+        """
+        embedder = self._embedder
+        if embedder is None:
+            with self._lock:
+                if self._engine is not None:
+                    embedder = self._engine.embedder
+                else:
+                    embedder = self._embedder = self._embedder or open_embedder(self.settings.embedder)
+        promise = getattr(embedder, "will_load_behind", None)
+        if promise is not None and self.settings.memory_enabled:
+            promise()
+        return embedder
 
     def cancel_background(self) -> None:
         """Stop background model work (extraction, summaries) at its next token."""
@@ -189,9 +210,12 @@ class Assistant:
             return
 
         user_message = Message(self.user, Role.USER, redaction.text, conversation_id or "", created_at=self.clock())
-        if memory_on and not incognito:
+        # While the embedder loads behind (a service's first seconds), recall goes by full text and
+        # the message is stored without its vector (filled in once it has loaded): no waiting for torch.
+        text_only = memory_on and not self.engine.vectors_ready
+        if memory_on and not incognito and not text_only:
             self.engine.embed_ahead([redaction.text, self.engine.embedding_text_of(user_message)])
-        recalling = self._start_recall(redaction.text) if memory_on else None  # a secret never reaches the model
+        recalling = self._start_recall(redaction.text, text_only) if memory_on else None  # never a secret
         if not incognito:
             turn.conversation_id = (
                 conversation_id or self.engine.create_conversation(title=_title_from(redaction.text)).id
@@ -200,6 +224,8 @@ class Assistant:
             self.engine.add_messages([user_message])
             turn.user_message_id = user_message.id
         messages, trace = self._context_for(turn, redaction.text, recalling() if recalling else None)
+        if text_only:
+            trace.notes.append(TEXT_ONLY_NOTE)
         turn.trace = trace
         stats = GenerationStats()
         turn.stats = stats
@@ -257,7 +283,7 @@ class Assistant:
         available = context - min(self.settings.max_reply_tokens, context // 2) - TEMPLATE_SLACK
         return min(self.settings.token_budget, available) if self.settings.token_budget else available
 
-    def _start_recall(self, query: str) -> Callable[[], Recalled]:
+    def _start_recall(self, query: str, text_only: bool = False) -> Callable[[], Recalled]:
         """Start reading what memory offers for `query`; the returned call waits for it."""
         if self._recall_worker is None:
             self._recall_worker = ThreadPoolExecutor(max_workers=2, thread_name_prefix="recall")
@@ -269,8 +295,9 @@ class Assistant:
             k=self.settings.recall_k * 2,
             filters=RecallFilter(kinds=RECALL_KINDS),
             reinforce=False,
+            text_only=text_only,
         )
-        return lambda: Recalled(*standing.result(), hits.result())
+        return lambda: Recalled(*standing.result(), hits.result(), text_only=text_only)
 
     def _context_for(self, turn: Turn, query: str, recalled: Recalled | None) -> tuple[list[ChatMessage], ContextTrace]:
         """The messages for this turn; `recalled` is None with memory off."""
@@ -292,6 +319,7 @@ class Assistant:
                 recall_k=self.settings.recall_k,
                 in_profile={m.id for m in inputs.profile},
                 user_message_id=turn.user_message_id,
+                text_only=recalled.text_only,
             )
         messages, trace = assemble(
             inputs,

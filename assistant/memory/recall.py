@@ -140,7 +140,7 @@ class Recaller:
     def recall(
         self,
         query: str,
-        vector: np.ndarray,
+        vector: np.ndarray | None,
         owner: str,
         *,
         k: int,
@@ -158,12 +158,13 @@ class Recaller:
             self.store.table(MEMORIES).checkout_latest()
             # The two searches wait on the store more than on the CPU: run them side by side.
             text = self._searches().submit(self._text_candidates, words, where, limit)
-            return self._vector_candidates(vector, where, limit), text.result()
+            dense = self._vector_candidates(vector, where, limit) if vector is not None else []
+            return dense, text.result()
 
         dense, sparse = with_retries(search)
         rankings = [(dense, 1.0), (sparse, 1.0)]
         named_time = None
-        if window is not None:
+        if window is not None and vector is not None:
             # "What did I do in March 2024?": the user named a time, so matches inside it come first.
             since = max(window[0], filters.since) if filters.since else window[0]
             until = min(window[1], filters.until) if filters.until else window[1]

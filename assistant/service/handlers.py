@@ -127,7 +127,10 @@ class Backend:
             if space is None:
                 if self._runner is None:
                     self._runner = open_runner(self.settings)  # one model, shared by every memory space
-                space = self._spaces[settings.user] = _Space(Assistant(settings, runner=self._runner))
+                assistant = Assistant(settings, runner=self._runner)
+                if self.settings.service_warm_up and settings.user == self.settings.user:  # the one warm_up warms
+                    assistant.expect_warm_up()  # before its first chat: that chat will not wait for the embedder
+                space = self._spaces[settings.user] = _Space(assistant)
             return space
 
     def warm_up(self) -> None:

@@ -1,0 +1,52 @@
+"""Warming an assistant up: the model, the store and the embedder, in the order a first chat needs them.
+
+A first chat needs the model and the store; it can do without the embedder (importing
+sentence-transformers takes seconds: torch, transformers). So the embedder promises itself
+first (see memory/embed.py `will_load_behind`) and loads last: a chat meanwhile recalls by
+full text, profile and rules and stores its messages without vectors, and once it has loaded
+those vectors are filled in. The store opens beside the model: importing lancedb is Python
+work, loading the model is native and leaves the interpreter free.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assistant.application.session import Assistant
+
+log = logging.getLogger(__name__)
+
+
+def warm_up(assistant: Assistant) -> None:
+    """Blocking: call it off the UI thread (the service calls it from its warm-up thread)."""
+    if not assistant.settings.memory_enabled:
+        assistant.runner.load()
+        return
+    embedder = assistant.expect_warm_up()
+    failed: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            assistant.engine.stats()
+        except BaseException as error:  # raised below, on the caller's thread
+            failed.append(error)
+
+    store = threading.Thread(target=open_store, name="warm-up-store", daemon=True)
+    store.start()
+    try:
+        assistant.runner.load()
+    finally:
+        store.join()
+        load = getattr(embedder, "load", None)
+        if load is not None:
+            load()
+        else:
+            embedder.embed(["warm up"])
+    if failed:
+        raise failed[0]
+    filled = assistant.engine.fill_missing_vectors()
+    if filled:
+        log.info("embedded %d memories stored while the embedder loaded", filled)
