@@ -117,11 +117,11 @@ class Assistant:
         self.prompt_states.drop_all()
         self.traces.drop_all()
 
-    def warm_up(self) -> None:
+    def warm_up(self, before_embedder: Callable[[], None] | None = None) -> None:
         """Load the model, the store and the embedder (blocking: call it off the UI thread; see warm_up.py)."""
         from assistant.application.warm_up import warm_up
 
-        warm_up(self)
+        warm_up(self, before_embedder)
 
     def expect_warm_up(self) -> Embedder:
         """Say a `warm_up` is coming, before any chat can start: the embedder will load behind (embed.py).

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,8 +22,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def warm_up(assistant: Assistant) -> None:
-    """Blocking: call it off the UI thread (the service calls it from its warm-up thread)."""
+def warm_up(assistant: Assistant, before_embedder: Callable[[], None] | None = None) -> None:
+    """Blocking: call it off the UI thread (the service calls it from its warm-up thread).
+
+    `before_embedder` is called between the model and the embedder: importing torch holds the
+    interpreter for seconds, so the service waits there until no request is being answered.
+    """
     if not assistant.settings.memory_enabled:
         assistant.runner.load()
         return
@@ -34,19 +40,25 @@ def warm_up(assistant: Assistant) -> None:
         except BaseException as error:  # raised below, on the caller's thread
             failed.append(error)
 
+    started = time.perf_counter()
     store = threading.Thread(target=open_store, name="warm-up-store", daemon=True)
     store.start()
     try:
         assistant.runner.load()
+        log.info("warm-up: model loaded after %.2f s", time.perf_counter() - started)
     finally:
         store.join()
+        log.info("warm-up: store open after %.2f s", time.perf_counter() - started)
+        if before_embedder is not None:
+            before_embedder()
         load = getattr(embedder, "load", None)
         if load is not None:
             load()
         else:
             embedder.embed(["warm up"])
+        log.info("warm-up: embedder loaded after %.2f s", time.perf_counter() - started)
     if failed:
         raise failed[0]
     filled = assistant.engine.fill_missing_vectors()
     if filled:
-        log.info("embedded %d memories stored while the embedder loaded", filled)
+        log.info("warm-up: embedded %d memories stored while the embedder loaded", filled)

@@ -133,8 +133,8 @@ class Backend:
                 space = self._spaces[settings.user] = _Space(assistant)
             return space
 
-    def warm_up(self) -> None:
-        self.space(None).assistant.warm_up()
+    def warm_up(self, before_embedder: Callable[[], None] | None = None) -> None:
+        self.space(None).assistant.warm_up(before_embedder)
 
     def idle(self) -> bool:
         with self._guard:

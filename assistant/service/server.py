@@ -154,16 +154,28 @@ class Service:
             from assistant.service.handlers import Backend
 
             self._backend = Backend(self.settings)
+            log.info("core imported %.2f s after the service started", time.monotonic() - self.started)
             # Requests may start now: each opens what it needs (a search needs no model) under the core's locks.
             self._backend_ready.set()
             if self.settings.service_warm_up:
-                self._backend.warm_up()
+                self._backend.warm_up(before_embedder=self._wait_for_no_request)
                 self._warm = True
+                log.info("warm %.2f s after the service started", time.monotonic() - self.started)
         except Exception:
             log.exception("the service failed to load")
             print("assistant: the service failed to load its core; see the traceback above", file=sys.stderr)
         finally:
             self._backend_ready.set()
+
+    def _wait_for_no_request(self, longest: float = 60.0) -> None:
+        """Until no connection is being answered (at most `longest` s): loading the embedder
+        (importing torch) holds the interpreter for seconds, and the first chat does without it."""
+        deadline = time.monotonic() + longest
+        while not self._stopping.is_set() and time.monotonic() < deadline:
+            with self._guard:
+                if self._active == 0:
+                    return
+            time.sleep(0.1)
 
     def _watch_idle(self) -> None:
         step = max(0.2, min(5.0, self.idle_seconds / 10))
