@@ -79,7 +79,7 @@ class Settings(BaseModel):
     """Compression: conversation messages older than this are summarised and archived."""
 
     maintenance_interval_minutes: float = Field(default=30.0, gt=0)
-    """How often the TUI runs background maintenance (compression, decay, index upkeep)."""
+    """How often the TUI or the service runs background maintenance (compression, decay, index upkeep)."""
 
     user: str = "default"
     """Memory space used when --user is not given."""

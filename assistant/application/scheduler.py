@@ -23,15 +23,15 @@ a status bar; `cancel()` stops the current maintenance pass between steps; `wait
 lets a CLI process finish its learning before it exits; `close()` ends the worker and leaves
 unfinished work queued.
 
-Job state lives in a small file in the data dir (see job_state.py): queued learning
-survives a crash and the next start finishes it, and a maintenance pass that was running when
-its process died runs again (compression finishes interrupted groups, see memory/maintenance/).
+Job state lives in a small file in the data dir (job_state.py): queued learning survives a
+crash and the next start finishes it; an interrupted maintenance pass runs again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -96,6 +96,8 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._rules_thread: threading.Thread | None = None
         self._runner: ModelRunner | None = None  # once the worker waited on it: close() wakes it
+        self._maintenance_every: float | None = None  # seconds, once schedule_maintenance was called
+        self._schedule_from = time.monotonic()
         state = self._file.read()
         self._work = _Progress(runnable=self._runnable(state))
         self._last_maintenance_at = state.last_maintenance_at
@@ -130,7 +132,7 @@ class Scheduler:
         self._wake.set()
 
     def close(self, timeout: float | None = 30.0) -> None:
-        """End the worker: a running model step is cancelled and everything unfinished stays queued."""
+        """End the workers: a running model step is cancelled and everything unfinished stays queued."""
         self._stop.set()
         self._cancel.set()
         self._wake.set()
@@ -161,6 +163,23 @@ class Scheduler:
             self._publish(pending_extractions=len(self._work.runnable))
         self._rules_wake.set()
         return job
+
+    def schedule_maintenance(self, every_seconds: float) -> None:
+        """Run a pass on its own whenever the last one finished `every_seconds` ago (the first one
+        `every_seconds` after this call): for a process with no UI timer, the service."""
+        with self._lock:
+            self._maintenance_every = every_seconds
+            self._schedule_from = time.monotonic()
+        self._wake.set()
+
+    def _maintenance_due(self) -> bool:
+        every = self._maintenance_every
+        if every is None or self._maintenance_requested:
+            return False
+        last = self.last_maintenance_at
+        if last is not None and (self.assistant.clock() - last).total_seconds() < every:
+            return False
+        return time.monotonic() - self._schedule_from >= every
 
     def request_maintenance(self) -> None:
         with self._lock:
@@ -235,8 +254,11 @@ class Scheduler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait()
+            every = self._maintenance_every
+            self._wake.wait(None if every is None else min(60.0, max(0.1, every / 4)))
             self._wake.clear()
+            if self._maintenance_due():
+                self.request_maintenance()
             while not self._stop.is_set():
                 if any(record.get("stated") for record in self._work.runnable):
                     self._learn_with_model_next()

@@ -67,6 +67,7 @@ class _Space:
         self._learned: dict[str, _Learning] = {}
         self.jobs = Scheduler(assistant, on_stated=self._collect, on_learned=self._collect)
         self.jobs.start()  # first it finishes what a killed process left queued
+        self.jobs.schedule_maintenance(assistant.settings.maintenance_interval_minutes * 60)  # yields to chats
 
     def _collect(self, result: LearningResult) -> None:
         with self._guard:
