@@ -1,30 +1,21 @@
 """The one owner of background work for an assistant: learning from each exchange and periodic maintenance.
 
 Front ends queue a finished exchange with `queue_learning` (persisted before it returns) and
-ask for maintenance with `request_maintenance`. Two worker threads share the work:
+ask for maintenance with `request_maintenance` (or `schedule_maintenance`). Two threads work:
+the rules thread saves what each queued turn stated outright (learning_pass.learn_stated) as
+soon as it is queued: it needs no model, so it never waits behind a model pass or maintenance
+(a chat client waits for this part only). The jobs thread then runs the model's extraction
+passes and maintenance, never competing with the user: it waits until the model is free
+(`ModelRunner.wait_until_free`), each model call is a background completion the user's chat
+preempts, and a preempted step is retried. A model pass may so run after a later turn's rules;
+it never replaces a value the user gave since (learn_with_model), and passes never write at
+once (one lock, held while a pass writes, not while the model generates).
 
-* the rules thread saves what each queued turn stated outright (learning_pass.learn_stated),
-  oldest first, as soon as it is queued: it needs no model, so it never waits behind a model
-  pass or a maintenance pass (a chat client waits for this part only);
-* the jobs thread runs the model's extraction passes after them, then maintenance. It never
-  competes with the user: before each step it waits until the model is free
-  (`ModelRunner.wait_until_free`), every model call is a background completion (the runner
-  preempts it when the user's chat arrives) and a preempted step is retried.
-
-A model pass can so run after a later turn's rules pass; it never replaces a value the user
-gave since (see learn_with_model), and the two threads' writes never interleave (one lock,
-held while a pass writes, not while the model generates).
-
-What learning saved is reported through two callbacks, on the worker thread: `on_stated`
-as soon as what the user stated outright is saved (the rules' part, before the model's
-extraction) and `on_learned` when the turn's learning is finished, with the ids of
-everything it saved so one Undo removes all of it. Progress (`status`, `on_progress`) is for
-a status bar; `cancel()` stops the current maintenance pass between steps; `wait_idle`
-lets a CLI process finish its learning before it exits; `close()` ends the worker and leaves
-unfinished work queued.
-
-Job state lives in a small file in the data dir (job_state.py): queued learning survives a
-crash and the next start finishes it; an interrupted maintenance pass runs again.
+Callbacks, on the worker threads: `on_stated` when the rules' part is saved, `on_learned` when
+the turn's learning is finished, with the ids of everything saved (one Undo removes it all);
+`on_progress`/`status` for a status bar. `cancel()` stops a maintenance pass between steps,
+`wait_idle` lets a CLI finish its learning before it exits, `close()` leaves the rest queued in
+the job file (job_state.py): the next start finishes it; an interrupted pass runs again.
 """
 
 from __future__ import annotations
@@ -40,13 +31,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.application.job_state import JobFile, JobState, default_state_path, turn_from_record, turn_to_record
+from assistant.application.learning_pass import learn_stated, learn_with_model
+from assistant.application.turn import LearnReport
 from assistant.application.views import JobStatus, LearningResult
 from assistant.errors import AssistantError
 from assistant.llm.runner import GenerationCancelled
 
 if TYPE_CHECKING:
     from assistant.application.session import Assistant
-    from assistant.application.turn import LearnReport, Turn
+    from assistant.application.turn import Turn
     from assistant.llm.runner import ModelRunner
 
 log = logging.getLogger(__name__)
@@ -173,13 +166,10 @@ class Scheduler:
         self._wake.set()
 
     def _maintenance_due(self) -> bool:
-        every = self._maintenance_every
-        if every is None or self._maintenance_requested:
+        every, last = self._maintenance_every, self.last_maintenance_at
+        if every is None or self._maintenance_requested or time.monotonic() - self._schedule_from < every:
             return False
-        last = self.last_maintenance_at
-        if last is not None and (self.assistant.clock() - last).total_seconds() < every:
-            return False
-        return time.monotonic() - self._schedule_from >= every
+        return last is None or (self.assistant.clock() - last).total_seconds() >= every
 
     def request_maintenance(self) -> None:
         with self._lock:
@@ -276,7 +266,9 @@ class Scheduler:
             job, turn = record["job"], turn_from_record(record)
             try:
                 with self._consolidating:
-                    report, wants_model = self.assistant.learn_stated(turn, use_model=None if self.use_model else False)
+                    engine, settings = self.assistant.engine, self.assistant.settings
+                    use_model = None if self.use_model else False  # None: when the settings say it is worth it
+                    report, wants_model = learn_stated(turn, engine=engine, settings=settings, use_model=use_model)
             except AssistantError as error:
                 report, wants_model = self._failed(record, error), False
             saved = tuple(memory.id for memory in report.saved)
@@ -303,12 +295,11 @@ class Scheduler:
         job, turn = record["job"], turn_from_record(record)
         stated_ids = tuple(record.get("stated_ids") or ())
         self._set(job="extract", done=0, total=len(self._work.runnable))
-        from assistant.application.turn import LearnReport
-
         report = LearnReport()
         if self.use_model:  # else: told since to leave the model alone; the rules' part is all it learns
             try:
-                report = self.assistant.learn_with_model(turn, consolidating=self._consolidating)
+                runner, engine = self.assistant.runner, self.assistant.engine
+                report = learn_with_model(turn, engine=engine, runner=runner, consolidating=self._consolidating)
             except GenerationCancelled:
                 self._preempted()
                 return  # still queued: the model's pass runs again once the model is free
@@ -322,8 +313,6 @@ class Scheduler:
 
     def _failed(self, record: dict[str, Any], error: AssistantError) -> LearnReport:
         # Kept in the episodic log either way; one bad turn must not block the queue.
-        from assistant.application.turn import LearnReport
-
         log.warning("learning from message %s failed: %s", record.get("user_message_id"), error)
         self._set(last_error=str(error))
         return LearnReport(error=str(error))
@@ -335,11 +324,7 @@ class Scheduler:
                 self.assistant.engine.tidy()
 
     def _take_next(self, *, stated: bool) -> dict[str, Any] | None:
-        """The oldest queued turn this process may work on whose rules' pass is done (`stated`) or not.
-
-        Re-read from the file and made this process's own; taking one for its rules' pass marks
-        the rules thread busy.
-        """
+        """The oldest turn this process may work on, its rules' pass done (`stated`) or not; made its own."""
         with self._lock:
             with self._file.change() as state:
                 self._work.runnable = self._runnable(state)

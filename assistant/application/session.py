@@ -15,19 +15,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from assistant.application.chat_commands import handlers as chat_commands
 from assistant.application.chat_commands.grammar import parse_command
 from assistant.application.context import ContextInputs, ContextTrace, assemble, shown_block
-from assistant.application.learning_pass import learn_from_turn, learn_stated, learn_with_model
+from assistant.application.learning_pass import learn_from_turn
 from assistant.application.memory_service import MemoryService
 from assistant.application.prompt_state import BLOCK_SECTIONS, PromptState, PromptStates, shown_blocks
 from assistant.application.recall_policy import RECALL_KINDS, worth_quoting
 from assistant.application.traces import TraceStore
 from assistant.application.turn import LearnReport, Turn
+from assistant.application.warm_up import warm_up
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.llm.catalog import resolve_model
@@ -119,22 +119,15 @@ class Assistant:
 
     def warm_up(self, before_embedder: Callable[[], None] | None = None) -> None:
         """Load the model, the store and the embedder (blocking: call it off the UI thread; see warm_up.py)."""
-        from assistant.application.warm_up import warm_up
-
         warm_up(self, before_embedder)
 
     def expect_warm_up(self) -> Embedder:
-        """Say a `warm_up` is coming, before any chat can start: the embedder will load behind (embed.py).
-
-        Returns the embedder the engine uses, or will use (made now: opening the engine takes the store).
-        """
-        embedder = self._embedder
+        """Say a `warm_up` is coming, before any chat starts: the embedder will load behind (embed.py)."""
+        embedder = self._embedder  # without the lock: a chat may hold it for seconds, opening the store
         if embedder is None:
-            with self._lock:
-                if self._engine is not None:
-                    embedder = self._engine.embedder
-                else:
-                    embedder = self._embedder = self._embedder or open_embedder(self.settings.embedder)
+            with self._lock:  # the engine's, or the one it will open with (made now, without the store)
+                engine = self._engine
+                embedder = self._embedder = engine.embedder if engine else open_embedder(self.settings.embedder)
         promise = getattr(embedder, "will_load_behind", None)
         if promise is not None and self.settings.memory_enabled:
             promise()
@@ -210,8 +203,7 @@ class Assistant:
             return
 
         user_message = Message(self.user, Role.USER, redaction.text, conversation_id or "", created_at=self.clock())
-        # While the embedder loads behind (a service's first seconds), recall goes by full text and
-        # the message is stored without its vector (filled in once it has loaded): no waiting for torch.
+        # While the embedder loads behind, recall goes by full text and the message waits for its vector.
         text_only = memory_on and not self.engine.vectors_ready
         if memory_on and not incognito and not text_only:
             self.engine.embed_ahead([redaction.text, self.engine.embedding_text_of(user_message)])
@@ -224,8 +216,7 @@ class Assistant:
             self.engine.add_messages([user_message])
             turn.user_message_id = user_message.id
         messages, trace = self._context_for(turn, redaction.text, recalling() if recalling else None)
-        if text_only:
-            trace.notes.append(TEXT_ONLY_NOTE)
+        trace.notes += [TEXT_ONLY_NOTE] if text_only else []
         turn.trace = trace
         stats = GenerationStats()
         turn.stats = stats
@@ -376,16 +367,6 @@ class Assistant:
         if not turn.incognito:
             self.engine.tidy()
         return report
-
-    def learn_stated(self, turn: Turn, *, use_model: bool | None = None) -> tuple[LearnReport, bool]:
-        """The rules' pass of `learn` alone; True with it when a model pass (`learn_with_model`) is due."""
-        return learn_stated(turn, engine=self.engine, settings=self.settings, use_model=use_model)
-
-    def learn_with_model(
-        self, turn: Turn, *, consolidating: AbstractContextManager[object] | None = None
-    ) -> LearnReport:
-        """The model's pass of `learn`, after `learn_stated` (see learning_pass)."""
-        return learn_with_model(turn, engine=self.engine, runner=self.runner, consolidating=consolidating)
 
     def undo_learned(self, memory_ids: list[str]) -> None:
         """Undo "Saved to memory": forget the new memories and bring back what they superseded."""

@@ -14,10 +14,27 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from assistant.application.session import Assistant
+from assistant.config import Settings
+from assistant.llm.runner import ModelRunner
+from assistant.memory.embed import Embedder
+from assistant.memory.engine import MemoryEngine
+
+
+class Assistant(Protocol):
+    """What a warm-up needs of application.session.Assistant (named here: session imports this module)."""
+
+    settings: Settings
+
+    @property
+    def runner(self) -> ModelRunner: ...
+
+    @property
+    def engine(self) -> MemoryEngine: ...
+
+    def expect_warm_up(self) -> Embedder: ...
+
 
 log = logging.getLogger(__name__)
 

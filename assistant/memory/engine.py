@@ -175,17 +175,10 @@ class MemoryEngine:
         reinforce: bool = True,
         text_only: bool = False,
     ) -> list[list[RecallHit]]:
-        """Recall for many queries with one batched embedding; reinforcement is written in batches.
-
-        `text_only`: by full text alone, no vectors (while the embedder loads: see `vectors_ready`).
-        """
+        """Recall for many queries with one batched embedding (`text_only`: none, see `vectors_ready`)."""
         if not queries:
             return []
-        vectors: Sequence[Any]
-        if text_only:
-            vectors = [None] * len(queries)
-        else:
-            vectors = self.space.vectors.embed(list(queries))
+        vectors: Any = [None] * len(queries) if text_only else self.space.vectors.embed(list(queries))
         results = []
         for query, vector in zip(queries, vectors, strict=True):
             hits = self.recaller.recall(query, vector, self.user, k=k or self.recall_k, filters=filters)
