@@ -56,7 +56,7 @@ class ServiceHung(ServiceRefused):
 
     def __init__(self, pid: int | None, waiting_for: str) -> None:
         who = f"the service (pid {pid})" if pid else "the service"
-        kill = f"`kill {pid}`" if pid else "kill it"
+        kill = f"`kill -9 {pid}` (it loses nothing acknowledged)" if pid else "kill it"
         super().__init__(
             f"{who} did not answer {waiting_for} within {ANSWER_TIMEOUT_SECONDS:g} s; it may be stuck "
             f"(stopped or overloaded): {kill} and the next command starts a new one"
