@@ -83,6 +83,7 @@ class ContextTrace:
     window_start_id: str | None = None
     memory_block: str = ""
     profile_ids: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how recall went, when not as usual
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +99,7 @@ class ContextTrace:
             window_start_id=data.get("window_start_id"),
             memory_block=data.get("memory_block", ""),
             profile_ids=list(data.get("profile_ids", [])),
+            notes=list(data.get("notes", [])),
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.memory.language import words
+from assistant.memory.language import content_stems, words
 from assistant.memory.message_log import CONTEXT_CHARS
 from assistant.memory.types import Kind, Memory, RecallHit
 
@@ -26,6 +26,10 @@ EPISODE_MIN_SIMILARITY = 0.3
 # memory shares with the message makes it about the user again ("Is Rex too old to swim?").
 GENERAL_FACT_MIN_SIMILARITY = 0.35
 GENERAL_EPISODE_MIN_SIMILARITY = 0.45
+# Without vectors (a chat while the embedder still loads) there is no similarity to go by: a
+# memory is worth quoting when full text ranked it near the top and it shares a content word
+# with the message.
+TEXT_ONLY_MIN_RELEVANCE = 0.5
 FIRST_PERSON = frozenset("i i'm i've i'd i'll me my mine myself we we're we've our ours us".split())
 
 
@@ -73,6 +77,7 @@ def worth_quoting(
     recall_k: int,
     in_profile: set[str],
     user_message_id: str | None,
+    text_only: bool = False,
 ) -> tuple[list[RecallHit], list[RecallHit]]:
     """The facts and the past-conversation excerpts to offer the prompt, best first.
 
@@ -81,18 +86,18 @@ def worth_quoting(
     window are skipped later, by the prompt assembly.
     """
     personal = about_the_user(query)
-    facts = [
-        h
-        for h in hits
-        if h.memory.kind in FACT_KINDS
-        and h.memory.id not in in_profile
-        and h.similarity >= min_similarity(h, query, personal)
-    ][:recall_k]
+    asked = content_stems(query)
+
+    def close_enough(hit: RecallHit) -> bool:
+        if text_only:
+            return hit.relevance >= TEXT_ONLY_MIN_RELEVANCE and bool(asked & content_stems(hit.memory.text))
+        return hit.similarity >= min_similarity(hit, query, personal)
+
+    facts = [h for h in hits if h.memory.kind in FACT_KINDS and h.memory.id not in in_profile and close_enough(h)]
     episodes = [
         h
         for h in hits
-        if h.memory.kind == Kind.EPISODIC
-        and user_message_id not in h.memory.sources
-        and h.similarity >= min_similarity(h, query, personal)
+        if h.memory.kind == Kind.EPISODIC and user_message_id not in h.memory.sources and close_enough(h)
     ]
+    facts = facts[:recall_k]
     return facts, whose_words(episodes)[: max(2, recall_k // 2)]

@@ -1,28 +1,28 @@
 """The one owner of background work for an assistant: learning from each exchange and periodic maintenance.
 
 Front ends queue a finished exchange with `queue_learning` (persisted before it returns) and
-ask for maintenance with `request_maintenance`; a single worker thread does the work one
-step at a time. It never competes with the user: before each step it waits until the model
-is free (`ModelRunner.wait_until_free`), every model call is a background completion (the
-runner preempts it when the user's chat arrives) and a preempted step is retried.
+ask for maintenance with `request_maintenance` (or `schedule_maintenance`). Two threads work:
+the rules thread saves what each queued turn stated outright (learning_pass.learn_stated) as
+soon as it is queued: it needs no model, so it never waits behind a model pass or maintenance
+(a chat client waits for this part only). The jobs thread then runs the model's extraction
+passes and maintenance, never competing with the user: it waits until the model is free
+(`ModelRunner.wait_until_free`), each model call is a background completion the user's chat
+preempts, and a preempted step is retried. A model pass may so run after a later turn's rules;
+it never replaces a value the user gave since (learn_with_model), and passes never write at
+once (one lock, held while a pass writes, not while the model generates).
 
-What learning saved is reported through two callbacks, on the worker thread: `on_stated`
-as soon as what the user stated outright is saved (the rules' part, before the model's
-extraction) and `on_learned` when the turn's learning is finished, with the ids of
-everything it saved so one Undo removes all of it. Progress (`status`, `on_progress`) is for
-a status bar; `cancel()` stops the current maintenance pass between steps; `wait_idle`
-lets a CLI process finish its learning before it exits; `close()` ends the worker and leaves
-unfinished work queued.
-
-Job state lives in a small file in the data dir (see job_state.py): queued learning
-survives a crash and the next start finishes it, and a maintenance pass that was running when
-its process died runs again (compression finishes interrupted groups, see memory/maintenance/).
+Callbacks, on the worker threads: `on_stated` when the rules' part is saved, `on_learned` when
+the turn's learning is finished, with the ids of everything saved (one Undo removes it all);
+`on_progress`/`status` for a status bar. `cancel()` stops a maintenance pass between steps,
+`wait_idle` lets a CLI finish its learning before it exits, `close()` leaves the rest queued in
+the job file (job_state.py): the next start finishes it; an interrupted pass runs again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -31,13 +31,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.application.job_state import JobFile, JobState, default_state_path, turn_from_record, turn_to_record
+from assistant.application.learning_pass import learn_stated, learn_with_model
+from assistant.application.turn import LearnReport
 from assistant.application.views import JobStatus, LearningResult
 from assistant.errors import AssistantError
 from assistant.llm.runner import GenerationCancelled
 
 if TYPE_CHECKING:
     from assistant.application.session import Assistant
-    from assistant.application.turn import LearnReport, Turn
+    from assistant.application.turn import Turn
     from assistant.llm.runner import ModelRunner
 
 log = logging.getLogger(__name__)
@@ -51,8 +53,7 @@ class _Progress:
     """The worker's view of the queue: the turns it may work on (its own, and those of dead processes)."""
 
     runnable: list[dict[str, Any]] = field(default_factory=list)
-    saved_ids: dict[str, list[str]] = field(default_factory=dict)  # by job, across retries
-    stated_reported: set[str] = field(default_factory=set)
+    rules_running: bool = False  # the rules thread is on a turn (it is not idle)
 
 
 class Scheduler:
@@ -80,11 +81,16 @@ class Scheduler:
         self._owner = self._file.claim_ownership()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # notified on every status change: wait_idle
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # the jobs thread: model passes and maintenance
+        self._rules_wake = threading.Event()
+        self._consolidating = threading.Lock()  # held while a learning pass writes: passes never interleave
         self._cancel = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._rules_thread: threading.Thread | None = None
         self._runner: ModelRunner | None = None  # once the worker waited on it: close() wakes it
+        self._maintenance_every: float | None = None  # seconds, once schedule_maintenance was called
+        self._schedule_from = time.monotonic()
         state = self._file.read()
         self._work = _Progress(runnable=self._runnable(state))
         self._last_maintenance_at = state.last_maintenance_at
@@ -111,22 +117,27 @@ class Scheduler:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
+        self._rules_thread = threading.Thread(target=self._run_rules, name="assistant-rules", daemon=True)
+        self._rules_thread.start()
         self._thread = threading.Thread(target=self._run, name="assistant-jobs", daemon=True)
         self._thread.start()
+        self._rules_wake.set()
         self._wake.set()
 
     def close(self, timeout: float | None = 30.0) -> None:
-        """End the worker: a running model step is cancelled and everything unfinished stays queued."""
+        """End the workers: a running model step is cancelled and everything unfinished stays queued."""
         self._stop.set()
         self._cancel.set()
         self._wake.set()
+        self._rules_wake.set()
         runner = self._runner
         if runner is not None:
             runner.cancel_background()
             runner.wake_waiters()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        for thread in (self._rules_thread, self._thread):
+            if thread is not None:
+                thread.join(timeout)
+        self._thread = self._rules_thread = None
 
     stop = close  # the name the TUI used before close(); same behaviour
 
@@ -143,8 +154,22 @@ class Scheduler:
                 state.pending.append(record)
             self._work.runnable.append(record)
             self._publish(pending_extractions=len(self._work.runnable))
-        self._wake.set()
+        self._rules_wake.set()
         return job
+
+    def schedule_maintenance(self, every_seconds: float) -> None:
+        """Run a pass on its own whenever the last one finished `every_seconds` ago (the first one
+        `every_seconds` after this call): for a process with no UI timer, the service."""
+        with self._lock:
+            self._maintenance_every = every_seconds
+            self._schedule_from = time.monotonic()
+        self._wake.set()
+
+    def _maintenance_due(self) -> bool:
+        every, last = self._maintenance_every, self.last_maintenance_at
+        if every is None or self._maintenance_requested or time.monotonic() - self._schedule_from < every:
+            return False
+        return last is None or (self.assistant.clock() - last).total_seconds() >= every
 
     def request_maintenance(self) -> None:
         with self._lock:
@@ -159,7 +184,12 @@ class Scheduler:
 
     # --- the worker -------------------------------------------------------------------------------
     def _idle(self) -> bool:
-        return not self._work.runnable and not self._maintenance_requested and self._status.job is None
+        return (
+            not self._work.runnable
+            and not self._work.rules_running
+            and not self._maintenance_requested
+            and self._status.job is None
+        )
 
     def _runnable(self, state: JobState) -> list[dict[str, Any]]:
         """This process's queued turns and those whose process died; a live process's are its own to run."""
@@ -205,69 +235,121 @@ class Scheduler:
             self._publish(job=None, preempted=self._status.preempted + 1)
         self._stop.wait(self.retry_seconds)
 
+    def _run_rules(self) -> None:
+        while not self._stop.is_set():
+            self._rules_wake.wait()
+            self._rules_wake.clear()
+            while not self._stop.is_set() and self._learn_stated_next():
+                pass
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait()
+            every = self._maintenance_every
+            self._wake.wait(None if every is None else min(60.0, max(0.1, every / 4)))
             self._wake.clear()
+            if self._maintenance_due():
+                self.request_maintenance()
             while not self._stop.is_set():
-                if self._work.runnable:
-                    self._learn_next()
+                if any(record.get("stated") for record in self._work.runnable):
+                    self._learn_with_model_next()
                 elif self._maintenance_requested:
                     self._maintain()
                 else:
                     break
 
-    def _learn_next(self) -> None:
-        if not self._yield_to_user():
+    def _learn_stated_next(self) -> bool:
+        """The rules' pass of the oldest turn that has not had it; False when there is none."""
+        record = self._take_next(stated=False)
+        if record is None:
+            return False
+        try:
+            job, turn = record["job"], turn_from_record(record)
+            try:
+                with self._consolidating:
+                    engine, settings = self.assistant.engine, self.assistant.settings
+                    use_model = None if self.use_model else False  # None: when the settings say it is worth it
+                    report, wants_model = learn_stated(turn, engine=engine, settings=settings, use_model=use_model)
+            except AssistantError as error:
+                report, wants_model = self._failed(record, error), False
+            saved = tuple(memory.id for memory in report.saved)
+            if wants_model:
+                self._mark_stated(job, saved)  # persisted: the jobs thread takes it from here
+                self._report(self.on_stated, LearningResult(job, turn, report, final=False, saved_ids=saved))
+                self._wake.set()
+            else:
+                self._finish(job)
+                self._report(self.on_learned, LearningResult(job, turn, report, final=True, saved_ids=saved))
+                self._tidy(turn)
+        finally:
+            with self._lock:
+                self._work.rules_running = False
+                self._publish()  # only now idle: wait_idle returns after on_learned ran
+        return True
+
+    def _learn_with_model_next(self) -> None:
+        if self.use_model and not self._yield_to_user():
             return
-        record = self._take_next()
+        record = self._take_next(stated=True)
         if record is None:
             return
         job, turn = record["job"], turn_from_record(record)
-        saved = self._work.saved_ids.setdefault(job, [])
+        stated_ids = tuple(record.get("stated_ids") or ())
         self._set(job="extract", done=0, total=len(self._work.runnable))
-
-        def stated(report: LearnReport) -> None:
-            saved.extend(memory.id for memory in report.saved)
-            if job not in self._work.stated_reported or report.changed:  # a retry re-finds what it saved
-                self._work.stated_reported.add(job)
-                self._report(self.on_stated, LearningResult(job, turn, report, final=False, saved_ids=tuple(saved)))
-
-        try:
-            report = self.assistant.learn(turn, use_model=None if self.use_model else False, on_stated=stated)
-        except GenerationCancelled:
-            self._preempted()
-            return  # still queued: learning runs again once the model is free
-        except AssistantError as error:
-            # Kept in the episodic log either way; one bad turn must not block the queue.
-            from assistant.application.turn import LearnReport
-
-            log.warning("learning from message %s failed: %s", record.get("user_message_id"), error)
-            report = LearnReport(error=str(error))
-            self._set(last_error=str(error))
-        saved.extend(memory.id for memory in report.saved)
+        report = LearnReport()
+        if self.use_model:  # else: told since to leave the model alone; the rules' part is all it learns
+            try:
+                runner, engine = self.assistant.runner, self.assistant.engine
+                report = learn_with_model(turn, engine=engine, runner=runner, consolidating=self._consolidating)
+            except GenerationCancelled:
+                self._preempted()
+                return  # still queued: the model's pass runs again once the model is free
+            except AssistantError as error:
+                report = self._failed(record, error)
+        saved = stated_ids + tuple(memory.id for memory in report.saved)
         self._finish(job)
-        self._report(self.on_learned, LearningResult(job, turn, report, final=True, saved_ids=tuple(saved)))
+        self._report(self.on_learned, LearningResult(job, turn, report, final=True, saved_ids=saved))
+        self._tidy(turn)
         self._set(job=None, done=0, total=0)  # only now idle: wait_idle returns after on_learned ran
 
-    def _take_next(self) -> dict[str, Any] | None:
-        """The oldest queued turn this process may work on, re-read from the file and made its own."""
+    def _failed(self, record: dict[str, Any], error: AssistantError) -> LearnReport:
+        # Kept in the episodic log either way; one bad turn must not block the queue.
+        log.warning("learning from message %s failed: %s", record.get("user_message_id"), error)
+        self._set(last_error=str(error))
+        return LearnReport(error=str(error))
+
+    def _tidy(self, turn: Turn) -> None:
+        """Compact what the turn's writes fragmented; after its report, so no client waits for it."""
+        if not turn.incognito:
+            with self._consolidating:
+                self.assistant.engine.tidy()
+
+    def _take_next(self, *, stated: bool) -> dict[str, Any] | None:
+        """The oldest turn this process may work on, its rules' pass done (`stated`) or not; made its own."""
         with self._lock:
             with self._file.change() as state:
                 self._work.runnable = self._runnable(state)
-                record = self._work.runnable[0] if self._work.runnable else None
+                record = next((r for r in self._work.runnable if bool(r.get("stated")) == stated), None)
                 if record is not None and record.get("owner") != self._owner:
                     record["owner"] = self._owner  # its process died: this one finishes it
+            if record is not None and not stated:
+                self._work.rules_running = True
             self._publish(pending_extractions=len(self._work.runnable))
             return record
+
+    def _mark_stated(self, job: str, saved_ids: tuple[str, ...]) -> None:
+        with self._lock:
+            with self._file.change() as state:
+                for record in state.pending:
+                    if record.get("job") == job:
+                        record["stated"] = True
+                        record["stated_ids"] = list(saved_ids)  # one Undo covers both passes, even after a restart
+                self._work.runnable = self._runnable(state)
 
     def _finish(self, job: str) -> None:
         with self._lock:
             with self._file.change() as state:
                 state.pending = [record for record in state.pending if record.get("job") != job]
                 self._work.runnable = self._runnable(state)
-            self._work.saved_ids.pop(job, None)
-            self._work.stated_reported.discard(job)
             self._publish(pending_extractions=len(self._work.runnable))
 
     def _mark_maintenance(self, *, running: bool, finished: bool = False) -> None:

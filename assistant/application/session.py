@@ -27,11 +27,13 @@ from assistant.application.prompt_state import BLOCK_SECTIONS, PromptState, Prom
 from assistant.application.recall_policy import RECALL_KINDS, worth_quoting
 from assistant.application.traces import TraceStore
 from assistant.application.turn import LearnReport, Turn
+from assistant.application.warm_up import warm_up
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.llm.catalog import resolve_model
 from assistant.llm.remote import Endpoint, RemoteRunner, is_endpoint
 from assistant.llm.runner import ChatMessage, GenerationStats, ModelRunner
+from assistant.memory.embed import Embedder, open_embedder
 from assistant.memory.engine import MemoryEngine
 from assistant.memory.recall import RecallFilter
 from assistant.memory.redact import notice as redaction_notice
@@ -39,6 +41,7 @@ from assistant.memory.redact import redact
 from assistant.memory.types import Conversation, Memory, Message, RecallHit, Role, utcnow
 
 Clock = Callable[[], datetime]
+TEXT_ONLY_NOTE = "recall by full text, profile and rules only: the embedder was still loading"
 # Reserve a few tokens beyond the reply for the generation prompt and stop token.
 TEMPLATE_SLACK = 16
 
@@ -57,6 +60,7 @@ class Recalled:
     rules: list[Memory]
     profile: list[Memory]
     hits: list[RecallHit]
+    text_only: bool = False  # found by full text alone (no vectors yet): see recall_policy
 
 
 class Assistant:
@@ -73,8 +77,10 @@ class Assistant:
         self.clock = clock
         self._runner = runner
         self._engine = engine
+        self._embedder: Embedder | None = None  # made before the engine when a warm-up loads it behind
         self._memories: MemoryService | None = None
         self._lock = threading.Lock()
+        self._runner_lock = threading.Lock()
         self.last_turn: Turn | None = None
         self.prompt_states = PromptStates(self.user)
         self.traces = TraceStore(self.user)
@@ -86,7 +92,7 @@ class Assistant:
 
     @property
     def runner(self) -> ModelRunner:
-        with self._lock:
+        with self._runner_lock:  # not the engine's: the model loads while the store opens
             if self._runner is None:
                 self._runner = open_runner(self.settings)
             return self._runner
@@ -95,7 +101,7 @@ class Assistant:
     def engine(self) -> MemoryEngine:
         with self._lock:
             if self._engine is None:
-                self._engine = MemoryEngine.open(self.settings, self.user, now=self.clock)
+                self._engine = MemoryEngine.open(self.settings, self.user, now=self.clock, embedder=self._embedder)
             return self._engine
 
     @property
@@ -111,12 +117,21 @@ class Assistant:
         self.prompt_states.drop_all()
         self.traces.drop_all()
 
-    def warm_up(self) -> None:
-        """Load the model, the embedder and the store (blocking: call it off the UI thread)."""
-        self.runner.load()
-        if self.settings.memory_enabled:
-            self.engine.embedder.embed(["warm up"])
-            self.engine.stats()
+    def warm_up(self, before_embedder: Callable[[], None] | None = None) -> None:
+        """Load the model, the store and the embedder (blocking: call it off the UI thread; see warm_up.py)."""
+        warm_up(self, before_embedder)
+
+    def expect_warm_up(self) -> Embedder:
+        """Say a `warm_up` is coming, before any chat starts: the embedder will load behind (embed.py)."""
+        embedder = self._embedder  # without the lock: a chat may hold it for seconds, opening the store
+        if embedder is None:
+            with self._lock:  # the engine's, or the one it will open with (made now, without the store)
+                engine = self._engine
+                embedder = self._embedder = engine.embedder if engine else open_embedder(self.settings.embedder)
+        promise = getattr(embedder, "will_load_behind", None)
+        if promise is not None and self.settings.memory_enabled:
+            promise()
+        return embedder
 
     def cancel_background(self) -> None:
         """Stop background model work (extraction, summaries) at its next token."""
@@ -188,9 +203,11 @@ class Assistant:
             return
 
         user_message = Message(self.user, Role.USER, redaction.text, conversation_id or "", created_at=self.clock())
-        if memory_on and not incognito:
+        # While the embedder loads behind, recall goes by full text and the message waits for its vector.
+        text_only = memory_on and not self.engine.vectors_ready
+        if memory_on and not incognito and not text_only:
             self.engine.embed_ahead([redaction.text, self.engine.embedding_text_of(user_message)])
-        recalling = self._start_recall(redaction.text) if memory_on else None  # a secret never reaches the model
+        recalling = self._start_recall(redaction.text, text_only) if memory_on else None  # never a secret
         if not incognito:
             turn.conversation_id = (
                 conversation_id or self.engine.create_conversation(title=_title_from(redaction.text)).id
@@ -199,6 +216,7 @@ class Assistant:
             self.engine.add_messages([user_message])
             turn.user_message_id = user_message.id
         messages, trace = self._context_for(turn, redaction.text, recalling() if recalling else None)
+        trace.notes += [TEXT_ONLY_NOTE] if text_only else []
         turn.trace = trace
         stats = GenerationStats()
         turn.stats = stats
@@ -256,7 +274,7 @@ class Assistant:
         available = context - min(self.settings.max_reply_tokens, context // 2) - TEMPLATE_SLACK
         return min(self.settings.token_budget, available) if self.settings.token_budget else available
 
-    def _start_recall(self, query: str) -> Callable[[], Recalled]:
+    def _start_recall(self, query: str, text_only: bool = False) -> Callable[[], Recalled]:
         """Start reading what memory offers for `query`; the returned call waits for it."""
         if self._recall_worker is None:
             self._recall_worker = ThreadPoolExecutor(max_workers=2, thread_name_prefix="recall")
@@ -268,8 +286,9 @@ class Assistant:
             k=self.settings.recall_k * 2,
             filters=RecallFilter(kinds=RECALL_KINDS),
             reinforce=False,
+            text_only=text_only,
         )
-        return lambda: Recalled(*standing.result(), hits.result())
+        return lambda: Recalled(*standing.result(), hits.result(), text_only=text_only)
 
     def _context_for(self, turn: Turn, query: str, recalled: Recalled | None) -> tuple[list[ChatMessage], ContextTrace]:
         """The messages for this turn; `recalled` is None with memory off."""
@@ -291,6 +310,7 @@ class Assistant:
                 recall_k=self.settings.recall_k,
                 in_profile={m.id for m in inputs.profile},
                 user_message_id=turn.user_message_id,
+                text_only=recalled.text_only,
             )
         messages, trace = assemble(
             inputs,

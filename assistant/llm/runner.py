@@ -14,6 +14,7 @@ start while the user chats wait with `wait_until_free`.
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
@@ -168,15 +169,18 @@ class ModelRunner:
             return False
         try:
             with self._load_lock:
-                llama, self._llama = self._llama, None
+                if self._llama is None:
+                    return False
+                # Prompts are still counted while the model is out, by its vocabulary alone (a few
+                # MB). Counting runs outside the model lock, so the model is not closed here: it is
+                # freed when the last count still using it returns and drops its reference.
+                self._format = PromptFormat.for_model(self._vocabulary(), self.info.chat_template)
+                self._llama = None
                 self._chat_cache = ChatCache()  # its saved cells belong to the context being freed
-                if llama is not None:
-                    llama.close()
-                    # Prompts are still counted while the model is out: by its vocabulary alone (a few MB).
-                    self._format = PromptFormat.for_model(self._vocabulary(), self.info.chat_template)
         finally:
             self._release()
-        return llama is not None
+        gc.collect()  # llama-cpp-python's objects hold reference cycles: free the weights now
+        return True
 
     def _vocabulary(self) -> Llama:
         from llama_cpp import Llama

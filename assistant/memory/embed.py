@@ -2,7 +2,9 @@
 
 The sentence-transformers implementation loads lazily (importing torch takes seconds) and
 always offline, from a local folder: the bundled all-MiniLM-L6-v2 or any sentence-transformers
-model folder the user configured.
+model folder the user configured. A warm-up that loads it off the request path says so first
+(`will_load_behind`): until it has loaded, `vectors_ready` is False and the callers that can do
+without vectors (a chat's recall, storing a message) do, instead of waiting seconds for torch.
 """
 
 from __future__ import annotations
@@ -105,10 +107,27 @@ class SentenceTransformerEmbedder:
         self._model: Any = None
         self._lock = threading.Lock()
         self._dimension = _dimension_from_files(self.path)
+        self._loading_behind = False
 
     @classmethod
     def from_name(cls, name: str, *, batch_size: int = DEFAULT_BATCH_SIZE) -> SentenceTransformerEmbedder:
         return cls(resolve_embedder_path(name), batch_size=batch_size)
+
+    def will_load_behind(self) -> None:
+        """A warm-up is about to call `load` off the request path: meanwhile `vectors_ready` is False."""
+        self._loading_behind = True
+
+    def load(self) -> None:
+        try:
+            self.model  # noqa: B018 - loading it is the point
+        finally:
+            self._loading_behind = False
+
+    @property
+    def vectors_ready(self) -> bool:
+        """False while a promised background load has not finished; True when loaded or when nobody
+        promised one (then the first embed loads the model, as it always did)."""
+        return self._model is not None or not self._loading_behind
 
     @property
     def model(self) -> Any:
@@ -165,6 +184,11 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         vectors: list[list[float]] = self.embed_array(texts).tolist()  # numpy types tolist() as Any
         return vectors
+
+
+def vectors_ready(embedder: Embedder) -> bool:
+    """Whether `embedder` embeds without first waiting for a background load (any embedder but ours: yes)."""
+    return bool(getattr(embedder, "vectors_ready", True))
 
 
 def embed_array(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:

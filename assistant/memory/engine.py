@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant import locations
-from assistant.memory.embed import Embedder, open_embedder
+from assistant.memory.embed import Embedder, open_embedder, vectors_ready
 from assistant.memory.forgetting import Forgetting
 from assistant.memory.formats import (
     describe_time,
@@ -143,11 +143,26 @@ class MemoryEngine:
 
     # --- recall ---------------------------------------------------------------------------------
     def search(
-        self, query: str, *, k: int | None = None, filters: RecallFilter | None = None, reinforce: bool = True
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        filters: RecallFilter | None = None,
+        reinforce: bool = True,
+        text_only: bool = False,
     ) -> list[RecallHit]:
         """Hybrid recall. With `reinforce` every hit counts as used; a caller that shows only some
         of them (a prompt with a budget) passes False and calls `mark_used` with those it showed."""
-        return self.search_many([query], k=k, filters=filters, reinforce=reinforce)[0]
+        return self.search_many([query], k=k, filters=filters, reinforce=reinforce, text_only=text_only)[0]
+
+    @property
+    def vectors_ready(self) -> bool:
+        """False while the embedder loads behind: searches may go by full text, messages wait for vectors."""
+        return vectors_ready(self.embedder)
+
+    def fill_missing_vectors(self) -> int:
+        """Embed the memories stored without a vector while the embedder loaded; returns how many."""
+        return self.upkeep.fill_missing_vectors()
 
     recall = search
 
@@ -158,11 +173,12 @@ class MemoryEngine:
         k: int | None = None,
         filters: RecallFilter | None = None,
         reinforce: bool = True,
+        text_only: bool = False,
     ) -> list[list[RecallHit]]:
-        """Recall for many queries with one batched embedding; reinforcement is written in batches."""
+        """Recall for many queries with one batched embedding (`text_only`: none, see `vectors_ready`)."""
         if not queries:
             return []
-        vectors = self.space.vectors.embed(list(queries))
+        vectors: Any = [None] * len(queries) if text_only else self.space.vectors.embed(list(queries))
         results = []
         for query, vector in zip(queries, vectors, strict=True):
             hits = self.recaller.recall(query, vector, self.user, k=k or self.recall_k, filters=filters)

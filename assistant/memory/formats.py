@@ -115,8 +115,11 @@ def memory_list_json(memory: Memory) -> dict[str, Any]:
     }
 
 
-def memory_rows(memories: Sequence[Memory], vectors: np.ndarray, dimension: int) -> Any:
+def memory_rows(memories: Sequence[Memory], vectors: np.ndarray | None, dimension: int) -> Any:
     """Memories as an Arrow table in the store's schema (fast path for big batches).
+
+    `vectors` None: stored without vectors (null), for `MemoryEngine.fill_missing_vectors` to
+    embed later; full-text search finds them meanwhile, vector search skips them.
 
     Every memory row is built here, so this is where secrets are taken out of memory text
     for good (redacting text that is already clean is cheap and changes nothing).
@@ -128,11 +131,13 @@ def memory_rows(memories: Sequence[Memory], vectors: np.ndarray, dimension: int)
     memories = [redacted_memory(memory) for memory in memories]
     rows = [memory_to_row(memory, None, search_text_for(memory)) for memory in memories]  # type: ignore[arg-type]
     columns = {name: [row[name] for row in rows] for name in schema.names if name != "vector"}
-    flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
+    if vectors is None:
+        vector_column = pa.nulls(len(memories), type=schema.field("vector").type)
+    else:
+        flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
+        vector_column = pa.FixedSizeListArray.from_arrays(flat, dimension)
     arrays = [
-        pa.FixedSizeListArray.from_arrays(flat, dimension)
-        if name == "vector"
-        else pa.array(columns[name], type=schema.field(name).type)
+        vector_column if name == "vector" else pa.array(columns[name], type=schema.field(name).type)
         for name in schema.names
     ]
     return pa.Table.from_arrays(arrays, schema=schema)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from assistant.errors import StoreError
+from assistant.memory.embed import vectors_ready
 from assistant.memory.formats import (
     embedding_text_for,
     episodic_embedding_text,
@@ -154,20 +155,22 @@ class MessageLog:
         messages = [redacted_message(message, redacted) for message in messages]
         previous = self._previous_messages(messages)
         memories = [self._episode(message, previous.get(message.id), origin) for message in messages]
-        vectors = space.vectors.embed([embedding_text_for(memory) for memory in memories])
-        position = {message.id: index for index, message in enumerate(messages)}
-        blended = vectors.copy()
-        for index, message in enumerate(messages):
-            before = previous.get(message.id)
-            if before is None:
-                continue
-            if before.id in position:
-                blended[index] += CONTEXT_VECTOR_WEIGHT * vectors[position[before.id]]
-            elif before.id in carried:
-                blended[index] += CONTEXT_VECTOR_WEIGHT * np.asarray(carried[before.id][1], dtype=np.float32)
-        blended = normalize_rows(blended)
-        for message, vector in zip(messages, vectors, strict=True):
-            carried[message.id] = (message.conversation_id, vector)
+        blended = None  # no vectors yet (the embedder still loads): fill_missing_vectors embeds them later
+        if vectors_ready(space.embedder):
+            vectors = space.vectors.embed([embedding_text_for(memory) for memory in memories])
+            position = {message.id: index for index, message in enumerate(messages)}
+            blended = vectors.copy()
+            for index, message in enumerate(messages):
+                before = previous.get(message.id)
+                if before is None:
+                    continue
+                if before.id in position:
+                    blended[index] += CONTEXT_VECTOR_WEIGHT * vectors[position[before.id]]
+                elif before.id in carried:
+                    blended[index] += CONTEXT_VECTOR_WEIGHT * np.asarray(carried[before.id][1], dtype=np.float32)
+            blended = normalize_rows(blended)
+            for message, vector in zip(messages, vectors, strict=True):
+                carried[message.id] = (message.conversation_id, vector)
         # The messages go last: a stored message means its whole batch is stored, so a batch cut
         # short by a crash stays unseen and the next import (or the same turn again) finishes it.
         inserted = space.store.insert_new(MEMORIES, memory_rows(memories, blended, space.store.dimension))

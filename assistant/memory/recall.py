@@ -142,7 +142,7 @@ class Recaller:
     def recall(
         self,
         query: str,
-        vector: np.ndarray,
+        vector: np.ndarray | None,
         owner: str,
         *,
         k: int,
@@ -179,8 +179,13 @@ class Recaller:
             # The searches wait on the store more than on the CPU: run them side by side.
             text = self._searches().submit(words_then_guessed_names)
             pool = self._searches()
-            dated = pool.submit(self._vector_candidates, vector, dated_where, limit) if dated_where else None
-            dense = self._vector_candidates(vector, where, limit)
+            # Without a vector (the embedder is still loading) recall is by the words alone.
+            dated = (
+                pool.submit(self._vector_candidates, vector, dated_where, limit)
+                if dated_where is not None and vector is not None
+                else None
+            )
+            dense = self._vector_candidates(vector, where, limit) if vector is not None else []
             sparse, guessed, bridged = text.result()
             # Second hop: names in the best hits lead to the messages that say more about them
             # ("I'm going to Zara's party" -> "my neighbour Zara is a dentist"). Seeded by the

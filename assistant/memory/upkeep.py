@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import StoreError
+from assistant.memory.embed import embed_array
+from assistant.memory.formats import embedding_text_for
 from assistant.memory.memories import Memories
 from assistant.memory.reinforcement import Reinforcer
 from assistant.memory.space import Space
 from assistant.memory.store import AUDIT, CONVERSATIONS, MEMORIES, MESSAGES, SCHEMA_VERSION
+from assistant.memory.store.query import eq, is_null
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,22 @@ class Upkeep:
     def flush(self) -> None:
         """Write pending reinforcement."""
         self.reinforcer.flush()
+
+    def fill_missing_vectors(self) -> int:
+        """Embed what was stored without a vector while the embedder loaded (see embed.py); how many.
+
+        Only rows still without one are written, so a memory rewritten meanwhile (with its own
+        vector) is left alone. A process killed first leaves them null: the next warm-up fills them.
+        """
+        space = self.space
+        missing = space.store.memories(space.owner & is_null("vector"))
+        if not missing:
+            return 0
+        vectors = embed_array(space.embedder, [embedding_text_for(memory) for memory in missing])
+        for memory, vector in zip(missing, vectors, strict=True):
+            where = space.owner & eq("id", memory.id) & is_null("vector")
+            space.store.update(MEMORIES, where, values={"vector": [float(value) for value in vector]})
+        return len(missing)
 
     def tidy(self) -> list[str]:
         """Between turns: compact what the last writes fragmented, so recall stays fast until maintenance.

@@ -27,6 +27,9 @@ from assistant.service import paths
 from assistant.service.protocol import Channel, ProtocolError, compatible, hello
 
 START_TIMEOUT_SECONDS = float(os.environ.get("ASSISTANT_SERVICE_START_TIMEOUT", "30"))
+# How long a client waits for the handshake or the next event (the service sends one at least
+# every protocol.HEARTBEAT_SECONDS while it works): longer silence means a hung service.
+ANSWER_TIMEOUT_SECONDS = float(os.environ.get("ASSISTANT_SERVICE_TIMEOUT", "10"))
 STOP_TIMEOUT_SECONDS = 30.0
 
 
@@ -48,6 +51,19 @@ class VersionMismatch(ServiceRefused):
         self.pid = pid
 
 
+class ServiceHung(ServiceRefused):
+    """The service accepted the connection but said nothing for ANSWER_TIMEOUT_SECONDS."""
+
+    def __init__(self, pid: int | None, waiting_for: str) -> None:
+        who = f"the service (pid {pid})" if pid else "the service"
+        kill = f"`kill -9 {pid}` (it loses nothing acknowledged)" if pid else "kill it"
+        super().__init__(
+            f"{who} did not answer {waiting_for} within {ANSWER_TIMEOUT_SECONDS:g} s; it may be stuck "
+            f"(stopped or overloaded): {kill} and the next command starts a new one"
+        )
+        self.pid = pid
+
+
 class Fallback(AssistantError):
     """The service cannot serve this request (other settings): do it in this process."""
 
@@ -55,9 +71,10 @@ class Fallback(AssistantError):
 class Connection:
     """A handshaken connection to the service; one request per connection."""
 
-    def __init__(self, channel: Channel, welcome: dict[str, Any]) -> None:
+    def __init__(self, channel: Channel, welcome: dict[str, Any], peer_pid: int | None = None) -> None:
         self.channel = channel
         self.welcome = welcome
+        self.peer_pid = peer_pid or int(welcome.get("pid") or 0) or None
 
     @property
     def pid(self) -> int:
@@ -69,11 +86,15 @@ class Connection:
         while True:
             try:
                 event = self.channel.receive()
+            except TimeoutError:
+                raise ServiceHung(self.peer_pid, "this request") from None
             except OSError as error:
                 raise AssistantError(f"lost the connection to the service: {error}") from None
             if event is None:
                 raise AssistantError("the service stopped before it answered (see `assistant serve --status`)")
             kind = event.get("event")
+            if kind == "alive":
+                continue  # still working on it
             if kind == "error":
                 raise AssistantError(str(event.get("error") or "the service failed"))
             if kind == "fallback":
@@ -117,10 +138,15 @@ def connect(path: Path | None = None, *, intent: str | None = None, version: str
     sock = _open_socket(path or paths.socket_path())
     if sock is None:
         return None
+    sock.settimeout(ANSWER_TIMEOUT_SECONDS)  # a hung service accepts (the kernel does) but never answers
     channel = Channel(sock)
+    peer_pid = _peer_pid(channel)
     try:
         channel.send(hello(intent=intent, version=version))
         welcome = channel.receive()
+    except TimeoutError:
+        channel.close()
+        raise ServiceHung(peer_pid, "the handshake") from None
     except (OSError, ProtocolError) as error:
         channel.close()
         raise ServiceRefused(f"the service did not answer the handshake: {error}") from None
@@ -135,7 +161,16 @@ def connect(path: Path | None = None, *, intent: str | None = None, version: str
     if not compatible(welcome) and intent != "stop":
         channel.close()
         raise VersionMismatch(welcome.get("version"), welcome.get("pid"))
-    return Connection(channel, welcome)
+    return Connection(channel, welcome, peer_pid)
+
+
+def _peer_pid(channel: Channel) -> int | None:
+    """The listening service's pid from the kernel (Linux), known even when it never answers."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return None
+    with contextlib.suppress(OSError):
+        return channel.peer()[0] or None
+    return None
 
 
 @contextlib.contextmanager

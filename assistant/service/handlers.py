@@ -68,6 +68,7 @@ class _Space:
         self._listener = listener  # the front ends' notices (frontend_ops.Notices)
         self.jobs = Scheduler(assistant, on_stated=self._collect, on_learned=self._collect)
         self.jobs.start()  # first it finishes what a killed process left queued
+        self.jobs.schedule_maintenance(assistant.settings.maintenance_interval_minutes * 60)  # yields to chats
 
     def _collect(self, result: LearningResult) -> None:
         with self._guard:
@@ -140,13 +141,14 @@ class Backend:
             if space is None:
                 if self._runner is None:
                     self._runner = open_runner(self.settings)  # one model, shared by every memory space
-                space = self._spaces[settings.user] = _Space(
-                    Assistant(settings, runner=self._runner), listener=self.notices.deliver
-                )
+                assistant = Assistant(settings, runner=self._runner)
+                if self.settings.service_warm_up and settings.user == self.settings.user:  # the one warm_up warms
+                    assistant.expect_warm_up()  # before its first chat: that chat will not wait for the embedder
+                space = self._spaces[settings.user] = _Space(assistant, listener=self.notices.deliver)
             return space
 
-    def warm_up(self) -> None:
-        self.space(None).assistant.warm_up()
+    def warm_up(self, before_embedder: Callable[[], None] | None = None) -> None:
+        self.space(None).assistant.warm_up(before_embedder)
 
     def open_spaces(self) -> list[_Space]:
         with self._guard:

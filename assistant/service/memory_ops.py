@@ -153,4 +153,5 @@ def trace_text(trace: ContextTrace) -> str:
     if trace.memories:
         lines.append("[memories used]")
         lines += [f"    {m.score:.3f}  {m.kind:<10} {m.id[:12]}  {m.text}" for m in trace.memories]
+    lines += [f"[note] {note}" for note in trace.notes]
     return "\n".join(lines)

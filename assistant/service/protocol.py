@@ -7,13 +7,17 @@ another version. This first exchange never changes shape, so any two versions ca
 tell each other apart (and an old service can be stopped, `"intent": "stop"`).
 
 Then the client sends one request `{"op": …, …}` and reads events until one whose `event`
-is "done" (with the result) or "error" (with a one-line message).
+is "done" (with the result) or "error" (with a one-line message). While a request works
+with nothing to say yet (a model loading, a long search) the service sends `{"event":
+"alive"}` every HEARTBEAT_SECONDS, so a client can tell a slow answer from a hung service
+(stopped, deadlocked): silence for longer than its timeout is the latter.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import threading
 from typing import Any, BinaryIO
 
 from assistant import __version__
@@ -22,6 +26,8 @@ from assistant.errors import AssistantError
 PROTOCOL = 1
 # A message of 2 M characters, JSON-escaped, stays well inside this.
 MAX_LINE_BYTES = 64 * 1024 * 1024
+HEARTBEAT_SECONDS = 1.0
+ALIVE = {"event": "alive"}
 
 
 class ProtocolError(AssistantError):
@@ -49,12 +55,17 @@ class Channel:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self._reader: BinaryIO = sock.makefile("rb")
+        self._sending = threading.Lock()  # a request's events and its heartbeat never interleave
 
     def send(self, message: dict[str, Any]) -> None:
-        self.sock.sendall(encode(message))
+        with self._sending:
+            self.sock.sendall(encode(message))
 
     def receive(self) -> dict[str, Any] | None:
-        """The next message; None when the other side closed the connection."""
+        """The next message; None when the other side closed the connection.
+
+        Raises TimeoutError when the socket has a timeout (`sock.settimeout`) and nothing came in time.
+        """
         line = self._reader.readline(MAX_LINE_BYTES + 1)
         if not line:
             return None

@@ -30,7 +30,7 @@ from assistant import __version__
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.service import paths
-from assistant.service.protocol import PROTOCOL, Channel, ProtocolError, compatible
+from assistant.service.protocol import ALIVE, HEARTBEAT_SECONDS, PROTOCOL, Channel, ProtocolError, compatible
 
 if TYPE_CHECKING:
     from assistant.service.handlers import Backend
@@ -156,6 +156,7 @@ class Service:
             from assistant.service.handlers import Backend
 
             self._backend = Backend(self.settings)
+            log.info("core imported %.2f s after the service started", time.monotonic() - self.started)
             # Requests may start now: each opens what it needs (a search needs no model) under the core's locks.
             self._backend_ready.set()
             from assistant.service.memory_watch import MemoryWatch
@@ -163,13 +164,24 @@ class Service:
             self.memory_watch = MemoryWatch(self._backend, stopping=self._stopping)
             self.memory_watch.start()
             if self.settings.service_warm_up:
-                self._backend.warm_up()
+                self._backend.warm_up(before_embedder=self._wait_for_no_request)
                 self._warm = True
+                log.info("warm %.2f s after the service started", time.monotonic() - self.started)
         except Exception:
             log.exception("the service failed to load")
             print("assistant: the service failed to load its core; see the traceback above", file=sys.stderr)
         finally:
             self._backend_ready.set()
+
+    def _wait_for_no_request(self, longest: float = 60.0) -> None:
+        """Until no connection is being answered (at most `longest` s): loading the embedder
+        (importing torch) holds the interpreter for seconds, and the first chat does without it."""
+        deadline = time.monotonic() + longest
+        while not self._stopping.is_set() and time.monotonic() < deadline:
+            with self._guard:
+                if self._active == 0:
+                    return
+            time.sleep(0.1)
 
     def _watch_idle(self) -> None:
         step = max(0.2, min(5.0, self.idle_seconds / 10))
@@ -259,9 +271,25 @@ class Service:
         if op == "status":
             channel.send({"event": "done", "status": self.status()})
             return
-        self._backend_ready.wait()
-        backend = self._backend
-        if backend is None:
-            channel.send({"event": "error", "error": f"the service failed to load; see {paths.log_path()}"})
-            return
-        backend.handle(request, channel.send)
+        answered = threading.Event()
+        threading.Thread(
+            target=self._heartbeat, args=(channel, answered), name="service-heartbeat", daemon=True
+        ).start()
+        try:
+            self._backend_ready.wait()
+            backend = self._backend
+            if backend is None:
+                channel.send({"event": "error", "error": f"the service failed to load; see {paths.log_path()}"})
+                return
+            backend.handle(request, channel.send)
+        finally:
+            answered.set()
+
+    @staticmethod
+    def _heartbeat(channel: Channel, answered: threading.Event) -> None:
+        """Tell the client this service still works on its request (see protocol.HEARTBEAT_SECONDS)."""
+        while not answered.wait(HEARTBEAT_SECONDS):
+            try:
+                channel.send(ALIVE)
+            except OSError:
+                return  # the client left; the request notices on its next send

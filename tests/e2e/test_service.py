@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -134,6 +135,43 @@ def test_a_killed_service_is_restarted_by_the_next_command(light_service: None) 
     assert paths.socket_path().exists()  # left behind
     second = _start()
     assert second != first and client.status()["pid"] == second
+
+
+def test_a_hung_service_gives_a_clear_one_line_error_in_bounded_time(
+    light_service: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = _start()
+    monkeypatch.setattr(client, "ANSWER_TIMEOUT_SECONDS", 1.5)
+    with client.connect() as connection:  # handshaken while it still answers
+        os.kill(pid, signal.SIGSTOP)  # the kernel still accepts connections; nobody answers them
+        try:
+            started = time.monotonic()
+            with pytest.raises(client.ServiceHung) as mid_request:
+                connection.call("status")
+            assert time.monotonic() - started < 5
+            message = str(mid_request.value)
+            assert f"pid {pid}" in message and "this request within 1.5 s" in message and "\n" not in message
+            started = time.monotonic()
+            with pytest.raises(client.ServiceHung, match="did not answer the handshake"):
+                client.connect()
+            assert time.monotonic() - started < 5
+            # A command says so in one line and does the work in its own process.
+            listed = run_cli("memory", "list", env={"ASSISTANT_SERVICE_TIMEOUT": "1.5"}, timeout=120)
+            assert listed.returncode == 0, listed.stderr
+            [line] = [line for line in listed.stderr.splitlines() if "did not answer" in line]
+            assert f"pid {pid}" in line and "working in this process" in line
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    assert client.status()["pid"] == pid  # woken up, it answers again
+
+
+def test_a_slow_answer_is_not_taken_for_a_hung_service(light_service: None) -> None:
+    _start()  # not warmed up: its first search loads the store and the embedder, seconds of silence
+    started = time.monotonic()
+    searched = run_cli("memory", "search", "anything", env={"ASSISTANT_SERVICE_TIMEOUT": "4"}, timeout=300)
+    assert searched.returncode == 0, searched.stderr
+    assert "did not answer" not in searched.stderr and "working in this process" not in searched.stderr
+    assert time.monotonic() - started > 4, "the answer came too fast to show that heartbeats kept it alive"
 
 
 RACER = """

@@ -140,11 +140,15 @@ def test_a_killed_service_loses_no_acknowledged_learning(warm_service: None, mon
     if not learned_before_the_kill:
         assert chat.returncode == 1 and "the service stopped" in errors
 
-    # The next command (it starts a new service) finishes the killed one's queue first.
+    # The next command (it starts a new service) finishes the killed one's queue: its own turn's
+    # rules do not wait for the killed turn's model pass, which the new service finishes behind it.
     after = run_cli("chat", "--new", "--no-memory", "Thanks.")
     assert after.returncode == 0, after.stderr
     assert client.status()["pid"] != pid
-    assert _pending_jobs() == []
+    deadline = time.monotonic() + 300
+    while _pending_jobs():
+        assert time.monotonic() < deadline, f"the new service left the killed one's learning queued: {_pending_jobs()}"
+        time.sleep(1)
     found = _texts(run_cli("memory", "search", "shellfish", "--json", "--kind", "semantic", env=OFF))
     assert any("shellfish" in text for text in found), found
 
@@ -167,3 +171,29 @@ def test_a_chat_returns_once_the_rules_are_saved_and_the_service_finishes_the_mo
         time.sleep(2)
     else:
         pytest.fail("the service did not finish the model's pass")
+
+
+def _without_vectors() -> int:
+    from assistant.config import load_settings
+    from assistant.memory.engine import MemoryEngine
+    from assistant.memory.store import MEMORIES
+    from assistant.memory.store.query import is_null
+
+    with MemoryEngine.open(load_settings()) as engine:
+        return len(engine.store.rows(MEMORIES, engine.space.owner & is_null("vector"), columns=["id"]))
+
+
+def test_a_cold_services_first_chat_does_not_wait_for_the_embedder_and_its_vectors_follow(
+    warm_service: None,
+) -> None:
+    cold = run_cli("chat", "--new", "--show-context", "Give me three tips for remembering names")
+    assert cold.returncode == 0, cold.stderr
+    assert "[note] recall by full text, profile and rules only: the embedder was still loading" in cold.stdout
+    deadline = time.monotonic() + 300
+    while not client.status().get("warm"):
+        assert time.monotonic() < deadline, "the service never finished warming up"
+        time.sleep(0.5)
+    assert _without_vectors() == 0, "the messages stored while the embedder loaded got their vectors"
+    warm = run_cli("chat", "--show-context", "And one more tip about faces")
+    assert warm.returncode == 0, warm.stderr
+    assert "[note]" not in warm.stdout

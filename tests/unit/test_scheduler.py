@@ -191,10 +191,6 @@ def test_queued_learning_reports_the_stated_part_first_and_one_undo_covers_every
     learned: list = []
     preempted = threading.Event()
 
-    def on_stated(result) -> None:
-        stated.append(result)
-        user.take()  # the user's next message arrives while the model's extraction is due
-
     def on_progress(status: JobStatus) -> None:
         if status.preempted:
             preempted.set()
@@ -204,17 +200,22 @@ def test_queued_learning_reports_the_stated_part_first_and_one_undo_covers_every
         state_path=state,
         use_model=True,
         retry_seconds=0,
-        on_stated=on_stated,
+        on_stated=stated.append,
         on_learned=learned.append,
         on_progress=on_progress,
     )
     scheduler.start()
     try:
         job = scheduler.queue_learning(turn)
+        deadline = time.monotonic() + 120
+        while not runner.busy:  # the model's extraction has started
+            assert time.monotonic() < deadline, "the model's extraction never started"
+            time.sleep(0.005)
+        user.take()  # the user's next message arrives while the model reads this exchange
         assert preempted.wait(120), "the model's extraction should have given way to the user"
         assert [record["job"] for record in json.loads(state.read_text())["pending"]] == [job]
         assert learned == [], "learning is not finished while the model part waits"
-        scheduler.use_model = False  # the retry: rules only (what the user stated is not saved twice)
+        scheduler.use_model = False  # the retry leaves the model alone: the rules' part is what it learned
         user.give_back()
         assert scheduler.wait_idle(timeout=120)
     finally:

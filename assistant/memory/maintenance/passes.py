@@ -49,6 +49,8 @@ def run_pass(
     """Compression, then decay, then index upkeep, all at `now` (default: the engine's clock)."""
     moment = aware(now or engine.now())
     report = MaintenanceReport(dry_run=dry_run)
+    if not dry_run:
+        engine.fill_missing_vectors()  # stored while an embedder loaded, then killed: compression reads vectors
     report.compress = compress(
         engine,
         runner,

@@ -183,7 +183,15 @@ class MemoryStore:
         if len(rows) == 0:
             return 0
         table = self.table(name)
-        result = with_retries(lambda: table.merge_insert(list(on)).when_not_matched_insert_all().execute(rows))
+        # Messages stored while the embedder loads have no vector yet (null, filled in later);
+        # lancedb takes a null vector for a bad one unless told it is meant.
+        bad = (
+            "null"
+            if isinstance(rows, pa.Table) and "vector" in rows.column_names and rows["vector"].null_count
+            else "error"
+        )
+        merge = table.merge_insert(list(on)).when_not_matched_insert_all()
+        result = with_retries(lambda: merge.execute(rows, on_bad_vectors=bad))
         return int(getattr(result, "num_inserted_rows", len(rows)))
 
     def append(self, name: str, rows: list[dict[str, Any]] | pa.Table) -> None:
