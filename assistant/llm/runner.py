@@ -1,15 +1,13 @@
 """ModelRunner: one lazily loaded GGUF model, one generation at a time.
 
-The runner owns the only lock on the model. The user's chat always comes first: a chat
-request preempts a background completion (extraction, summaries), which is cancelled at
-its next token and retried later by its job, so a reply never waits for housekeeping.
+It takes turns on the model by turns.py's policy: the user's chat always comes first, and a
+background completion (extraction, summaries) gives way at its next token.
 
 Prompts are rendered with the model's own chat template (from the GGUF metadata) and sent
 as plain completions, so what we count is exactly what the model sees, and llama.cpp
 reuses the evaluated prefix shared with the previous prompt (chat_cache.py keeps the user's
 conversation in that cache across background work). Message text can never become one of
-the template's control tokens (prompt_format.py). Background jobs that should not even
-start while the user chats wait with `wait_until_free`.
+the template's control tokens (prompt_format.py).
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,15 +29,13 @@ from assistant.llm.chat_cache import ChatCache
 from assistant.llm.gguf import GGUFInfo, inspect_gguf
 from assistant.llm.native_log import route_native_stderr
 from assistant.llm.prompt_format import PromptFormat
+from assistant.llm.turns import GenerationCancelled as GenerationCancelled
+from assistant.llm.turns import TurnTaking
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
 Schema = TypeVar("Schema", bound=BaseModel)
-
-
-class GenerationCancelled(Exception):
-    """A generation was stopped by its caller or preempted by the user's chat."""
 
 
 class GenerationTimedOut(ModelError):
@@ -83,7 +78,7 @@ class GenerationStats:
         return (self.completion_tokens - 1) / elapsed if elapsed > 0 else 0.0
 
 
-class ModelRunner:
+class ModelRunner(TurnTaking):
     def __init__(
         self,
         model_path: Path,
@@ -92,6 +87,7 @@ class ModelRunner:
         threads: int = 2,
         seed: int = -1,
     ) -> None:
+        super().__init__()
         self.model_path = Path(model_path)
         self.requested_context = context_size
         self.threads = threads
@@ -100,11 +96,6 @@ class ModelRunner:
         self._info: GGUFInfo | None = None
         self._format: PromptFormat | None = None
         self._load_lock = threading.Lock()
-        self._model_lock = threading.Lock()
-        self._user_waiting = threading.Event()
-        self._background_cancel = threading.Event()
-        # Notified whenever the model lock is released: what `wait_until_free` sleeps on.
-        self._free = threading.Condition()
         self.load_seconds: float | None = None
         self._chat_cache = ChatCache()
 
@@ -210,80 +201,6 @@ class ModelRunner:
 
     def count_chat_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return len(self.tokenize(self.render(messages)))
-
-    # -- the lock: user first ----------------------------------------------------------
-
-    @contextmanager
-    def _turn(self, *, background: bool) -> Iterator[threading.Event]:
-        """Hold the model. The user's turn preempts a running background turn."""
-        if background:
-            if self._user_waiting.is_set() or not self._model_lock.acquire(blocking=False):
-                raise GenerationCancelled("the model is busy with the user's chat")
-            self._background_cancel.clear()
-            try:
-                yield self._background_cancel
-            finally:
-                self._release()
-            return
-        self._user_waiting.set()
-        self._background_cancel.set()
-        try:
-            self._model_lock.acquire()
-        except BaseException:
-            self._user_waiting.clear()
-            self.wake_waiters()
-            raise
-        self._user_waiting.clear()
-        try:
-            yield threading.Event()
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        self._model_lock.release()
-        self.wake_waiters()
-
-    def cancel_background(self) -> None:
-        """Stop a running background completion at its next token (e.g. when the app quits)."""
-        self._background_cancel.set()
-
-    @property
-    def busy(self) -> bool:
-        return self._model_lock.locked()
-
-    @property
-    def user_waiting(self) -> bool:
-        return self._user_waiting.is_set()
-
-    @property
-    def free(self) -> bool:
-        """No generation holds the model and no user's chat is waiting for it."""
-        return not self._model_lock.locked() and not self._user_waiting.is_set()
-
-    def wait_until_free(self, timeout: float | None = None, cancel: threading.Event | None = None) -> bool:
-        """Block until the model is `free`: True then, False when `timeout` passed or `cancel` was set first.
-
-        For background work, which should not even start while the user chats. Free is a moment,
-        not a reservation: a background generation started after this still gives way (raises
-        GenerationCancelled) when the user's chat arrives first. Wakes when the model is
-        released; whoever sets `cancel` calls `wake_waiters()` so the wait ends at once.
-        """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._free:
-            while True:
-                if cancel is not None and cancel.is_set():
-                    return False
-                if self.free:
-                    return True
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._free.wait(remaining)
-
-    def wake_waiters(self) -> None:
-        """Make every `wait_until_free` look again (at the model, and at its `cancel`)."""
-        with self._free:
-            self._free.notify_all()
 
     # -- generation --------------------------------------------------------------------
 

@@ -13,10 +13,9 @@ from assistant.application.context import (
     MEMORY_OPEN,
     ContextInputs,
     assemble,
-    memory_line,
     shown_block,
-    when,
 )
+from assistant.application.memory_lines import memory_line, when
 from assistant.errors import ContextOverflowError
 from assistant.llm.runner import ModelRunner
 from assistant.memory.types import Kind, Memory, Message, Origin, RecallHit, Role
