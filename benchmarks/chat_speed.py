@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import statistics
 import subprocess
@@ -138,13 +139,23 @@ def stop_service(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-m", "assistant", "serve", "--stop"], env=env, capture_output=True, check=True)
 
 
-def warm_service(command: list[str], env: dict[str, str]) -> None:
-    """Make sure the service runs and has answered once (untimed)."""
+def _service_status(env: dict[str, str]) -> dict[str, object]:
     status = subprocess.run(
         [sys.executable, "-m", "assistant", "serve", "--status", "--json"], env=env, capture_output=True, text=True
     )
-    if '"running": true' not in status.stdout:
+    try:
+        return dict(json.loads(status.stdout))
+    except ValueError:
+        return {}
+
+
+def warm_service(command: list[str], env: dict[str, str]) -> None:
+    """Make sure the service runs, has answered once and has loaded everything, embedder included (untimed)."""
+    if not _service_status(env).get("running"):
         subprocess.run(command, env=env, capture_output=True, check=True)
+    deadline = time.monotonic() + 180
+    while not _service_status(env).get("warm") and time.monotonic() < deadline:
+        time.sleep(0.5)
 
 
 def median(values: Iterable[float]) -> float:
