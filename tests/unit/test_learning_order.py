@@ -21,14 +21,15 @@ from assistant.application.learning_pass import learn_stated, learn_with_model
 from assistant.application.scheduler import Scheduler
 from assistant.application.session import Assistant, Turn
 from assistant.config import Settings
-from assistant.learning.model_extraction import ExtractedItem, ExtractionOutput
+from assistant.learning.model_extraction import ExtractedFact, ExtractionOutput
 from assistant.llm.runner import ChatMessage, ModelRunner
 from assistant.memory.embed import SentenceTransformerEmbedder
 from assistant.memory.engine import MemoryEngine
 from assistant.memory.types import Status
 
-# Rules read no home in it (no "I live in"); a model may: "User lives in Lisbon".
-EARLIER = "Lisbon has been my home for ten years and I love its old trams."
+# Rules read no home in it (no "moro em"); a model may: "User lives in Lisboa". Not English: there
+# the model's home facts are refused, the rules read them better.
+EARLIER = "Lisboa é a minha casa há dez anos e adoro os velhos elétricos."
 LATER = "I live in Porto now."
 
 
@@ -44,7 +45,7 @@ def runner(starter_model_path: Path) -> ModelRunner:
     return runner
 
 
-class SaysLisbon:
+class SaysLisboa:
     """A model that finds where the user lives in the earlier message: the fact the guard is about."""
 
     def complete_json(
@@ -56,8 +57,7 @@ class SaysLisbon:
         background: bool = True,
         seconds: float | None = None,
     ) -> ExtractionOutput:
-        item = ExtractedItem(kind="semantic", key="user.home", text="User lives in Lisbon", importance=0.8)
-        return ExtractionOutput.model_construct(items=[item])
+        return ExtractionOutput(facts=[ExtractedFact(slot="home", value="Lisboa")])
 
 
 def homes(engine: MemoryEngine) -> list[str]:
@@ -80,8 +80,8 @@ def test_an_earlier_turns_model_pass_never_replaces_a_value_the_user_gave_since(
     engine = open_engine(tmp_path / "store", embedder, user="default", clock=clock)
     settings = Settings(model_extraction=True)
     earlier = Turn(conversation_id="c1", user_text=EARLIER, at=clock(), user_message_id="m-earlier")
-    alone = learn_with_model(earlier, engine=engine, runner=SaysLisbon())  # type: ignore[arg-type]
-    assert homes(engine) == ["User lives in Lisbon"], "the model's pass alone saves the home it found"
+    alone = learn_with_model(earlier, engine=engine, runner=SaysLisboa())  # type: ignore[arg-type]
+    assert homes(engine) == ["User lives in Lisboa"], "the model's pass alone saves the home it found"
     assert alone.saved and alone.saved[0].valid_from == earlier.at, "valid from when it was said"
     engine.forget([memory.id for memory in alone.saved], reason="test: start over")
 
@@ -91,9 +91,9 @@ def test_an_earlier_turns_model_pass_never_replaces_a_value_the_user_gave_since(
     assert wants_model and not [m for m in stated.saved if m.key == "user.home"], "the rules read no home in it"
     stated, _ = learn_stated(later, engine=engine, settings=settings)
     assert homes(engine) == ["User lives in Porto now"] or homes(engine) == ["User lives in Porto"]
-    late = learn_with_model(earlier, engine=engine, runner=SaysLisbon())  # type: ignore[arg-type]
+    late = learn_with_model(earlier, engine=engine, runner=SaysLisboa())  # type: ignore[arg-type]
     assert late.saved == [] and late.superseded == []
-    assert [text for text in homes(engine) if "Lisbon" in text] == []
+    assert [text for text in homes(engine) if "Lisboa" in text] == []
     assert not [m for m in engine.list(statuses=[Status.SUPERSEDED]) if "Porto" in m.text]
 
 
@@ -175,7 +175,7 @@ def test_rules_parts_queued_while_a_model_pass_runs_finish_before_it(
     )
     assert [job for job, final, _busy in events if final] == [first, second]
     # The earlier turn's model pass ran after the later turn's rules: whatever the real model
-    # found in it, the newer home stands (the scripted test above makes it find Lisbon).
+    # found in it, the newer home stands (the scripted test above makes it find Lisboa).
     assert len(homes(engine)) == 1 and "Porto" in homes(engine)[0], homes(engine)
 
 
