@@ -158,6 +158,17 @@ def warm_service(command: list[str], env: dict[str, str]) -> None:
         time.sleep(0.5)
 
 
+def settle(envs: list[dict[str, str]]) -> None:
+    """Wait (up to 3 minutes) until no running service has learning left to do."""
+    deadline = time.monotonic() + 180
+    for env in envs:
+        while time.monotonic() < deadline:
+            status = _service_status(env)
+            if not status.get("running") or not status.get("pending_learning"):
+                break
+            time.sleep(0.5)
+
+
 def median(values: Iterable[float]) -> float:
     return statistics.median(list(values))
 
@@ -258,7 +269,11 @@ def main() -> None:
     served = {**env, "ASSISTANT_SERVICE": "auto"}
     # Learning by the rules alone (no model pass): the baseline for what the model's learning costs
     # a command. Other settings need their own service, so it gets its own data dir.
-    rules_only = {**in_process, "ASSISTANT_MODEL_EXTRACTION": "false"}
+    rules_only = {
+        **in_process,
+        "ASSISTANT_MODEL_EXTRACTION": "false",
+        "ASSISTANT_DATA_DIR": str(scratch / "data-in-process-rules-only"),
+    }
     served_rules_only = {
         **served,
         "ASSISTANT_MODEL_EXTRACTION": "false",
@@ -283,6 +298,9 @@ def main() -> None:
                     stop_service(served)  # cold: the command starts the service and waits for it
                 elif name.startswith("service-warm"):
                     warm_service(app_command, command_env)
+                # A service still reading the previous exchange with the model would take a core
+                # from whichever command runs next: each is timed on a machine at rest.
+                settle([served, served_rules_only])
                 times[name].append(time_process(command, command_env))
     finally:
         stop_service(served)
