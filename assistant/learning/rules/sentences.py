@@ -79,6 +79,11 @@ _NEW_SUBJECT = re.compile(
 )
 
 
+# "I'm Rita, after years abroad we settled in Braga": a name written as one (capitalised), then a
+# comma, is a clause of its own, so the home read in the rest does not hide the name.
+_INTRODUCTION = re.compile(r"(?-i:\b(?:I'm|I am|Im)\s+[A-Z][a-z'-]+)(?P<comma>\s*,\s*)(?=\S)")
+
+
 def split_clauses(text: str) -> list[Clause]:
     """The clauses of every sentence that is not a question, in order."""
     clauses: list[Clause] = []
@@ -87,12 +92,17 @@ def split_clauses(text: str) -> list[Clause]:
             continue
         start = 0
         spans: list[tuple[int, int]] = []
-        breaks = sorted([*_CLAUSE_BREAK.finditer(sentence), *_NEW_SUBJECT.finditer(sentence)], key=lambda m: m.start())
-        for match in breaks:
-            if match.start() < start:
+        breaks = sorted(
+            [
+                *((m.start(), m.end()) for m in (*_CLAUSE_BREAK.finditer(sentence), *_NEW_SUBJECT.finditer(sentence))),
+                *((m.start("comma"), m.end("comma")) for m in _INTRODUCTION.finditer(sentence)),
+            ]
+        )
+        for break_start, break_end in breaks:
+            if break_start < start:
                 continue
-            spans.append((start, match.start()))
-            start = match.end()
+            spans.append((start, break_start))
+            start = break_end
         spans.append((start, len(sentence)))
         for begin, end in spans:
             body = _strip_interjections(sentence[begin:end].strip())
