@@ -199,10 +199,11 @@ class Scheduler:
         return owner == self._owner or not self._file.owner_alive(owner)
 
     def _publish(self, **changes: Any) -> None:
-        """Called holding self._lock."""
-        self._status = replace(self._status, **changes)
+        """Called holding self._lock. Waiters always hear of it; a status bar only of a change, so
+        the rules thread re-counting the queue does not re-announce the jobs thread's step."""
+        before, self._status = self._status, replace(self._status, **changes)
         self._changed.notify_all()
-        if self.on_progress is not None:
+        if self.on_progress is not None and self._status != before:
             try:
                 self.on_progress(self._status)
             except Exception:  # a broken status bar must not kill the jobs
