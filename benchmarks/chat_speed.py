@@ -66,6 +66,10 @@ def _timed_stream(pieces: Iterable[str], started: float) -> tuple[float, int, fl
 def run_raw(model: Path, messages: list[dict[str, str]], args: argparse.Namespace) -> Run:
     from llama_cpp import Llama
 
+    from assistant.llm.cpu_guard import keep_llama_off_crashing_kernels
+
+    keep_llama_off_crashing_kernels()  # the same kernels as the app: on AMX CPUs the others crash
+
     started = time.perf_counter()
     llama = Llama(
         model_path=str(model),
@@ -107,6 +111,8 @@ def run_app(messages: list[dict[str, str]], args: argparse.Namespace) -> Run:
 RAW_SCRIPT = """
 import sys
 from llama_cpp import Llama
+from assistant.llm.cpu_guard import keep_llama_off_crashing_kernels
+keep_llama_off_crashing_kernels()
 model, threads, context, max_tokens, system, prompt = sys.argv[1:7]
 llama = Llama(model_path=model, n_ctx=int(context), n_threads=int(threads), n_threads_batch=int(threads),
               seed=0, verbose=False)

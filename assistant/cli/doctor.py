@@ -143,6 +143,7 @@ def check_store(*, full: bool) -> Check:
 
 def check_model(settings: Settings) -> tuple[Check, Path | None]:
     from assistant.llm.catalog import resolve_model
+    from assistant.llm.cpu_guard import repack_is_unsafe
     from assistant.llm.gguf import inspect_gguf
     from assistant.llm.remote import is_endpoint
 
@@ -157,6 +158,11 @@ def check_model(settings: Settings) -> tuple[Check, Path | None]:
     context = f"{info.context_length:,}" if info.context_length else "unknown"
     template = "own chat template" if info.chat_template else "no chat template (ChatML used)"
     detail = f"{resolved.name}: {info.architecture}, trained context {context}, {template}; {resolved.path}"
+    repack_off = repack_is_unsafe()
+    if repack_off:
+        detail += (
+            "; this CPU has AMX, whose llama.cpp kernels crash: plain kernels used (ASSISTANT_LLAMA_REPACK=1 to try them)"
+        )
     data = {
         "name": resolved.name,
         "path": str(resolved.path),
@@ -164,6 +170,7 @@ def check_model(settings: Settings) -> tuple[Check, Path | None]:
         "context_length": info.context_length,
         "chat_template": info.chat_template is not None,
         "size_bytes": info.file_size,
+        "weight_repacking": not repack_off,
     }
     return Check("chat model", True, detail, data=data), resolved.path
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from assistant.errors import ContextOverflowError, ModelError
 from assistant.llm.architectures import append_only_cache
 from assistant.llm.chat_cache import ChatCache
+from assistant.llm.cpu_guard import keep_llama_off_crashing_kernels
 from assistant.llm.gguf import GGUFInfo, inspect_gguf
 from assistant.llm.native_log import route_native_stderr
 from assistant.llm.prompt_format import PromptFormat
@@ -134,6 +135,7 @@ class ModelRunner(TurnTaking):
             try:
                 from llama_cpp import Llama
 
+                keep_llama_off_crashing_kernels()
                 llama = Llama(
                     model_path=str(self.model_path),
                     n_ctx=self.context_size,

@@ -34,6 +34,16 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# `python -m llama_cpp.server`, with the guard the app itself uses (on AMX CPUs llama.cpp's repacked kernels crash).
+SERVER_WITHOUT_CRASHING_KERNELS = (
+    "import runpy, sys;"
+    "from assistant.llm.cpu_guard import keep_llama_off_crashing_kernels;"
+    "keep_llama_off_crashing_kernels();"
+    "sys.argv[0] = 'llama_cpp.server';"
+    "runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
+)
+
+
 @pytest.fixture(scope="module")
 def server(starter_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m llama_cpp.server` with the starter model; yields its API base."""
@@ -43,8 +53,8 @@ def server(starter_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -
     process = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "llama_cpp.server",
+            "-c",
+            SERVER_WITHOUT_CRASHING_KERNELS,
             "--model",
             str(starter_model_path),
             "--host",

@@ -43,6 +43,9 @@ def test_models_list_says_what_a_hybrid_costs(cli) -> None:
 def llama(starter_model_path: Path):
     from llama_cpp import Llama
 
+    from assistant.llm.cpu_guard import keep_llama_off_crashing_kernels
+
+    keep_llama_off_crashing_kernels()
     return Llama(model_path=str(starter_model_path), n_ctx=512, n_threads=2, verbose=False)
 
 
