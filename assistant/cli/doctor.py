@@ -161,7 +161,7 @@ def check_model(settings: Settings) -> tuple[Check, Path | None]:
     repack_off = repack_is_unsafe()
     if repack_off:
         detail += (
-            "; this CPU has AMX, whose llama.cpp kernels crash: plain kernels used (ASSISTANT_LLAMA_REPACK=1 to try them)"
+            "; this CPU has AMX, whose llama.cpp kernels crash: plain ones used (ASSISTANT_LLAMA_REPACK=1 tries them)"
         )
     data = {
         "name": resolved.name,
