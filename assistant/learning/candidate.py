@@ -30,6 +30,33 @@ class Candidate:
     said_in: str = ""  # the sentence it was read from, when a rule read a whole sentence (rules/reactions.py)
 
 
+def read_from_user(
+    kind: Kind,
+    text: str,
+    key: str | None,
+    value: str | None,
+    *,
+    importance: float,
+    confidence: float,
+    source_id: str,
+    retracts: bool = False,
+    said_in: str = "",
+) -> Candidate:
+    """A candidate read from the user's own message (by a rule or the model): the message is its source."""
+    return Candidate(
+        kind=kind,
+        text=text,
+        key=key,
+        importance=importance,
+        confidence=confidence,
+        origin=Origin.EXTRACTED,
+        source_ids=[source_id] if source_id else [],
+        value=value,
+        retracts=retracts,
+        said_in=said_in,
+    )
+
+
 def dedupe(candidates: Sequence[Candidate]) -> list[Candidate]:
     """One candidate per key (or per statement when unkeyed) and per retracting or not."""
     seen: dict[tuple[str, bool], int] = {}

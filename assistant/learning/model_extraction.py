@@ -19,7 +19,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, Field
 
 from assistant.errors import AssistantError
-from assistant.learning.candidate import Candidate, dedupe, text_identity
+from assistant.learning.candidate import Candidate, dedupe, read_from_user, text_identity
 from assistant.learning.explicit import extract_explicit
 from assistant.learning.rules.family import RELATION_PATTERN
 from assistant.learning.rules.reactions import allergens_named
@@ -220,16 +220,7 @@ def _fact_candidate(
 
 
 def _candidate(kind: Kind, text: str, key: str | None, value: str, importance: float, source_id: str) -> Candidate:
-    return Candidate(
-        kind=kind,
-        text=text,
-        key=key,
-        importance=importance,
-        confidence=0.5,
-        origin=Origin.EXTRACTED,
-        source_ids=[source_id] if source_id else [],
-        value=value,
-    )
+    return read_from_user(kind, text, key, value, importance=importance, confidence=0.5, source_id=source_id)
 
 
 def extract_with_model(

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 
-from assistant.learning.candidate import Candidate
+from assistant.learning.candidate import Candidate, read_from_user
 from assistant.learning.rules.reactions import allergens_named
 from assistant.memory.language import slug, smart_title
-from assistant.memory.types import Kind, Origin
+from assistant.memory.types import Kind
 
 # family: the openings, one language a line (accents optional where people drop them)
 _OPENINGS = {
@@ -56,16 +56,8 @@ def _value(raw: str) -> str:
 
 
 def _make(text: str, key: str, value: str, importance: float, source_id: str, sentence: str) -> Candidate:
-    return Candidate(
-        kind=Kind.SEMANTIC,
-        text=text,
-        key=key,
-        importance=importance,
-        confidence=0.8,
-        origin=Origin.EXTRACTED,
-        source_ids=[source_id] if source_id else [],
-        value=value,
-        said_in=sentence,
+    return read_from_user(
+        Kind.SEMANTIC, text, key, value, importance=importance, confidence=0.8, source_id=source_id, said_in=sentence
     )
 
 

@@ -19,10 +19,10 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.learning.candidate import Candidate
+from assistant.learning.candidate import Candidate, read_from_user
 from assistant.learning.rules.family import RELATION_PATTERN
 from assistant.memory.language import singular
-from assistant.memory.types import Kind, Origin
+from assistant.memory.types import Kind
 
 # key: the words for it, comma-separated (accents and case do not matter; a plural is read by its singular)
 _LEXICON = """
@@ -160,15 +160,14 @@ _NOT_ALLERGIC = re.compile(
 def _make(named: Named, source_id: str, *, retracts: bool = False, said_in: str = "") -> Candidate:
     thing = named.said if named.said.isupper() and len(named.said) > 1 else named.said.lower()
     text = f"User is no longer allergic to {thing}" if retracts else f"User is allergic to {thing}"
-    return Candidate(
-        kind=Kind.SEMANTIC,
-        text=text,
-        key=f"user.allergy.{named.key}",
+    return read_from_user(
+        Kind.SEMANTIC,
+        text,
+        f"user.allergy.{named.key}",
+        thing,
         importance=0.95,
         confidence=0.85,
-        origin=Origin.EXTRACTED,
-        source_ids=[source_id] if source_id else [],
-        value=thing,
+        source_id=source_id,
         retracts=retracts,
         said_in=said_in,
     )
