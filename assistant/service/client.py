@@ -175,6 +175,7 @@ def connect_tcp(
         sock = socket.create_connection((host, port), timeout=ANSWER_TIMEOUT_SECONDS)
     except ConnectionRefusedError:
         raise ServiceUnavailable(f"nothing listens at {address}") from None  # an address given is one expected
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return _handshake(Channel(sock), None, hello(intent=intent, version=version, token=token), intent)
 
 

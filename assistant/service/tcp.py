@@ -125,6 +125,7 @@ class TcpListener:
     def _authenticate(self, sock: socket.socket) -> None:
         channel = Channel(sock)
         try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # a reply streams in small events
             sock.settimeout(AUTH_SECONDS)
             first = channel.receive()
             if first is None or first.get("op") != "hello" or not self.admits(first.get("token")):

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from assistant.config import loopback_address
+from assistant.config import load_settings, loopback_address
 from assistant.service import client, paths
 from assistant.service.protocol import encode, hello
 from tests.conftest import run_cli
@@ -157,7 +157,9 @@ def test_a_tcp_connection_without_the_right_token_gets_one_line_and_is_closed(tc
     assert done["event"] == "done" and done["status"]["pid"] == pid
 
 
-def test_memory_search_over_tcp_reaches_the_services_memories(tcp_service: None, tmp_path: Path) -> None:
+def test_memory_search_over_tcp_reaches_the_services_memories(
+    tcp_service: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, url, token = _start_tcp()
     added = run_cli("memory", "add", "--raw", "The spare key is under the blue pot", "--json")
     assert added.returncode == 0, added.stderr
@@ -170,6 +172,15 @@ def test_memory_search_over_tcp_reaches_the_services_memories(tcp_service: None,
     assert found.returncode == 0, found.stderr
     assert "working in this process" not in found.stderr
     assert "blue pot" in " ".join(hit["text"] for hit in json.loads(found.stdout))
+    # The app's core over TCP too (the TUI's open_frontend), from the other data dir.
+    with monkeypatch.context() as patched:  # undone before the teardown looks for this data dir's service
+        for name, value in over_tcp.items():
+            patched.setenv(name, value)
+        from assistant.service.remote_frontend import RemoteFrontend, open_frontend
+
+        core = open_frontend(load_settings())
+        assert isinstance(core, RemoteFrontend) and core.count_memories() == 1
+        assert "blue pot" in core.find_memories("spare key")[0].memory.text
     # In the service's own data dir the token comes from its file.
     mine = run_cli("memory", "search", "spare key", "--json", env={"ASSISTANT_SERVICE": url})
     assert mine.returncode == 0 and "working in this process" not in mine.stderr
