@@ -7,20 +7,49 @@ and layout survive.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import tomlkit
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant import locations
 from assistant.errors import ConfigError
 
 ENV_PREFIX = "ASSISTANT_"
 # Env variables with the prefix that are not settings fields.
-_NON_FIELD_ENV = {"ASSISTANT_DATA_DIR", "ASSISTANT_CONFIG"}
+_NON_FIELD_ENV = {"ASSISTANT_DATA_DIR", "ASSISTANT_CONFIG", "ASSISTANT_SERVICE_TOKEN"}
+SERVICE_MODES = ("auto", "running", "off")
+TCP_SCHEME = "tcp://"
+LOCALHOST = "localhost"
+
+
+def loopback_address(text: str) -> tuple[str, int]:
+    """`[HOST:]PORT` as (host, port); HOST must be a loopback address or localhost (default 127.0.0.1).
+
+    Raises ValueError with a one-line reason. The service's TCP port carries memories and a token
+    in the clear, so it is never offered beyond this machine. Port 0 lets the system pick one.
+    """
+    host, separator, port_text = text.strip().rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ValueError(f"not a [HOST:]PORT: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise ValueError(f"not a TCP port: {port}")
+    if host.lower() == LOCALHOST:
+        return "127.0.0.1", port  # not resolved: a hosts file could point the name elsewhere
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"the service's TCP port is loopback only: {host!r} is not 127.0.0.1, ::1 or localhost")
+    return host, port
 
 
 def _default_threads() -> int:
@@ -84,15 +113,36 @@ class Settings(BaseModel):
     user: str = "default"
     """Memory space used when --user is not given."""
 
-    service: Literal["auto", "running", "off"] = "auto"
+    service: str = "auto"
     """The warm local service (`assistant serve`): 'auto' uses it and starts it when needed,
-    'running' uses it only when it is already running, 'off' always works in this process."""
+    'running' uses it only when it is already running, 'off' always works in this process;
+    'tcp://127.0.0.1:PORT' uses the one listening there (its token from ASSISTANT_SERVICE_TOKEN or its token file)."""
 
     service_idle_minutes: float = Field(default=15.0, gt=0)
     """The service exits after this many minutes without a request (and with no learning left to do)."""
 
     service_warm_up: bool = True
     """The service loads the model, the embedder and the store when it starts (false: on its first request)."""
+
+    service_tcp: str = ""
+    """The service also listens on this loopback TCP [HOST:]PORT, with a token (`assistant serve --status`);
+    empty: on its owner-only Unix socket alone."""
+
+    @field_validator("service")
+    @classmethod
+    def _known_service(cls, value: str) -> str:
+        if value.startswith(TCP_SCHEME):
+            loopback_address(value[len(TCP_SCHEME) :])
+        elif value not in SERVICE_MODES:
+            raise ValueError("expected 'auto', 'running', 'off' or tcp://HOST:PORT (a loopback address)")
+        return value
+
+    @field_validator("service_tcp")
+    @classmethod
+    def _loopback_port(cls, value: str) -> str:
+        if value.strip():
+            loopback_address(value)
+        return value.strip()
 
 
 def field_docs() -> dict[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import stat
 import sys
 import time
 from collections.abc import Callable
@@ -281,7 +282,24 @@ def check_service() -> Check:
         f"running: pid {status['pid']}, version {status['version']}, up {status['uptime_seconds']:.0f} s, "
         f"{status['rss_mb']:.0f} MB, socket {status['socket']}"
     )
+    if status.get("tcp"):
+        detail += f", tcp {status['tcp']} (token file {status['token_file']})"
+        token_mode = _owner_only(Path(status["token_file"]))
+        if token_mode:
+            fix = "assistant serve --stop (the next start writes a new token file, 0600)"
+            return Check("service", False, f"the service's token file {token_mode}", fix=fix, data=status)
     return Check("service", True, detail, data=status)
+
+
+def _owner_only(path: Path) -> str | None:
+    """What is wrong with a file that must be this user's alone (None: nothing)."""
+    try:
+        info = path.stat()
+    except OSError as error:
+        return f"cannot be read: {error.strerror}"
+    if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+        return f"{path} is open to others (mode {stat.S_IMODE(info.st_mode):o})"
+    return None
 
 
 # -- the command -------------------------------------------------------------------------

@@ -21,7 +21,7 @@ def connection(settings: Settings) -> Any | None:
     from assistant.service import client
 
     try:
-        return client.connect_or_start() if settings.service == "auto" else client.connect()
+        return client.connect_to(settings.service)
     except client.VersionMismatch as error:
         print(f"assistant: {error}; working in this process", file=sys.stderr)
     except (AssistantError, OSError) as error:

@@ -1,17 +1,19 @@
 """`assistant serve`: run the warm local service, or see (--status) and stop (--stop) the running one.
 
 Commands start the service on demand (the `service` setting); running it by hand keeps it
-in the foreground, its log on stderr.
+in the foreground, its log on stderr. `--tcp [HOST:]PORT` (or the `service_tcp` setting)
+also opens a loopback TCP port; its connections need the token in the token file `--status` names.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from assistant.cli.common import add_json_option, print_json
-from assistant.config import load_settings
+from assistant.config import load_settings, loopback_address
 from assistant.errors import AssistantError
 
 
@@ -28,6 +30,14 @@ def register(subcommands: Any) -> None:
         metavar="MINUTES",
         help="exit after this many minutes without a request (default: the service_idle_minutes setting)",
     )
+    parser.add_argument(
+        "--tcp",
+        type=_loopback,
+        metavar="[HOST:]PORT",
+        help="also listen on this loopback TCP port (127.0.0.1, ::1 or localhost), each connection with the token "
+        "from the token file (default: the service_tcp setting; 0 picks a free port)",
+    )
+    parser.add_argument("--show-token", action="store_true", help="with --status: print the TCP token too")
     add_json_option(parser)
     parser.set_defaults(handler=run)
 
@@ -42,12 +52,22 @@ def _minutes(value: str) -> float:
     return minutes
 
 
+def _loopback(value: str) -> str:
+    try:
+        loopback_address(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
+
+
 def describe(status: dict[str, Any]) -> list[str]:
+    tcp = [f"tcp: {status['tcp']} (token in {status['token_file']})"] if status.get("tcp") else []
     return [
         f"running: pid {status['pid']}, version {status['version']}, up {status['uptime_seconds']:.0f} s"
         + ("" if status.get("warm") else " (model not loaded yet)")
         + (" (model unloaded: memory was short)" if status.get("warm") and status.get("model_loaded") is False else ""),
         f"socket: {status['socket']}",
+        *tcp,
         f"memory: {status['rss_mb']:.0f} MB",
         f"idle exit after: {status['idle_minutes']:g} min",
         f"memory spaces: {', '.join(status.get('users') or []) or '-'}   "
@@ -72,10 +92,11 @@ def _status(args: argparse.Namespace) -> int:
         else:
             print(f"not running (socket {paths.socket_path()})")
         return 0
+    token = client.read_token(Path(status["token_file"])) if args.show_token and status.get("token_file") else None
     if args.json:
-        print_json({"running": True, "compatible": True, **status})
+        print_json({"running": True, "compatible": True, **status, **({"token": token} if token else {})})
     else:
-        print("\n".join(describe(status)))
+        print("\n".join(describe(status) + ([f"token: {token}"] if token else [])))
     return 0
 
 
@@ -102,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     try:
-        return Service(settings, idle_minutes=args.idle_timeout).run()
+        return Service(settings, idle_minutes=args.idle_timeout, tcp=args.tcp).run()
     except OSError as error:
         raise AssistantError(f"the service cannot listen: {error}") from None
     finally:

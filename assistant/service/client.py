@@ -4,7 +4,8 @@ Imports only the standard library and the foundation (config, locations, errors)
 command served by the service starts in a fraction of a second. `connect` never starts
 anything; `connect_or_start` starts `python -m assistant serve` detached when nothing
 answers, under a file lock so that commands racing to start it get one service, and replaces
-a stale socket (a file nobody listens on: its service was killed).
+a stale socket (a file nobody listens on: its service was killed). `connect_tcp` reaches a
+service on its loopback TCP port (`service = "tcp://HOST:PORT"`), with its token.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import __version__
+from assistant.config import TCP_SCHEME, loopback_address
 from assistant.errors import AssistantError
 from assistant.service import paths
 from assistant.service.protocol import Channel, ProtocolError, compatible, hello
@@ -31,6 +33,7 @@ START_TIMEOUT_SECONDS = float(os.environ.get("ASSISTANT_SERVICE_START_TIMEOUT", 
 # every protocol.HEARTBEAT_SECONDS while it works): longer silence means a hung service.
 ANSWER_TIMEOUT_SECONDS = float(os.environ.get("ASSISTANT_SERVICE_TIMEOUT", "10"))
 STOP_TIMEOUT_SECONDS = 30.0
+TOKEN_ENV = "ASSISTANT_SERVICE_TOKEN"
 
 
 class ServiceUnavailable(AssistantError):
@@ -140,9 +143,52 @@ def connect(path: Path | None = None, *, intent: str | None = None, version: str
         return None
     sock.settimeout(ANSWER_TIMEOUT_SECONDS)  # a hung service accepts (the kernel does) but never answers
     channel = Channel(sock)
-    peer_pid = _peer_pid(channel)
+    return _handshake(channel, _peer_pid(channel), hello(intent=intent, version=version), intent)
+
+
+def read_token(path: Path | None = None) -> str | None:
+    """The running service's TCP token from its owner-only file; None when it has none (no TCP port)."""
     try:
-        channel.send(hello(intent=intent, version=version))
+        return (path or paths.token_path()).read_text(encoding="ascii").strip() or None
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+
+
+def connect_tcp(
+    address: str, token: str | None = None, *, intent: str | None = None, version: str = __version__
+) -> Connection:
+    """Connect to `tcp://HOST:PORT` (loopback only) and say hello with the token (ServiceUnavailable: nothing listens).
+
+    The token is `token`, else ASSISTANT_SERVICE_TOKEN, else this data dir's token file.
+    """
+    try:
+        host, port = loopback_address(address.removeprefix(TCP_SCHEME))
+    except ValueError as error:
+        raise ServiceRefused(str(error)) from None
+    token = token or os.environ.get(TOKEN_ENV) or read_token()
+    if not token:
+        raise ServiceRefused(
+            f"no token for the service at {address}: set {TOKEN_ENV} "
+            f"(`assistant serve --status --show-token` as its user prints it)"
+        )
+    try:
+        sock = socket.create_connection((host, port), timeout=ANSWER_TIMEOUT_SECONDS)
+    except ConnectionRefusedError:
+        raise ServiceUnavailable(f"nothing listens at {address}") from None  # an address given is one expected
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return _handshake(Channel(sock), None, hello(intent=intent, version=version, token=token), intent)
+
+
+def connect_to(service: str, *, start: bool = True) -> Connection | None:
+    """The service the `service` setting names: its TCP address, or the Unix socket (started for 'auto' if `start`)."""
+    if service.startswith(TCP_SCHEME):
+        return connect_tcp(service)  # a service reached by its address is never started from here
+    return connect_or_start() if start and service == "auto" else connect()
+
+
+def _handshake(channel: Channel, peer_pid: int | None, greeting: dict[str, Any], intent: str | None) -> Connection:
+    try:
+        channel.send(greeting)
         welcome = channel.receive()
     except TimeoutError:
         channel.close()

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], None]
 # Settings that shape the service itself, not what a request does.
-SERVICE_ONLY = ("user", "service", "service_idle_minutes", "service_warm_up")
+SERVICE_ONLY = ("user", "service", "service_idle_minutes", "service_warm_up", "service_tcp")
 
 
 class _Fallback(Exception):

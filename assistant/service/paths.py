@@ -1,4 +1,4 @@
-"""Where the service's socket and locks live: the user's runtime dir, one socket per data dir.
+"""Where the service's socket, locks and TCP token live: the user's runtime dir, one socket per data dir.
 
 The socket's name carries a hash of the resolved data dir, so two data dirs (two test runs,
 a portable install beside the usual one) never share a service. The folder is owner-only
@@ -74,6 +74,11 @@ def lifetime_lock_path() -> Path:
 def start_lock_path() -> Path:
     """Held by a client while it starts the service: racing commands start one."""
     return service_dir() / f"{data_key()}.start"
+
+
+def token_path() -> Path:
+    """The running service's TCP token (0600), written only while it listens on TCP."""
+    return service_dir() / f"{data_key()}.token"
 
 
 def log_path() -> Path:

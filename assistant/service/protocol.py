@@ -1,10 +1,12 @@
-"""The wire format: newline-delimited JSON objects over a Unix domain socket.
+"""The wire format: newline-delimited JSON objects over a Unix domain socket (or the loopback TCP port).
 
 A connection carries one exchange. The client's first line is the handshake
 `{"op": "hello", "version": …, "protocol": …}`; the service answers `{"ok": true, …}` or
 refuses (`{"ok": false, "error": …}`) and closes: a client never talks to a service of
 another version. This first exchange never changes shape, so any two versions can at least
-tell each other apart (and an old service can be stopped, `"intent": "stop"`).
+tell each other apart (and an old service can be stopped, `"intent": "stop"`). Over TCP the
+handshake also carries the service's `"token"`; without the right one the only answer is
+`{"ok": false, "reason": "token", "error": …}` (see tcp.py).
 
 Then the client sends one request `{"op": …, …}` and reads events until one whose `event`
 is "done" (with the result) or "error" (with a one-line message). While a request works
@@ -34,10 +36,12 @@ class ProtocolError(AssistantError):
     """The other side sent something that is not this protocol."""
 
 
-def hello(*, intent: str | None = None, version: str = __version__) -> dict[str, Any]:
+def hello(*, intent: str | None = None, version: str = __version__, token: str | None = None) -> dict[str, Any]:
     message: dict[str, Any] = {"op": "hello", "version": version, "protocol": PROTOCOL}
     if intent:
         message["intent"] = intent
+    if token is not None:
+        message["token"] = token
     return message
 
 

@@ -61,7 +61,7 @@ class RemoteFrontend:
 
     def connect(self) -> client.Connection:
         """A connection to the service; with 'auto' a service that stopped (idle, crashed) is started again."""
-        connection = client.connect_or_start() if self._settings.service == "auto" else client.connect()
+        connection = client.connect_to(self._settings.service)
         if connection is None:
             raise client.ServiceUnavailable("the local service is no longer running (`assistant serve` starts it)")
         return connection
@@ -274,7 +274,7 @@ def _served(settings: Settings) -> RemoteFrontend | None:
     if settings.service == "off" or sys.platform == "win32":
         return None
     try:
-        connection = client.connect_or_start() if settings.service == "auto" else client.connect()
+        connection = client.connect_to(settings.service)
         if connection is None:
             return None
         frontend = RemoteFrontend(settings)

@@ -146,7 +146,7 @@ class RemoteJobs:
                 )
 
     def _wait_once(self) -> tuple[dict[str, Any], int]:
-        connection = client.connect()  # waiting never starts a service: the next chat does
+        connection = client.connect_to(self.frontend.settings.service, start=False)  # the next chat starts one
         if connection is None:
             raise client.ServiceUnavailable("the local service is not running")
         with self._guard:

@@ -7,7 +7,8 @@ connection: reads run side by side, the backend serializes chat turns and writes
 
 Only this user gets in: the socket lives in an owner-only folder, is itself 0600, and every
 connection's peer uid (SO_PEERCRED, from the kernel) must be ours. A client of another
-version is refused at the handshake. The service exits after `idle_minutes` without a
+version is refused at the handshake. A TCP port is opened only when asked, on loopback, and
+admits a connection only with the token (tcp.py). The service exits after `idle_minutes` without a
 request once no learning is left, on `stop`, and on SIGTERM/SIGINT; a service killed outright
 leaves a stale socket that the next start replaces, and its queued learning to the next process.
 """
@@ -31,6 +32,7 @@ from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.service import paths
 from assistant.service.protocol import ALIVE, HEARTBEAT_SECONDS, PROTOCOL, Channel, ProtocolError, compatible
+from assistant.service.tcp import TcpListener, open_listener
 
 if TYPE_CHECKING:
     from assistant.service.handlers import Backend
@@ -56,10 +58,12 @@ def _rss_megabytes() -> float:
 
 
 class Service:
-    def __init__(self, settings: Settings, *, idle_minutes: float | None = None) -> None:
+    def __init__(self, settings: Settings, *, idle_minutes: float | None = None, tcp: str | None = None) -> None:
         self.settings = settings
         self.idle_seconds = 60.0 * (idle_minutes if idle_minutes is not None else settings.service_idle_minutes)
         self.socket_path = paths.socket_path()
+        self.tcp_address = tcp if tcp is not None else settings.service_tcp
+        self._tcp: TcpListener | None = None
         self.started = time.monotonic()
         self._stopping = threading.Event()
         self._guard = threading.Lock()
@@ -106,11 +110,18 @@ class Service:
     def run(self) -> int:
         self._take_lifetime_lock()
         self._listener = self._bind()
+        try:
+            self._tcp = open_listener(self.tcp_address, self._serve, self._stopping)
+        except OSError:
+            self._close()
+            raise
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 signal.signal(signum, lambda *_: self.shutdown("signal"))
         print(
-            f"assistant {__version__}: service listening on {self.socket_path} (pid {os.getpid()})",
+            f"assistant {__version__}: service listening on {self.socket_path}"
+            + (f" and {self._tcp.url}" if self._tcp else "")
+            + f" (pid {os.getpid()})",
             file=sys.stderr,
             flush=True,
         )
@@ -126,7 +137,9 @@ class Service:
                     if self._stopping.is_set():
                         break
                     raise
-                threading.Thread(target=self._serve, args=(sock,), name="service-connection", daemon=True).start()
+                threading.Thread(
+                    target=self._serve, args=(Channel(sock),), name="service-connection", daemon=True
+                ).start()
         finally:
             self._close()
         return 0
@@ -140,6 +153,8 @@ class Service:
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.close()
+        if self._tcp is not None:
+            self._tcp.close()
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
         # Requests still running get a moment to finish; queued learning stays queued for the next process.
@@ -197,12 +212,12 @@ class Service:
 
     # -- one connection ------------------------------------------------------------------
 
-    def _serve(self, sock: socket.socket) -> None:
-        channel = Channel(sock)
+    def _serve(self, channel: Channel, first: dict[str, Any] | None = None) -> None:
+        """Answer one connection; `first` is its handshake when already read (TCP: tcp.py checked its token)."""
         with self._guard:
             self._active += 1
         try:
-            if self._admit(channel):
+            if self._admit(channel, first):
                 self._answer(channel)
         except (OSError, ProtocolError) as error:
             log.info("connection dropped: %s", error)
@@ -215,15 +230,15 @@ class Service:
     def _welcome(self, **fields: Any) -> dict[str, Any]:
         return {"version": __version__, "protocol": PROTOCOL, "pid": os.getpid(), **fields}
 
-    def _admit(self, channel: Channel) -> bool:
-        if hasattr(socket, "SO_PEERCRED"):
+    def _admit(self, channel: Channel, first: dict[str, Any] | None) -> bool:
+        if first is None and hasattr(socket, "SO_PEERCRED"):  # the Unix socket: the kernel names the peer's user
             _pid, uid = channel.peer()
             if uid != os.getuid():
                 print(f"assistant: refused a connection from uid {uid}", file=sys.stderr, flush=True)
                 refusal = "refused: the service serves its own user only"
                 channel.send(self._welcome(ok=False, reason="uid", error=refusal))
                 return False
-        first = channel.receive()
+        first = first or channel.receive()
         if first is None or first.get("op") != "hello":
             channel.send(self._welcome(ok=False, reason="protocol", error="the first message must be the handshake"))
             return False
@@ -250,6 +265,7 @@ class Service:
             "protocol": PROTOCOL,
             "uptime_seconds": round(time.monotonic() - self.started, 1),
             "socket": str(self.socket_path),
+            **(self._tcp.describe() if self._tcp is not None else {}),
             "rss_mb": round(_rss_megabytes(), 1),
             "idle_minutes": self.idle_seconds / 60,
             "ready": self._backend_ready.is_set() and backend is not None,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings, field_docs, load_settings, save_settings
+from assistant.config import Settings, field_docs, load_settings, loopback_address, save_settings
 from assistant.errors import ConfigError
 
 
@@ -103,3 +104,55 @@ def test_every_field_is_documented() -> None:
     docs = field_docs()
     assert set(docs) == set(Settings.model_fields)
     assert all(len(doc) > 10 for doc in docs.values()), docs
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("8765", ("127.0.0.1", 8765)),
+        ("127.0.0.1:8765", ("127.0.0.1", 8765)),
+        ("localhost:0", ("127.0.0.1", 0)),
+        ("LOCALHOST:80", ("127.0.0.1", 80)),
+        ("[::1]:8765", ("::1", 8765)),
+        ("::1:8765", ("::1", 8765)),
+        ("127.0.0.2:9", ("127.0.0.2", 9)),
+    ],
+)
+def test_loopback_addresses(text: str, address: tuple[str, int]) -> None:
+    assert loopback_address(text) == address
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("0.0.0.0:8765", "loopback only"),
+        ("[::]:8765", "loopback only"),
+        ("10.1.2.3:80", "loopback only"),
+        ("example.com:80", "loopback only"),
+        ("127.0.0.1:65536", "not a TCP port"),
+        ("127.0.0.1:http", "not a [HOST:]PORT"),
+        ("", "not a [HOST:]PORT"),
+    ],
+)
+def test_addresses_beyond_loopback_are_refused(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        loopback_address(text)
+
+
+def test_the_service_settings_take_loopback_addresses_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSISTANT_SERVICE", "tcp://127.0.0.1:8765")
+    monkeypatch.setenv("ASSISTANT_SERVICE_TCP", " localhost:8765 ")
+    settings = load_settings()
+    assert (settings.service, settings.service_tcp) == ("tcp://127.0.0.1:8765", "localhost:8765")
+    for name, value in (("ASSISTANT_SERVICE", "tcp://192.168.0.2:80"), ("ASSISTANT_SERVICE_TCP", "0.0.0.0:80")):
+        with monkeypatch.context() as patched:
+            patched.setenv(name, value)
+            with pytest.raises(ConfigError, match="loopback only") as refused:
+                load_settings()
+            assert "\n" not in str(refused.value)
+    monkeypatch.setenv("ASSISTANT_SERVICE", "sometimes")
+    with pytest.raises(ConfigError, match="expected 'auto', 'running', 'off' or tcp://"):
+        load_settings()
+    monkeypatch.setenv("ASSISTANT_SERVICE_TOKEN", "not a setting")  # the client's, read by the client only
+    monkeypatch.setenv("ASSISTANT_SERVICE", "off")
+    assert load_settings().service == "off"
