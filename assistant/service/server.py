@@ -23,13 +23,14 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant import __version__
 from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.service import paths
+from assistant.service import paths, restart
 from assistant.service.protocol import ALIVE, HEARTBEAT_SECONDS, PROTOCOL, Channel, ProtocolError, compatible
 
 if TYPE_CHECKING:
@@ -71,6 +72,8 @@ class Service:
         self._lock_descriptor: int | None = None
         self._listener: socket.socket | None = None
         self.memory_watch: MemoryWatch | None = None
+        self.instance = uuid.uuid4().hex  # tells a client this image from the one it restarted from
+        self._restarting = False
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -89,6 +92,10 @@ class Service:
         self._lock_descriptor = descriptor  # held until the process ends, however it ends
 
     def _bind(self) -> socket.socket:
+        inherited = restart.inherited_listener()  # this image restarted itself: it keeps the socket
+        if inherited is not None:
+            inherited.settimeout(0.5)
+            return inherited
         # Holding the lifetime lock, no live service owns the socket file: one left behind is stale.
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
@@ -136,12 +143,19 @@ class Service:
             print(f"assistant: service stopping ({why})", file=sys.stderr, flush=True)
         self._stopping.set()
 
+    def restart(self, why: str) -> None:
+        """Stop as `shutdown` does, then exec again on the same socket (see restart.py)."""
+        self._restarting = True
+        self.shutdown(why)
+
     def _close(self) -> None:
         listener, self._listener = self._listener, None
-        if listener is not None:
+        # Only a process of its own execs again (a service run in a thread, as in tests, just stops).
+        again = self._restarting and threading.current_thread() is threading.main_thread()
+        if listener is not None and not again:
             listener.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.socket_path.unlink()
+            with contextlib.suppress(FileNotFoundError):
+                self.socket_path.unlink()
         # Requests still running get a moment to finish; queued learning stays queued for the next process.
         deadline = time.monotonic() + 10
         while self._active and time.monotonic() < deadline:
@@ -150,6 +164,8 @@ class Service:
             self._backend.close()
         if self._lock_descriptor is not None:
             os.close(self._lock_descriptor)
+        if again:
+            restart.exec_again(listener)
 
     def _load_backend(self) -> None:
         try:
@@ -213,7 +229,7 @@ class Service:
             channel.close()
 
     def _welcome(self, **fields: Any) -> dict[str, Any]:
-        return {"version": __version__, "protocol": PROTOCOL, "pid": os.getpid(), **fields}
+        return {"version": __version__, "protocol": PROTOCOL, "pid": os.getpid(), "instance": self.instance, **fields}
 
     def _admit(self, channel: Channel) -> bool:
         if hasattr(socket, "SO_PEERCRED"):
@@ -270,6 +286,12 @@ class Service:
             return
         if op == "status":
             channel.send({"event": "done", "status": self.status()})
+            return
+        if op == "reload":  # the settings may have changed on disk (the app's settings screen)
+            changed = restart.changed_settings(self.settings)
+            channel.send({"event": "done", "restarting": bool(changed), "changed": changed, "instance": self.instance})
+            if changed:
+                self.restart(f"its settings changed: {', '.join(changed)}")
             return
         answered = threading.Event()
         threading.Thread(
