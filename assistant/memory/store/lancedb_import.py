@@ -38,11 +38,11 @@ def _validators_built_on_first_use() -> Iterator[None]:
 
 
 def import_lancedb() -> ModuleType:
-    with _guard:
-        import sys
+    import importlib
+    import sys
 
+    with _guard:
         if "lancedb" not in sys.modules:
             with _validators_built_on_first_use():
-                import lancedb
-        import lancedb
-    return lancedb
+                return importlib.import_module("lancedb")
+    return importlib.import_module("lancedb")
