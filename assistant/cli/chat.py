@@ -33,7 +33,8 @@ def register(subcommands: Any) -> None:
     )
     parser.add_argument("message", nargs="?", help="the message; omit to read it from stdin")
     parser.add_argument(
-        "--model", help="for this call: a model name, a .gguf path or an OpenAI-compatible server's http://HOST:PORT/v1#MODEL"
+        "--model",
+        help="for this call: a model name, a .gguf path or an OpenAI-compatible server's http://HOST:PORT/v1#MODEL",
     )
     add_user_option(parser)
     where = parser.add_mutually_exclusive_group()

@@ -184,9 +184,7 @@ def _resume_offset(part: Path, remote: RemoteFile) -> int:
     return size
 
 
-def _progress_class(
-    enabled: bool, on_progress: PullProgress | None, cancel: threading.Event | None, start: int
-) -> Any:
+def _progress_class(enabled: bool, on_progress: PullProgress | None, cancel: threading.Event | None, start: int) -> Any:
     from tqdm import tqdm
 
     class ProgressBar(tqdm):  # type: ignore[misc]

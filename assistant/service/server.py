@@ -34,6 +34,7 @@ from assistant.service import paths, restart
 from assistant.service.protocol import ALIVE, HEARTBEAT_SECONDS, PROTOCOL, Channel, ProtocolError, compatible
 
 if TYPE_CHECKING:
+    from assistant.llm.runner import ModelRunner
     from assistant.service.handlers import Backend
     from assistant.service.memory_watch import MemoryWatch
 
@@ -169,9 +170,10 @@ class Service:
 
     def _load_backend(self) -> None:
         try:
+            runner = self._load_model_early()
             from assistant.service.handlers import Backend
 
-            self._backend = Backend(self.settings)
+            self._backend = Backend(self.settings, runner=runner)
             log.info("core imported %.2f s after the service started", time.monotonic() - self.started)
             # Requests may start now: each opens what it needs (a search needs no model) under the core's locks.
             self._backend_ready.set()
@@ -188,6 +190,25 @@ class Service:
             print("assistant: the service failed to load its core; see the traceback above", file=sys.stderr)
         finally:
             self._backend_ready.set()
+
+    def _load_model_early(self) -> ModelRunner | None:
+        """Start loading the model before importing the core: loading is native work beside the
+        interpreter's imports, and a cold first chat waits for both. A failure shows on first use."""
+        if not self.settings.service_warm_up:
+            return None
+        from assistant.llm.opening import open_runner
+
+        try:
+            runner = open_runner(self.settings)
+        except AssistantError:
+            return None
+
+        def load() -> None:
+            with contextlib.suppress(AssistantError):
+                runner.load()
+
+        threading.Thread(target=load, name="service-model-load", daemon=True).start()
+        return runner
 
     def _wait_for_no_request(self, longest: float = 60.0) -> None:
         """Until no connection is being answered (at most `longest` s): loading the embedder
