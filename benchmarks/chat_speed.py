@@ -198,6 +198,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--context", type=int, default=2048)
     parser.add_argument("--no-cli", action="store_true", help="skip the subprocess comparison")
+    parser.add_argument(
+        "--only",
+        metavar="ROWS",
+        help="comma-separated process rows to time (raw is always timed): app, app-no-memory, app-rules-only, "
+        "service-warm, service-warm-rules-only, service-cold",
+    )
+    parser.add_argument("--no-in-process", action="store_true", help="skip the in-process generation comparison")
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="chat-speed-"))
@@ -219,13 +226,20 @@ def main() -> None:
     run_app(messages, args)  # warm-up: page the model file in and import everything once
     raw_runs: list[Run] = []
     app_runs: list[Run] = []
-    for rep in range(args.reps):
+    for rep in range(0 if args.no_in_process else args.reps):
         order: list[Callable[[], None]] = [
             lambda: raw_runs.append(run_raw(model, messages, args)),
             lambda: app_runs.append(run_app(messages, args)),
         ]
         for measure in order if rep % 2 == 0 else reversed(order):
             measure()
+    if raw_runs:
+        print_in_process(raw_runs, app_runs)
+    if not args.no_cli:
+        compare_processes(args, model, scratch)
+
+
+def print_in_process(raw_runs: list[Run], app_runs: list[Run]) -> None:
     print_table(
         "in-process (median of repetitions)",
         [
@@ -246,8 +260,8 @@ def main() -> None:
         ],
     )
 
-    if args.no_cli:
-        return
+
+def compare_processes(args: argparse.Namespace, model: Path, scratch: Path) -> None:
     env = {
         **os.environ,
         "ASSISTANT_MODEL": str(model),
@@ -294,6 +308,12 @@ def main() -> None:
         "service-warm-rules-only": (app_command, served_rules_only),
         "service-cold": (app_command, served),
     }
+    if args.only:
+        wanted = {"raw", *args.only.split(",")}
+        unknown = wanted - set(sides)
+        if unknown:
+            raise SystemExit(f"unknown rows: {', '.join(sorted(unknown))}")
+        sides = {name: side for name, side in sides.items() if name in wanted}
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
     try:
         for rep in range(args.reps):
@@ -317,6 +337,8 @@ def main() -> None:
         ("through a warm service, memory on", "service-warm"),
         ("cold: starting the service, memory on", "service-cold"),
     ):
+        if name not in times:
+            continue
         print_table(
             f"process: `python -m assistant chat` ({label}) vs a raw llama-cpp-python script (median wall s)",
             [
@@ -330,12 +352,16 @@ def main() -> None:
             ],
         )
 
+    if "app-rules-only" not in times and "service-warm-rules-only" not in times:
+        return
     print("\nlearning: `assistant chat` with the model's learning on (the default) vs the rules alone (median wall s)")
     print(f"  {'path':<34} {'rules alone':>14} {'rules + model':>14} {'ratio':>7}")
     for label, off, on in (
         ("in-process: start to exit", "app-rules-only", "app"),
         ("warm service: start to exit", "service-warm-rules-only", "service-warm"),
     ):
+        if off not in times or on not in times:
+            continue
         alone, learning = median(t[1] for t in times[off]), median(t[1] for t in times[on])
         print(f"  {label:<34} {alone:>14.3f} {learning:>14.3f} {learning / alone:>7.2f}")
 

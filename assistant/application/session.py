@@ -30,8 +30,7 @@ from assistant.application.turn import LearnReport, Turn
 from assistant.application.warm_up import warm_up
 from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.llm.catalog import resolve_model
-from assistant.llm.remote import Endpoint, RemoteRunner, is_endpoint
+from assistant.llm.opening import open_runner
 from assistant.llm.runner import ChatMessage, GenerationStats, ModelRunner
 from assistant.memory.embed import Embedder, open_embedder
 from assistant.memory.engine import MemoryEngine
@@ -44,13 +43,6 @@ Clock = Callable[[], datetime]
 TEXT_ONLY_NOTE = "recall by full text, profile and rules only: the embedder was still loading"
 # Reserve a few tokens beyond the reply for the generation prompt and stop token.
 TEMPLATE_SLACK = 16
-
-
-def open_runner(settings: Settings) -> ModelRunner:
-    if is_endpoint(settings.model):  # the user's own OpenAI-compatible engine serves the model
-        return RemoteRunner(Endpoint.parse(settings.model), context_size=settings.context_size, seed=settings.seed)
-    model = resolve_model(settings.model)
-    return ModelRunner(model.path, context_size=settings.context_size, threads=settings.threads, seed=settings.seed)
 
 
 @dataclass

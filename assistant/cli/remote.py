@@ -51,36 +51,54 @@ def call(settings: Settings, op: str, **fields: Any) -> dict[str, Any] | None:
     """One request's result from the service, or None to do it here."""
     from assistant.service.client import Fallback
 
-    connected = connection(settings)
-    if connected is None:
-        return None
-    with connected:
-        try:
-            return dict(connected.call(op, settings=payload(settings), **fields))
-        except Fallback:
+    for attempt in range(2):
+        connected = connection(settings)
+        if connected is None:
             return None
+        with connected:
+            try:
+                return dict(connected.call(op, settings=payload(settings), **fields))
+            except Fallback:
+                pass
+        if attempt or not _service_took_up_settings():
+            return None
+    return None
+
+
+def _service_took_up_settings() -> bool:
+    """After a "fallback": the config file may have changed since the service read it (see service/restart.py)."""
+    from assistant.service import client
+
+    try:
+        return client.take_up_settings()
+    except (AssistantError, OSError):
+        return False
 
 
 def stream(settings: Settings, op: str, **fields: Any) -> Iterator[dict[str, Any]] | None:
     """A request's events as they come, or None to do it here (decided before the first event)."""
     from assistant.service.client import Fallback
 
-    connected = connection(settings)
-    if connected is None:
-        return None
-    events = connected.request(op, settings=payload(settings), **fields)
-    try:
-        first = next(events)
-    except Fallback:
-        connected.close()
-        return None
-    except BaseException:
-        connected.close()
-        raise
+    for attempt in range(2):
+        connected = connection(settings)
+        if connected is None:
+            return None
+        events = connected.request(op, settings=payload(settings), **fields)
+        try:
+            first = next(events)
+        except Fallback:
+            connected.close()
+            if attempt or not _service_took_up_settings():
+                return None
+            continue
+        except BaseException:
+            connected.close()
+            raise
+        return _all_events(connected, first, events)
+    return None
 
-    def all_events() -> Iterator[dict[str, Any]]:
-        with connected:
-            yield first
-            yield from events
 
-    return all_events()
+def _all_events(connected: Any, first: dict[str, Any], events: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    with connected:
+        yield first
+        yield from events

@@ -28,6 +28,7 @@ import pyarrow as pa
 from assistant.errors import StoreError
 from assistant.locations import ensure_private_dir
 from assistant.memory.repair import describe_error
+from assistant.memory.store.lancedb_import import import_lancedb
 
 BACKUP_FORMAT = "assistant-backup"
 BACKUP_VERSION = 1
@@ -61,7 +62,7 @@ def _read_ipc(data: bytes) -> pa.Table:
 
 
 def _snapshot(memory_dir: Path) -> dict[str, pa.Table]:
-    import lancedb
+    lancedb = import_lancedb()
 
     try:
         db = lancedb.connect(str(memory_dir))
@@ -163,7 +164,7 @@ def read_backup(path: Path) -> tuple[BackupInfo, dict[str, pa.Table]]:
 
 def store_rows(memory_dir: Path) -> int | None:
     """Rows in the store, or None when it cannot be read (a damaged store counts as not empty)."""
-    import lancedb
+    lancedb = import_lancedb()
 
     if not memory_dir.is_dir():
         return 0
@@ -178,7 +179,7 @@ def store_rows(memory_dir: Path) -> int | None:
 
 def restore(source: Path, memory_dir: Path, *, force: bool = False) -> BackupInfo:
     """Replace the store at `memory_dir` with the backup's contents."""
-    import lancedb
+    lancedb = import_lancedb()
 
     from assistant.memory.store import MEMORIES, MemoryStore
 

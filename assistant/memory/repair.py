@@ -162,7 +162,9 @@ def repair_table(table_dir: Path) -> TableHealth:
 
 def _rebuild_text_index(memory_dir: Path) -> str | None:
     """A damaged full-text index breaks search but not the rows: rebuild it when a probe fails."""
-    import lancedb
+    from assistant.memory.store.lancedb_import import import_lancedb
+
+    lancedb = import_lancedb()
     from lancedb.index import FTS
 
     from assistant.memory.store import FTS_COLUMN, MEMORIES

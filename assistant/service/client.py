@@ -281,6 +281,38 @@ def status() -> dict[str, Any] | None:
         return dict(connection.call("status").get("status") or {})
 
 
+def take_up_settings(*, timeout: float = START_TIMEOUT_SECONDS) -> bool:
+    """Ask the running service to read its settings again; True once one runs with what is on disk now.
+
+    A service whose settings changed restarts itself on the same socket (service/restart.py):
+    this waits until the new image answers the handshake. False when none runs, nothing changed
+    for it, or it did not come back in time (the caller then works in its own process).
+    """
+    connection = connect()
+    if connection is None:
+        return False
+    with connection:
+        try:
+            answer = connection.call("reload")
+        except AssistantError:
+            return False  # a service that cannot reload (it fails, or predates reloading)
+    if not answer.get("restarting"):
+        return False
+    before = answer.get("instance")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            connection = connect()
+        except ServiceRefused:
+            connection = None  # the old image, closing, may drop a handshake
+        if connection is not None:
+            with connection:
+                if connection.welcome.get("instance") != before:
+                    return True
+        time.sleep(0.05)
+    return False
+
+
 def _gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

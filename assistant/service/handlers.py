@@ -22,10 +22,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from assistant.application.scheduler import Scheduler
-from assistant.application.session import Assistant, open_runner
+from assistant.application.session import Assistant
 from assistant.application.views import LearningResult
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.llm.opening import open_runner
 from assistant.llm.runner import ModelRunner
 from assistant.service import frontend_ops, memory_ops
 
@@ -115,11 +116,11 @@ class _Space:
 
 
 class Backend:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, runner: ModelRunner | None = None) -> None:
         self.settings = settings
         self._guard = threading.Lock()
         self._spaces: dict[str, _Space] = {}
-        self._runner: ModelRunner | None = None
+        self._runner: ModelRunner | None = runner  # the service may have started loading it already
         self.turns = threading.Lock()  # chat turns and memory writes: one at a time
         self.notices = frontend_ops.Notices()  # learning results for the front ends (the TUI) that queued it
 

@@ -270,7 +270,7 @@ def open_frontend(settings: Settings) -> FrontendCore:
     return AssistantFrontend.open(settings)
 
 
-def _served(settings: Settings) -> RemoteFrontend | None:
+def _served(settings: Settings, *, reloaded: bool = False) -> RemoteFrontend | None:
     if settings.service == "off" or sys.platform == "win32":
         return None
     try:
@@ -281,6 +281,9 @@ def _served(settings: Settings) -> RemoteFrontend | None:
         with connection:
             opened = connection.call("frontend.open", **frontend.fields())
     except client.Fallback as reason:
+        # The settings screen changed the config file: the service takes it up (restarting) and serves again.
+        if not reloaded and client.take_up_settings():
+            return _served(settings, reloaded=True)
         log.info("the service cannot serve the TUI: %s", reason)
         return None
     except (AssistantError, OSError) as error:

@@ -24,17 +24,19 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant import __version__
 from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.service import paths
+from assistant.service import paths, restart
 from assistant.service.protocol import ALIVE, HEARTBEAT_SECONDS, PROTOCOL, Channel, ProtocolError, compatible
 from assistant.service.tcp import TcpListener, open_listener
 
 if TYPE_CHECKING:
+    from assistant.llm.runner import ModelRunner
     from assistant.service.handlers import Backend
     from assistant.service.memory_watch import MemoryWatch
 
@@ -75,6 +77,8 @@ class Service:
         self._lock_descriptor: int | None = None
         self._listener: socket.socket | None = None
         self.memory_watch: MemoryWatch | None = None
+        self.instance = uuid.uuid4().hex  # tells a client this image from the one it restarted from
+        self._restarting = False
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -93,6 +97,10 @@ class Service:
         self._lock_descriptor = descriptor  # held until the process ends, however it ends
 
     def _bind(self) -> socket.socket:
+        inherited = restart.inherited_listener()  # this image restarted itself: it keeps the socket
+        if inherited is not None:
+            inherited.settimeout(0.5)
+            return inherited
         # Holding the lifetime lock, no live service owns the socket file: one left behind is stale.
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
@@ -149,14 +157,21 @@ class Service:
             print(f"assistant: service stopping ({why})", file=sys.stderr, flush=True)
         self._stopping.set()
 
+    def restart(self, why: str) -> None:
+        """Stop as `shutdown` does, then exec again on the same socket (see restart.py)."""
+        self._restarting = True
+        self.shutdown(why)
+
     def _close(self) -> None:
         listener, self._listener = self._listener, None
-        if listener is not None:
+        # Only a process of its own execs again (a service run in a thread, as in tests, just stops).
+        again = self._restarting and threading.current_thread() is threading.main_thread()
+        if listener is not None and not again:
             listener.close()
+            with contextlib.suppress(FileNotFoundError):
+                self.socket_path.unlink()
         if self._tcp is not None:
-            self._tcp.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.socket_path.unlink()
+            self._tcp.close()  # a restarted service opens its port anew, with a new token
         # Requests still running get a moment to finish; queued learning stays queued for the next process.
         deadline = time.monotonic() + 10
         while self._active and time.monotonic() < deadline:
@@ -165,12 +180,15 @@ class Service:
             self._backend.close()
         if self._lock_descriptor is not None:
             os.close(self._lock_descriptor)
+        if again:
+            restart.exec_again(listener)
 
     def _load_backend(self) -> None:
         try:
+            runner = self._load_model_early()
             from assistant.service.handlers import Backend
 
-            self._backend = Backend(self.settings)
+            self._backend = Backend(self.settings, runner=runner)
             log.info("core imported %.2f s after the service started", time.monotonic() - self.started)
             # Requests may start now: each opens what it needs (a search needs no model) under the core's locks.
             self._backend_ready.set()
@@ -187,6 +205,25 @@ class Service:
             print("assistant: the service failed to load its core; see the traceback above", file=sys.stderr)
         finally:
             self._backend_ready.set()
+
+    def _load_model_early(self) -> ModelRunner | None:
+        """Start loading the model before importing the core: loading is native work beside the
+        interpreter's imports, and a cold first chat waits for both. A failure shows on first use."""
+        if not self.settings.service_warm_up:
+            return None
+        from assistant.llm.opening import open_runner
+
+        try:
+            runner = open_runner(self.settings)
+        except AssistantError:
+            return None
+
+        def load() -> None:
+            with contextlib.suppress(AssistantError):
+                runner.load()
+
+        threading.Thread(target=load, name="service-model-load", daemon=True).start()
+        return runner
 
     def _wait_for_no_request(self, longest: float = 60.0) -> None:
         """Until no connection is being answered (at most `longest` s): loading the embedder
@@ -228,7 +265,7 @@ class Service:
             channel.close()
 
     def _welcome(self, **fields: Any) -> dict[str, Any]:
-        return {"version": __version__, "protocol": PROTOCOL, "pid": os.getpid(), **fields}
+        return {"version": __version__, "protocol": PROTOCOL, "pid": os.getpid(), "instance": self.instance, **fields}
 
     def _admit(self, channel: Channel, first: dict[str, Any] | None) -> bool:
         if first is None and hasattr(socket, "SO_PEERCRED"):  # the Unix socket: the kernel names the peer's user
@@ -286,6 +323,12 @@ class Service:
             return
         if op == "status":
             channel.send({"event": "done", "status": self.status()})
+            return
+        if op == "reload":  # the settings may have changed on disk (the app's settings screen)
+            changed = restart.changed_settings(self.settings)
+            channel.send({"event": "done", "restarting": bool(changed), "changed": changed, "instance": self.instance})
+            if changed:
+                self.restart(f"its settings changed: {', '.join(changed)}")
             return
         answered = threading.Event()
         threading.Thread(

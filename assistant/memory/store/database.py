@@ -62,8 +62,9 @@ class MemoryStore:
     """The LanceDB database: schema, migrations, reads, retrying writes and true deletion."""
 
     def __init__(self, path: Path, dimension: int) -> None:
-        import lancedb
+        from assistant.memory.store.lancedb_import import import_lancedb
 
+        lancedb = import_lancedb()
         self.path = ensure_private_dir(Path(path))
         self.dimension = dimension
         try:
