@@ -12,6 +12,7 @@ process, so a command never silently runs with settings it was not given.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Generator
@@ -28,12 +29,16 @@ from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.llm.runner import ModelRunner
 from assistant.service import frontend_ops, memory_ops
+from assistant.service.activity import RequestActivity
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], None]
 # Settings that shape the service itself, not what a request does.
 SERVICE_ONLY = ("user", "service", "service_idle_minutes", "service_warm_up")
+# A front end's waits and status polls: nobody waits on their answer, so background learning need not wait for them.
+PASSIVE_OPS = frozenset({"frontend.learning.wait", "frontend.learning.idle", "frontend.learning.status"})
+CHAT_OPS = frozenset({"chat", "frontend.chat"})
 
 
 class _Fallback(Exception):
@@ -61,12 +66,18 @@ STILL_LEARNING = "The model is still reading this exchange; what else it learns 
 class _Space:
     """One user's warm assistant and its background jobs."""
 
-    def __init__(self, assistant: Assistant, listener: Callable[[LearningResult], None] | None = None) -> None:
+    def __init__(
+        self,
+        assistant: Assistant,
+        listener: Callable[[LearningResult], None] | None = None,
+        until_quiet: Callable[[], float] | None = None,
+    ) -> None:
         self.assistant = assistant
         self._guard = threading.Lock()
         self._learned: dict[str, _Learning] = {}
         self._listener = listener  # the front ends' notices (frontend_ops.Notices)
-        self.jobs = Scheduler(assistant, on_stated=self._collect, on_learned=self._collect)
+        # The model's pass and maintenance start once no request is answered (the rules' pass at once).
+        self.jobs = Scheduler(assistant, on_stated=self._collect, on_learned=self._collect, until_quiet=until_quiet)
         self.jobs.start()  # first it finishes what a killed process left queued
         self.jobs.schedule_maintenance(assistant.settings.maintenance_interval_minutes * 60)  # yields to chats
 
@@ -122,6 +133,7 @@ class Backend:
         self._runner: ModelRunner | None = None
         self.turns = threading.Lock()  # chat turns and memory writes: one at a time
         self.notices = frontend_ops.Notices()  # learning results for the front ends (the TUI) that queued it
+        self.activity = RequestActivity()
 
     def _settings_for(self, fields: Any) -> Settings:
         try:
@@ -144,7 +156,9 @@ class Backend:
                 assistant = Assistant(settings, runner=self._runner)
                 if self.settings.service_warm_up and settings.user == self.settings.user:  # the one warm_up warms
                     assistant.expect_warm_up()  # before its first chat: that chat will not wait for the embedder
-                space = self._spaces[settings.user] = _Space(assistant, listener=self.notices.deliver)
+                space = self._spaces[settings.user] = _Space(
+                    assistant, listener=self.notices.deliver, until_quiet=self.activity.seconds_until_quiet
+                )
             return space
 
     def warm_up(self, before_embedder: Callable[[], None] | None = None) -> None:
@@ -189,11 +203,16 @@ class Backend:
             except OSError:
                 raise _ClientGone() from None
 
-        handler = _HANDLERS.get(str(request.get("op")))
+        op = str(request.get("op"))
+        handler = _HANDLERS.get(op)
         try:
             if handler is None:
                 raise AssistantError(f"the service does not know the request {request.get('op')!r}")
-            handler(self, request, emit)
+            with contextlib.nullcontext() if op in PASSIVE_OPS else self.activity.answering():
+                if op in CHAT_OPS and self._runner is not None:
+                    # A background pass gives way now, not once recall is done and the reply needs the model.
+                    self._runner.cancel_background()
+                handler(self, request, emit)
         except _ClientGone:
             log.info("the client left before its answer")
         except _Fallback as reason:
