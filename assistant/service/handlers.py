@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,7 +57,13 @@ class _Learning:
     notices: list[str] = field(default_factory=list)
     stated: threading.Event = field(default_factory=threading.Event)  # the rules' part is saved
     finished: threading.Event = field(default_factory=threading.Event)
+    finished_at: float | None = None  # time.monotonic()
     abandoned: bool = False  # its client left once the rules were done
+
+
+# A finished turn's notices wait this long for a client that never came for them (it left before
+# its reply was sent; a job a killed process queued): then they are dropped.
+LEARNED_KEPT_SECONDS = 600.0
 
 
 # Told to a client that leaves while the model still reads its exchange (the service goes on).
@@ -88,10 +95,17 @@ class _Space:
             entry.stated.set()
             if result.final:
                 entry.finished.set()
+                entry.finished_at = time.monotonic()
                 if entry.abandoned:
                     self._learned.pop(result.job, None)
+                self._forget_uncollected(entry.finished_at)
         if self._listener is not None:
             self._listener(result)
+
+    def _forget_uncollected(self, now: float) -> None:
+        for job, entry in list(self._learned.items()):
+            if entry.finished_at is not None and now - entry.finished_at > LEARNED_KEPT_SECONDS:
+                del self._learned[job]
 
     def wait_learned(self, job: str) -> list[str]:
         """The notices of what the rules saved: the client need not wait for the model's pass.

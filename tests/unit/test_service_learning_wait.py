@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from assistant.application.turn import Turn
 from assistant.config import load_settings
+from assistant.service import handlers
 from assistant.service.activity import QUIET_GRACE_SECONDS, RequestActivity
 from assistant.service.handlers import Backend
 
@@ -113,3 +115,27 @@ def test_the_models_pass_waits_for_the_reply_to_be_read_then_runs_and_saves_what
     assert space.jobs.wait_idle(timeout=60)
     assert _memory_count(backend) > stated_count, "what the model's pass found was saved"
     poll.join(10)
+
+
+def test_finished_learning_nobody_collected_is_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(handlers, "LEARNED_KEPT_SECONDS", 0.0)
+    backend = _backend(model_extraction=False)  # the rules alone: quick
+    try:
+        space = backend.space(None)
+        assistant = space.assistant
+
+        def turn(text: str) -> Turn:
+            said = Turn(conversation_id="c1", user_text=text, reply="Noted.", at=assistant.clock())
+            assistant.prepare_user_message(said)
+            return said
+
+        left = space.jobs.queue_learning(turn("I am allergic to peanuts."))  # its client left: nobody collects it
+        assert space.jobs.wait_idle(timeout=120)
+        assert left in space._learned
+        time.sleep(0.01)
+        waited = space.jobs.queue_learning(turn("I live in Lisbon."))
+        notices = space.wait_learned(waited)
+        assert any("Lisbon" in notice for notice in notices), notices
+        assert space._learned == {}, "a finished turn's notices nobody came for are kept forever"
+    finally:
+        backend.close()
