@@ -159,12 +159,13 @@ def warm_service(command: list[str], env: dict[str, str]) -> None:
 
 
 def settle(envs: list[dict[str, str]]) -> None:
-    """Wait (up to 3 minutes) until no running service has learning left to do."""
+    """Wait (up to 3 minutes) until every running service has warmed up (a cold row's service loads
+    its embedder after its answer) and has no learning left to do."""
     deadline = time.monotonic() + 180
     for env in envs:
         while time.monotonic() < deadline:
             status = _service_status(env)
-            if not status.get("running") or not status.get("pending_learning"):
+            if not status.get("running") or (status.get("warm") and not status.get("pending_learning")):
                 break
             time.sleep(0.5)
 
@@ -183,6 +184,28 @@ def print_table(title: str, rows: list[tuple[str, float, float, bool]]) -> None:
         print(f"  {name:<34} {raw:>14.3f} {app:>12.3f} {ratio:>7.2f}{hint}")
 
 
+def print_in_process(raw_runs: list[Run], app_runs: list[Run]) -> None:
+    print_table(
+        "in-process (median of repetitions)",
+        [
+            ("load (s)", median(r.load for r in raw_runs), median(r.load for r in app_runs), False),
+            (
+                "time to first token (s)",
+                median(r.first_token for r in raw_runs),
+                median(r.first_token for r in app_runs),
+                False,
+            ),
+            (
+                "tokens/s",
+                median(r.tokens_per_second for r in raw_runs),
+                median(r.tokens_per_second for r in app_runs),
+                True,
+            ),
+            ("tokens generated", median(r.tokens for r in raw_runs), median(r.tokens for r in app_runs), True),
+        ],
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m-instruct", help="model name or .gguf path")
@@ -192,6 +215,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--context", type=int, default=2048)
     parser.add_argument("--no-cli", action="store_true", help="skip the subprocess comparison")
+    parser.add_argument(
+        "--only-learning",
+        action="store_true",
+        help="time only the learning rows (rules alone vs rules + model, in-process and through a warm service)",
+    )
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="chat-speed-"))
@@ -213,32 +241,15 @@ def main() -> None:
     run_app(messages, args)  # warm-up: page the model file in and import everything once
     raw_runs: list[Run] = []
     app_runs: list[Run] = []
-    for rep in range(args.reps):
+    for rep in range(0 if args.only_learning else args.reps):
         order: list[Callable[[], None]] = [
             lambda: raw_runs.append(run_raw(model, messages, args)),
             lambda: app_runs.append(run_app(messages, args)),
         ]
         for measure in order if rep % 2 == 0 else reversed(order):
             measure()
-    print_table(
-        "in-process (median of repetitions)",
-        [
-            ("load (s)", median(r.load for r in raw_runs), median(r.load for r in app_runs), False),
-            (
-                "time to first token (s)",
-                median(r.first_token for r in raw_runs),
-                median(r.first_token for r in app_runs),
-                False,
-            ),
-            (
-                "tokens/s",
-                median(r.tokens_per_second for r in raw_runs),
-                median(r.tokens_per_second for r in app_runs),
-                True,
-            ),
-            ("tokens generated", median(r.tokens for r in raw_runs), median(r.tokens for r in app_runs), True),
-        ],
-    )
+    if raw_runs:
+        print_in_process(raw_runs, app_runs)
 
     if args.no_cli:
         return
@@ -288,6 +299,9 @@ def main() -> None:
         "service-warm-rules-only": (app_command, served_rules_only),
         "service-cold": (app_command, served),
     }
+    if args.only_learning:
+        learning_rows = ("app", "app-rules-only", "service-warm", "service-warm-rules-only")
+        sides = {name: side for name, side in sides.items() if name in learning_rows}
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
     try:
         for rep in range(args.reps):
@@ -311,6 +325,8 @@ def main() -> None:
         ("through a warm service, memory on", "service-warm"),
         ("cold: starting the service, memory on", "service-cold"),
     ):
+        if not times.get(name) or not times.get("raw"):
+            continue
         print_table(
             f"process: `python -m assistant chat` ({label}) vs a raw llama-cpp-python script (median wall s)",
             [
@@ -332,6 +348,8 @@ def main() -> None:
     ):
         alone, learning = median(t[1] for t in times[off]), median(t[1] for t in times[on])
         print(f"  {label:<34} {alone:>14.3f} {learning:>14.3f} {learning / alone:>7.2f}")
+        samples = ", ".join(f"{t[1]:.2f}" for t in times[off]), ", ".join(f"{t[1]:.2f}" for t in times[on])
+        print(f"    each repetition: rules alone {samples[0]}; rules + model {samples[1]}")
 
 
 if __name__ == "__main__":
