@@ -165,12 +165,13 @@ def warm_service(command: list[str], env: dict[str, str]) -> None:
 
 
 def settle(envs: list[dict[str, str]]) -> None:
-    """Wait (up to 3 minutes) until no running service has learning left to do."""
+    """Wait (up to 3 minutes) until every running service has warmed up (a cold row's service loads
+    its embedder after its answer) and has no learning left to do."""
     deadline = time.monotonic() + 180
     for env in envs:
         while time.monotonic() < deadline:
             status = _service_status(env)
-            if not status.get("running") or not status.get("pending_learning"):
+            if not status.get("running") or (status.get("warm") and not status.get("pending_learning")):
                 break
             time.sleep(0.5)
 
@@ -189,6 +190,28 @@ def print_table(title: str, rows: list[tuple[str, float, float, bool]]) -> None:
         print(f"  {name:<34} {raw:>14.3f} {app:>12.3f} {ratio:>7.2f}{hint}")
 
 
+def print_in_process(raw_runs: list[Run], app_runs: list[Run]) -> None:
+    print_table(
+        "in-process (median of repetitions)",
+        [
+            ("load (s)", median(r.load for r in raw_runs), median(r.load for r in app_runs), False),
+            (
+                "time to first token (s)",
+                median(r.first_token for r in raw_runs),
+                median(r.first_token for r in app_runs),
+                False,
+            ),
+            (
+                "tokens/s",
+                median(r.tokens_per_second for r in raw_runs),
+                median(r.tokens_per_second for r in app_runs),
+                True,
+            ),
+            ("tokens generated", median(r.tokens for r in raw_runs), median(r.tokens for r in app_runs), True),
+        ],
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m-instruct", help="model name or .gguf path")
@@ -205,7 +228,14 @@ def main() -> None:
         "service-warm, service-warm-rules-only, service-cold",
     )
     parser.add_argument("--no-in-process", action="store_true", help="skip the in-process generation comparison")
+    parser.add_argument(
+        "--only-learning",
+        action="store_true",
+        help="time only the learning rows (rules alone vs rules + model, in-process and through a warm service)",
+    )
     args = parser.parse_args()
+    if args.only_learning:
+        args.only, args.no_in_process = "app,app-rules-only,service-warm,service-warm-rules-only", True
 
     scratch = Path(tempfile.mkdtemp(prefix="chat-speed-"))
     os.environ["ASSISTANT_DATA_DIR"] = str(scratch / "data")
@@ -237,28 +267,6 @@ def main() -> None:
         print_in_process(raw_runs, app_runs)
     if not args.no_cli:
         compare_processes(args, model, scratch)
-
-
-def print_in_process(raw_runs: list[Run], app_runs: list[Run]) -> None:
-    print_table(
-        "in-process (median of repetitions)",
-        [
-            ("load (s)", median(r.load for r in raw_runs), median(r.load for r in app_runs), False),
-            (
-                "time to first token (s)",
-                median(r.first_token for r in raw_runs),
-                median(r.first_token for r in app_runs),
-                False,
-            ),
-            (
-                "tokens/s",
-                median(r.tokens_per_second for r in raw_runs),
-                median(r.tokens_per_second for r in app_runs),
-                True,
-            ),
-            ("tokens generated", median(r.tokens for r in raw_runs), median(r.tokens for r in app_runs), True),
-        ],
-    )
 
 
 def compare_processes(args: argparse.Namespace, model: Path, scratch: Path) -> None:
@@ -364,6 +372,8 @@ def compare_processes(args: argparse.Namespace, model: Path, scratch: Path) -> N
             continue
         alone, learning = median(t[1] for t in times[off]), median(t[1] for t in times[on])
         print(f"  {label:<34} {alone:>14.3f} {learning:>14.3f} {learning / alone:>7.2f}")
+        samples = ", ".join(f"{t[1]:.2f}" for t in times[off]), ", ".join(f"{t[1]:.2f}" for t in times[on])
+        print(f"    each repetition: rules alone {samples[0]}; rules + model {samples[1]}")
 
 
 if __name__ == "__main__":

@@ -6,10 +6,11 @@ the rules thread saves what each queued turn stated outright (learning_pass.lear
 soon as it is queued: it needs no model, so it never waits behind a model pass or maintenance
 (a chat client waits for this part only). The jobs thread then runs the model's extraction
 passes and maintenance, never competing with the user: it waits until the model is free
-(`ModelRunner.wait_until_free`), each model call is a background completion the user's chat
-preempts, and a preempted step is retried. A model pass may so run after a later turn's rules;
-it never replaces a value the user gave since (learn_with_model), and passes never write at
-once (one lock, held while a pass writes, not while the model generates).
+(`ModelRunner.wait_until_free`) and the front end's user is quiet (`until_quiet`: in the service,
+no request for a moment), each model call is a background completion the user's chat preempts,
+and a preempted step is retried. A model pass may so run after a later turn's rules; it never
+replaces a value the user gave since (learn_with_model), and passes never write at once (one
+lock, held while a pass writes, not while the model generates).
 
 Callbacks, on the worker threads: `on_stated` when the rules' part is saved, `on_learned` when
 the turn's learning is finished, with the ids of everything saved (one Undo removes it all);
@@ -69,6 +70,7 @@ class Scheduler:
         on_learned: LearnedCallback | None = None,
         use_model: bool = True,
         retry_seconds: float = 0.5,
+        until_quiet: Callable[[], float] | None = None,
     ) -> None:
         self.assistant = assistant
         self.state_path = state_path or default_state_path(assistant.user)
@@ -77,6 +79,7 @@ class Scheduler:
         self.on_learned = on_learned
         self.use_model = use_model  # False: rules only and extractive summaries, never the model
         self.retry_seconds = retry_seconds  # after a preempted step, before waiting for the model again
+        self._until_quiet = until_quiet or (lambda: 0.0)  # seconds (0: quiet now); see service/activity.py
         self._file = JobFile(self.state_path)
         self._owner = self._file.claim_ownership()
         self._lock = threading.Lock()
@@ -95,8 +98,7 @@ class Scheduler:
         self._work = _Progress(runnable=self._runnable(state))
         self._last_maintenance_at = state.last_maintenance_at
         # A pass whose process died mid-way runs again (or that an earlier scheduler of this process left).
-        owner = state.maintenance_owner
-        self._maintenance_requested = state.maintenance_running and self._ours_to_run(owner)
+        self._maintenance_requested = state.maintenance_running and self._ours_to_run(state.maintenance_owner)
         self._status = JobStatus(
             pending_extractions=len(self._work.runnable), maintenance_pending=self._maintenance_requested
         )
@@ -184,12 +186,8 @@ class Scheduler:
 
     # --- the worker -------------------------------------------------------------------------------
     def _idle(self) -> bool:
-        return (
-            not self._work.runnable
-            and not self._work.rules_running
-            and not self._maintenance_requested
-            and self._status.job is None
-        )
+        work, job = self._work, self._status.job
+        return not (work.runnable or work.rules_running or self._maintenance_requested or job is not None)
 
     def _runnable(self, state: JobState) -> list[dict[str, Any]]:
         """This process's queued turns and those whose process died; a live process's are its own to run."""
@@ -214,22 +212,24 @@ class Scheduler:
             self._publish(**changes)
 
     def _report(self, callback: LearnedCallback | None, result: LearningResult) -> None:
-        if callback is None:
-            return
         try:
-            callback(result)
+            if callback is not None:
+                callback(result)
         except Exception:  # a broken notice must not lose the queue
             log.exception("learning callback failed")
 
     def _yield_to_user(self) -> bool:
-        """Wait while the user's chat holds the model; False when asked to stop."""
-        if self._stop.is_set():
-            return False
-        try:
-            self._runner = self.assistant.runner
-        except AssistantError:
-            return True  # no model to open: no chat to give way to (the rules still learn)
-        return self._runner.wait_until_free(cancel=self._stop)
+        """Wait until the user is quiet and the model free (both at once); False when asked to stop."""
+        while not self._stop.wait(self._until_quiet()):
+            try:
+                self._runner = self.assistant.runner
+            except AssistantError:
+                return True  # no model to open: no chat to give way to (the rules still learn)
+            if not self._runner.wait_until_free(cancel=self._stop):
+                return False
+            if self._until_quiet() == 0:
+                return True  # else a request came while the model was busy: wait for it too
+        return False
 
     def _preempted(self) -> None:
         with self._lock:
@@ -387,14 +387,14 @@ class Scheduler:
             return  # still requested: the pass runs again and continues where it stopped
         except AssistantError as error:
             log.warning("maintenance failed: %s", error)
-            with self._lock:
-                self._maintenance_requested = False
-                self._mark_maintenance(running=False)
-                self._publish(job=None, done=0, total=0, maintenance_pending=False, last_error=str(error))
+            self._end_maintenance(finished=False, last_error=str(error))
             return
         cancelled = self._cancel.is_set()
         self._cancel.clear()
+        self._end_maintenance(finished=not cancelled, last_maintenance=report)
+
+    def _end_maintenance(self, *, finished: bool, **status: Any) -> None:
         with self._lock:
             self._maintenance_requested = False
-            self._mark_maintenance(running=False, finished=not cancelled)
-            self._publish(job=None, done=0, total=0, maintenance_pending=False, last_maintenance=report)
+            self._mark_maintenance(running=False, finished=finished)
+            self._publish(job=None, done=0, total=0, maintenance_pending=False, **status)

@@ -12,8 +12,10 @@ process, so a command never silently runs with settings it was not given.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,12 +31,16 @@ from assistant.errors import AssistantError
 from assistant.llm.opening import open_runner
 from assistant.llm.runner import ModelRunner
 from assistant.service import frontend_ops, memory_ops
+from assistant.service.activity import RequestActivity
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], None]
 # Settings that shape the service itself, not what a request does.
 SERVICE_ONLY = ("user", "service", "service_idle_minutes", "service_warm_up", "service_tcp")
+# A front end's waits and status polls: nobody waits on their answer, so background learning need not wait for them.
+PASSIVE_OPS = frozenset({"frontend.learning.wait", "frontend.learning.idle", "frontend.learning.status"})
+CHAT_OPS = frozenset({"chat", "frontend.chat"})
 
 
 class _Fallback(Exception):
@@ -52,7 +58,13 @@ class _Learning:
     notices: list[str] = field(default_factory=list)
     stated: threading.Event = field(default_factory=threading.Event)  # the rules' part is saved
     finished: threading.Event = field(default_factory=threading.Event)
+    finished_at: float | None = None  # time.monotonic()
     abandoned: bool = False  # its client left once the rules were done
+
+
+# A finished turn's notices wait this long for a client that never came for them (it left before
+# its reply was sent; a job a killed process queued): then they are dropped.
+LEARNED_KEPT_SECONDS = 600.0
 
 
 # Told to a client that leaves while the model still reads its exchange (the service goes on).
@@ -62,12 +74,18 @@ STILL_LEARNING = "The model is still reading this exchange; what else it learns 
 class _Space:
     """One user's warm assistant and its background jobs."""
 
-    def __init__(self, assistant: Assistant, listener: Callable[[LearningResult], None] | None = None) -> None:
+    def __init__(
+        self,
+        assistant: Assistant,
+        listener: Callable[[LearningResult], None] | None = None,
+        until_quiet: Callable[[], float] | None = None,
+    ) -> None:
         self.assistant = assistant
         self._guard = threading.Lock()
         self._learned: dict[str, _Learning] = {}
         self._listener = listener  # the front ends' notices (frontend_ops.Notices)
-        self.jobs = Scheduler(assistant, on_stated=self._collect, on_learned=self._collect)
+        # The model's pass and maintenance start once no request is answered (the rules' pass at once).
+        self.jobs = Scheduler(assistant, on_stated=self._collect, on_learned=self._collect, until_quiet=until_quiet)
         self.jobs.start()  # first it finishes what a killed process left queued
         self.jobs.schedule_maintenance(assistant.settings.maintenance_interval_minutes * 60)  # yields to chats
 
@@ -78,10 +96,17 @@ class _Space:
             entry.stated.set()
             if result.final:
                 entry.finished.set()
+                entry.finished_at = time.monotonic()
                 if entry.abandoned:
                     self._learned.pop(result.job, None)
+                self._forget_uncollected(entry.finished_at)
         if self._listener is not None:
             self._listener(result)
+
+    def _forget_uncollected(self, now: float) -> None:
+        for job, entry in list(self._learned.items()):
+            if entry.finished_at is not None and now - entry.finished_at > LEARNED_KEPT_SECONDS:
+                del self._learned[job]
 
     def wait_learned(self, job: str) -> list[str]:
         """The notices of what the rules saved: the client need not wait for the model's pass.
@@ -123,6 +148,7 @@ class Backend:
         self._runner: ModelRunner | None = runner  # the service may have started loading it already
         self.turns = threading.Lock()  # chat turns and memory writes: one at a time
         self.notices = frontend_ops.Notices()  # learning results for the front ends (the TUI) that queued it
+        self.activity = RequestActivity()
 
     def _settings_for(self, fields: Any) -> Settings:
         try:
@@ -145,7 +171,9 @@ class Backend:
                 assistant = Assistant(settings, runner=self._runner)
                 if self.settings.service_warm_up and settings.user == self.settings.user:  # the one warm_up warms
                     assistant.expect_warm_up()  # before its first chat: that chat will not wait for the embedder
-                space = self._spaces[settings.user] = _Space(assistant, listener=self.notices.deliver)
+                space = self._spaces[settings.user] = _Space(
+                    assistant, listener=self.notices.deliver, until_quiet=self.activity.seconds_until_quiet
+                )
             return space
 
     def warm_up(self, before_embedder: Callable[[], None] | None = None) -> None:
@@ -190,11 +218,16 @@ class Backend:
             except OSError:
                 raise _ClientGone() from None
 
-        handler = _HANDLERS.get(str(request.get("op")))
+        op = str(request.get("op"))
+        handler = _HANDLERS.get(op)
         try:
             if handler is None:
                 raise AssistantError(f"the service does not know the request {request.get('op')!r}")
-            handler(self, request, emit)
+            with contextlib.nullcontext() if op in PASSIVE_OPS else self.activity.answering():
+                if op in CHAT_OPS and self._runner is not None:
+                    # A background pass gives way now, not once recall is done and the reply needs the model.
+                    self._runner.cancel_background()
+                handler(self, request, emit)
         except _ClientGone:
             log.info("the client left before its answer")
         except _Fallback as reason:
