@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from assistant.memory.fusion import by_conversation, by_exchange, by_speaker, fused_relevance, in_time, text_scores
+from assistant.memory.selection import select
 from assistant.memory.store import row_to_memory
 from assistant.memory.types import RecallHit, Status
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 RRF_K = 60
 DUPLICATE_SIMILARITY = 0.96
 USE_SATURATION = 20  # access count at which the use signal is full
+SELECTION_POOL = 3  # times k: the candidates the final selection chooses from
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,9 @@ def rank_candidates(
             hit = replace(hit, memory=row_to_memory(summary))
         hits.append((hit, matched))
     hits.sort(key=lambda pair: pair[0].score, reverse=True)
-    return collapse_duplicates(hits, k)
+    # More than k survive the duplicates, so the selection can give other sessions a turn and
+    # join neighbouring turns (selection.py).
+    return select(collapse_duplicates(hits, SELECTION_POOL * k), k)
 
 
 def best_similarity(query_vectors: np.ndarray, rows: dict[str, dict[str, Any]]) -> dict[str, float]:

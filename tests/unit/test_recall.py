@@ -9,7 +9,7 @@ import pytest
 from memory_helpers import Clock, open_engine
 
 from assistant.memory.embed import SentenceTransformerEmbedder
-from assistant.memory.engine import MemoryEngine
+from assistant.memory.engine import MemoryEngine, episodic_memory_id
 from assistant.memory.ranking import first_pass
 from assistant.memory.recall import BRIDGE_FROM, RecallFilter, RecallWeights, bridge_terms, recency_score, use_score
 from assistant.memory.types import Kind, Message, Role, Status
@@ -221,7 +221,9 @@ def test_a_question_about_someone_finds_their_own_words_before_words_said_to_the
         ("Jon", "Lost my job as a banker yesterday, so I'm starting my own business."),
         ("Gina", "Jon, lose the job and find a better one, I know you will."),
     ]
-    engine.add_messages([Message("bench", Role.USER, text, "c1", speaker=who) for who, text in said])
+    messages = [Message("bench", Role.USER, text, "c1", speaker=who) for who, text in said]
+    engine.add_messages(messages)
     engine.maintain()
     best = engine.search("When did Jon lose his job?", k=3, reinforce=False)[0]
-    assert best.memory.speaker == "Jon"
+    # The result is Jon's message (a neighbour scoring nearly as well may be joined to it, selection.py).
+    assert best.memory.id == episodic_memory_id(messages[1].id)
