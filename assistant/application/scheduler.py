@@ -8,15 +8,14 @@ soon as it is queued: it needs no model, so it never waits behind a model pass o
 passes and maintenance, never competing with the user: it waits until the model is free
 (`ModelRunner.wait_until_free`) and the front end's user is quiet (`until_quiet`: in the service,
 no request for a moment), each model call is a background completion the user's chat preempts,
-and a preempted step is retried. A model pass may so run after a later turn's rules; it never
-replaces a value the user gave since (learn_with_model), and passes never write at once (one
-lock, held while a pass writes, not while the model generates).
+and a preempted step is retried. A model pass may so run after a later turn's rules; it never replaces
+a value the user gave since (learn_with_model); passes write one at a time (one lock, not held while
+the model generates).
 
-Callbacks, on the worker threads: `on_stated` when the rules' part is saved, `on_learned` when
-the turn's learning is finished, with the ids of everything saved (one Undo removes it all);
-`on_progress`/`status` for a status bar. `cancel()` stops a maintenance pass between steps,
-`wait_idle` lets a CLI finish its learning before it exits, `close()` leaves the rest queued in
-the job file (job_state.py): the next start finishes it; an interrupted pass runs again.
+Callbacks, on the worker threads: `on_stated` (the rules' part saved), `on_learned` (the turn's
+learning finished, with the ids of all it saved: one Undo removes it), `on_progress`/`status` for a
+status bar. `cancel()` stops maintenance between steps; `wait_idle` lets a CLI finish the rules' part
+or all before it exits; `close()` leaves the rest queued in the job file (job_state.py) for the next start.
 """
 
 from __future__ import annotations
@@ -179,10 +178,11 @@ class Scheduler:
             self._publish(maintenance_pending=True)
         self._wake.set()
 
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until nothing is left for this process to do; False when `timeout` passed first."""
+    def wait_idle(self, timeout: float | None = None, *, stated_only: bool = False) -> bool:
+        """Until nothing is left to do here (`stated_only`: every rules' pass); False on `timeout`."""
         with self._changed:
-            return self._changed.wait_for(self._idle, timeout)
+            stated = lambda: not self._work.rules_running and all(r.get("stated") for r in self._work.runnable)  # noqa: E731
+            return self._changed.wait_for(stated if stated_only else self._idle, timeout)
 
     # --- the worker -------------------------------------------------------------------------------
     def _idle(self) -> bool:

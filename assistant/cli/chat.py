@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -143,6 +144,7 @@ def _in_process(settings: Settings, args: argparse.Namespace, text: str) -> int:
     jobs = Scheduler(assistant, on_stated=collect, on_learned=collect)
     jobs.start()
     cancel = threading.Event()
+    replying = time.perf_counter()
     try:
         for piece in assistant.stream_reply(
             text, conversation_id=conversation_id, cancel=cancel, use_memory=use_memory, incognito=args.incognito
@@ -160,7 +162,11 @@ def _in_process(settings: Settings, args: argparse.Namespace, text: str) -> int:
     sys.stdout.flush()
     if turn is not None and not turn.incognito:  # an incognito message is never written anywhere
         jobs.queue_learning(turn)
-    jobs.wait_idle()
+    # What the user said outright is saved before exit. The model's own reading may take as long as
+    # the reply did and no longer: what is left stays queued, and the next run or the service finishes it.
+    jobs.wait_idle(stated_only=True)
+    if not jobs.wait_idle(timeout=max(1.0, time.perf_counter() - replying)):
+        learned.append("The model is still reading this exchange; the next run of the assistant finishes it.")
     jobs.close()
     for notice in [*(turn.notices if turn else []), *learned]:
         print(notice, file=sys.stderr)

@@ -237,3 +237,38 @@ def test_turns_keep_their_order_of_facts_through_the_scheduler_when_time_moves_o
     assert homes(engine) == ["User lives in Berlin"]
     superseded = [m.text for m in engine.list(statuses=[Status.SUPERSEDED]) if m.key == "user.home"]
     assert sorted(superseded) == ["User lives in Lisbon", "User lives in Porto"]
+
+
+def test_a_chat_client_can_leave_once_the_rules_are_saved_and_the_next_process_finishes(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder, runner: ModelRunner
+) -> None:
+    # `assistant chat` in its own process waits for what the user stated, and for the model's
+    # reading no longer than the reply took: the rest must stay queued for the next run.
+    clock = Clock()
+    engine = open_engine(tmp_path / "store", embedder, user="default", clock=clock)
+    assistant = Assistant(Settings(model_extraction=True), runner=runner, engine=engine, clock=clock)
+    _earlier, later = two_turns(assistant, clock)
+    state = tmp_path / "jobs.json"
+    user = UserTurnHolder(runner)
+    first = Scheduler(assistant, state_path=state, use_model=True)
+    first.start()
+    user.take()  # the model stays busy: its pass cannot finish
+    try:
+        job = first.queue_learning(later)
+        assert first.wait_idle(timeout=60, stated_only=True), "the rules' pass is done without the model"
+        assert [text for text in homes(engine) if "Porto" in text]
+        assert not first.wait_idle(timeout=0.5), "the model's pass is still to run"
+    finally:
+        first.close()
+        user.release.set()
+    pending = json.loads(state.read_text())["pending"]
+    assert [(record["job"], record["stated"]) for record in pending] == [(job, True)]
+
+    finished: list[str] = []
+    second = Scheduler(assistant, state_path=state, use_model=False, on_learned=lambda r: finished.append(r.job))
+    second.start()
+    try:
+        assert second.wait_idle(timeout=120)
+    finally:
+        second.close()
+    assert finished == [job] and json.loads(state.read_text())["pending"] == []
