@@ -41,6 +41,7 @@ def read_from_user(
     source_id: str,
     retracts: bool = False,
     said_in: str = "",
+    origin: Origin = Origin.EXTRACTED,
 ) -> Candidate:
     """A candidate read from the user's own message (by a rule or the model): the message is its source."""
     return Candidate(
@@ -49,7 +50,7 @@ def read_from_user(
         key=key,
         importance=importance,
         confidence=confidence,
-        origin=Origin.EXTRACTED,
+        origin=origin,
         source_ids=[source_id] if source_id else [],
         value=value,
         retracts=retracts,

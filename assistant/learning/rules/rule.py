@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from assistant.learning.candidate import Candidate
+from assistant.learning.candidate import Candidate, read_from_user
 from assistant.memory.types import Kind, Origin
 
 
@@ -36,16 +36,16 @@ class RuleContext:
         confidence: float = 0.9,
         retracts: bool = False,
     ) -> Candidate:
-        return Candidate(
-            kind=kind,
-            text=text,
-            key=key,
+        return read_from_user(
+            kind,
+            text,
+            key,
+            value,
             importance=importance,
             confidence=confidence,
-            origin=self.origin,
-            source_ids=[self.source_id] if self.source_id else [],
-            value=value,
+            source_id=self.source_id,
             retracts=retracts,
+            origin=self.origin,
         )
 
 
