@@ -112,7 +112,7 @@ async def test_settings_changed_in_the_app_reach_the_running_service(warm_servic
         await idle(app, pilot)
         conversation = app.conversation_id
         assert conversation is not None
-        texts = [message.text for message in app.assistant.conversation_messages(conversation)]
+        texts = [message.content for message in app.assistant.conversation_messages(conversation)]
         assert texts[0] == "My cat is called Tofu." and len(texts) == 2
     started = time.monotonic()
     while (client.status() or {}).get("pending_learning") and time.monotonic() - started < 60:
