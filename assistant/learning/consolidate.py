@@ -8,11 +8,13 @@ goes through the engine, which writes the audit log.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from assistant.learning.candidate import Candidate
+from assistant.learning.rules.family import RELATION_PATTERN
 from assistant.learning.rules.reactions import allergens_named
 from assistant.learning.safety_net import HEALTH_NOTE_PREFIX
 from assistant.learning.schema import SAFETY_FAMILIES, family_of, supersedes
@@ -23,6 +25,18 @@ from assistant.memory.types import Kind, Memory, Status
 
 # Cosine similarity above which an unkeyed candidate restates an existing memory.
 RESTATEMENT_SIMILARITY = 0.92
+# "my daughter", "a minha filha", "mi hermano": a note in which the user speaks of someone else's
+# health. The user's own "I'm not allergic after all" must never end it.
+_SOMEONE_ELSE = re.compile(
+    r"\b(?:my|our|minha|meu|nossa|nosso|mi|mis|nuestra|nuestro|ma|mon|mes|notre|mein|meine|meinem|meiner|"
+    r"unser|unsere|mia|mio|nostra|nostro)\s+(?:"
+    + RELATION_PATTERN
+    + r"|friend|filha|filho|m[aã]e|pai|marido|esposa|esposo|irm[aã]o?|amig[ao]|hija|hijo|madre|padre|"
+    r"hermana|hermano|fille|fils|m[eè]re|p[eè]re|mari|femme|s[oœ]eur|fr[eè]re|ami|amie|tochter|sohn|"
+    r"mutter|vater|mann|frau|schwester|bruder|freund|freundin|figlia|figlio|marito|moglie|sorella|"
+    r"fratello|amica|amico)s?\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -160,6 +174,7 @@ class Consolidator:
             memory
             for memory in notes
             if (memory.key or "").startswith(HEALTH_NOTE_PREFIX)
+            and not _SOMEONE_ELSE.search(memory.text)
             and (
                 (candidate.value and _mentions(memory.text, candidate.value))
                 or any(named.key == thing for named in allergens_named(memory.text))

@@ -109,3 +109,14 @@ def test_a_portuguese_message_saves_home_and_allergy_that_english_ends(assistant
     assert "User is allergic to amendoim" in [m.text for m in assistant.memories.profile()]
     say(assistant, "I'm not allergic to peanuts after all.", chat)
     assert active(assistant, "user.allergy.") == []
+
+
+def test_the_users_own_retraction_leaves_a_family_members_allergy_note(assistant):
+    # From a CLI trial: "never mind the peanut thing" ended the note about the daughter's allergy too.
+    chat = assistant.new_conversation("family").id
+    say(assistant, "Peanuts make my throat swell up.", chat)
+    say(assistant, "A minha filha é alérgica a amendoim.", chat)
+    [daughter] = [m for m in active(assistant, "user.health.note.") if "filha" in m.text]
+    say(assistant, "Never mind the peanut thing… I'm not allergic after all", chat)
+    assert active(assistant, "user.allergy.") == []
+    assert [m.id for m in active(assistant, "user.health.note.") if "filha" in m.text] == [daughter.id]
