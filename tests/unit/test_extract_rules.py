@@ -369,3 +369,11 @@ def test_rules_never_crash_on_any_text(text: str) -> None:
 def test_rules_never_crash_on_mixed_messages(text: str) -> None:
     found = extract_explicit(text, now=NOW, source_id="m")
     assert all(0 < c.importance <= 1 for c in found)
+
+
+def test_a_home_said_with_now_in_another_language_is_just_the_place() -> None:
+    # From a CLI trial: "eu moro em Coimbra agora" was saved as "User lives in Coimbra agora".
+    from assistant.learning.rules.other_languages import other_language_facts
+
+    for sentence, place in [("eu moro em Coimbra agora.", "Coimbra"), ("vivo en Sevilla ahora", "Sevilla")]:
+        assert [c.value for c in other_language_facts(sentence, "m1") if c.key == "user.home"] == [place]

@@ -46,7 +46,10 @@ _FRAMES = {
     for family, openings in _OPENINGS.items()
 }
 # Where a value ends: the next statement ("e", "y", "et", "und", "ma", ...).
-_VALUE_END = re.compile(r"(?i)\s+(?:e|y|et|und|ed|mas|pero|mais|aber|ma|com|con|avec|mit|desde|depuis|seit|há|hace)\s")
+_VALUE_END = re.compile(
+    r"(?i)\s+(?:e|y|et|und|ed|mas|pero|mais|aber|ma|com|con|avec|mit|desde|depuis|seit|há|hace|"
+    r"agora|ahora|maintenant|jetzt|adesso|ora)\s"  # "moro em Coimbra agora": the place ends before "now"
+)
 _NEGATION_BEFORE = re.compile(r"(?i)\b(?:não|nao|no|ne|nicht|non)\s*$")
 
 
