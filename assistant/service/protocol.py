@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from assistant import __version__
@@ -94,3 +95,23 @@ class Channel:
     def close(self) -> None:
         self._reader.close()
         self.sock.close()
+
+
+def accept_connections(
+    listener: socket.socket, stopping: threading.Event, handle: Callable[[socket.socket], None]
+) -> None:
+    """Hand each connection on `listener` to `handle` until the service stops.
+
+    The listener has a timeout so that a stop is noticed between connections; closing it is how
+    the service stops waiting, so an error after a stop ends the loop and any other is raised.
+    """
+    while not stopping.is_set():
+        try:
+            sock, _ = listener.accept()
+        except TimeoutError:
+            continue
+        except OSError:
+            if stopping.is_set():
+                return
+            raise
+        handle(sock)

@@ -32,7 +32,15 @@ from assistant import __version__
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.service import paths, restart
-from assistant.service.protocol import ALIVE, HEARTBEAT_SECONDS, PROTOCOL, Channel, ProtocolError, compatible
+from assistant.service.protocol import (
+    ALIVE,
+    HEARTBEAT_SECONDS,
+    PROTOCOL,
+    Channel,
+    ProtocolError,
+    accept_connections,
+    compatible,
+)
 from assistant.service.tcp import TcpListener, open_listener
 
 if TYPE_CHECKING:
@@ -136,21 +144,13 @@ class Service:
         threading.Thread(target=self._load_backend, name="service-warm-up", daemon=True).start()
         threading.Thread(target=self._watch_idle, name="service-idle", daemon=True).start()
         try:
-            while not self._stopping.is_set():
-                try:
-                    sock, _ = self._listener.accept()
-                except TimeoutError:
-                    continue
-                except OSError:
-                    if self._stopping.is_set():
-                        break
-                    raise
-                threading.Thread(
-                    target=self._serve, args=(Channel(sock),), name="service-connection", daemon=True
-                ).start()
+            accept_connections(self._listener, self._stopping, self._serve_in_thread)
         finally:
             self._close()
         return 0
+
+    def _serve_in_thread(self, sock: socket.socket) -> None:
+        threading.Thread(target=self._serve, args=(Channel(sock),), name="service-connection", daemon=True).start()
 
     def shutdown(self, why: str) -> None:
         if not self._stopping.is_set():

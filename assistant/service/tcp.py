@@ -24,7 +24,7 @@ from typing import Any
 
 from assistant.config import TCP_SCHEME, loopback_address
 from assistant.service import paths
-from assistant.service.protocol import Channel, ProtocolError
+from assistant.service.protocol import Channel, ProtocolError, accept_connections
 
 log = logging.getLogger(__name__)
 
@@ -110,17 +110,13 @@ class TcpListener:
             self.token_path.unlink()
 
     def _accept(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return  # closed: the service is stopping
-            if not self._waiting.acquire(blocking=False):
-                sock.close()
-                continue
-            threading.Thread(target=self._authenticate, args=(sock,), name="service-tcp-hello", daemon=True).start()
+        accept_connections(self._listener, self._stopping, self._hand_over)
+
+    def _hand_over(self, sock: socket.socket) -> None:
+        if not self._waiting.acquire(blocking=False):
+            sock.close()  # too many connections still owe their handshake
+            return
+        threading.Thread(target=self._authenticate, args=(sock,), name="service-tcp-hello", daemon=True).start()
 
     def _authenticate(self, sock: socket.socket) -> None:
         channel = Channel(sock)
