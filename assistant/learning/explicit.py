@@ -128,6 +128,10 @@ RULES_IN_ORDER: tuple[Rule, ...] = (
     identity.name_in_passing,
 )
 
+# Readers that look anywhere in a clause, run after the rule that read its start, for a fact the
+# clause carries in passing ("I just moved to Braga for a job as a nurse": the home, then the job).
+READ_IN_PASSING = (work.job_in_passing,)
+
 # Words before the clause that make it not the user's own statement of fact.
 _HYPOTHETICAL = re.compile(
     r"(?i)\b(?:if|suppose|supposing|imagine|imagining|pretend|pretending|hypothetically|what if|let's say|"
@@ -169,6 +173,10 @@ def _clause_candidates(clause: Clause, now: datetime, source_id: str, origin: Or
         found.extend(produced)
         if any(not candidate.retracts for candidate in produced):
             break
+    if not NEGATED_TAIL.search(head):
+        keys = {candidate.key for candidate in found}
+        for reader in READ_IN_PASSING:
+            found.extend(candidate for candidate in reader(ctx) if candidate.key not in keys)
     return found
 
 

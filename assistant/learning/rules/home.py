@@ -6,7 +6,7 @@ import re
 
 from assistant.learning.candidate import Candidate
 from assistant.learning.rules.rule import RuleContext, rule
-from assistant.learning.rules.values import DETERMINER_START, cut, strip_article
+from assistant.learning.rules.values import DETERMINER_START, PLACE_END, cut, strip_article
 from assistant.learning.rules.words import I_AM
 from assistant.memory.dates import find_dates
 from assistant.memory.language import smart_title
@@ -28,7 +28,7 @@ _HOUSING = frozenset(
 
 
 def _place(text: str) -> str:
-    value = cut(text, max_words=6)
+    value = cut(text, max_words=6, stop=PLACE_END)
     if not value:
         return ""
     bare = strip_article(value).lower()

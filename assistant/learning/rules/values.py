@@ -21,6 +21,10 @@ _VALUE_END = re.compile(
     r"in (?:19|20)\d\d|in (?:early |mid |late )?(?:january|february|march|april|may|june|july|august|september|"
     r"october|november|december)|(?:one|two|three|four|five|six|\d+) (?:years?|months?|weeks?|days?))\b)"
 )
+# A place ends where the reason for being there starts: "Porto hoping for work", "Leeds to be near mum".
+PLACE_END = re.compile(
+    _VALUE_END.pattern[:-1] + r"|\s(?:to|hoping|looking|trying|planning|working|studying|waiting|searching)\b)"
+)
 # A value starting with one of these points at something else ("I live in it"): no value.
 DETERMINER_START = re.compile(
     r"(?i)^(?:it|that|this|these|those|them|you|your|yours|him|her|what|how|when|which|"

@@ -196,3 +196,29 @@ def new_job(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     if not employer:
         return []
     return [ctx.make(Kind.SEMANTIC, f"User works at {employer}", "user.work.employer", employer, importance=0.7)]
+
+
+# A job said in passing, inside a clause another rule reads first: "I just moved to Braga for a
+# job as a nurse", "so glad I finally landed a job as a paramedic". Only a job the user has
+# (took, started, moved for), never one they want, applied for or were only offered.
+_JOB_TAKEN = re.compile(
+    r"(?i)\bi(?:'ve| have| had)?\s+(?:just\s+|recently\s+|finally\s+|only\s+)*"
+    r"(?:(?:moved|relocated|came)\b[^.;!?]*?\b(?:for|to (?:start|take))\s+"
+    r"|(?:started|landed|accepted|took|began|got)\s+)"
+    r"(?:a|my|the)\s+(?:new\s+|first\s+)?(?:job|position|role|post)\s+as\s+(?:an?\s+)?(?P<role>.+)"
+)
+_NOT_TAKEN = re.compile(
+    r"(?i)n't\b|\b(?:not|never|no|applied|apply|applying|looking|look|searching|hoping|hope|want|wanted|"
+    r"trying|try|offered|interview(?:ed|ing)?|find|finding|might|maybe)\b"
+)
+
+
+def job_in_passing(ctx: RuleContext) -> list[Candidate]:
+    """The role in a job the user says they took, anywhere in the clause ('moved here for a job as a nurse')."""
+    match = _JOB_TAKEN.search(ctx.clause)
+    if match is None or _NOT_TAKEN.search(ctx.clause[: match.start("role")]):
+        return []
+    role = job_role(match.group("role"))
+    if not role:
+        return []
+    return [ctx.make(Kind.SEMANTIC, role_text(role), "user.work.role", role, importance=0.7, confidence=0.85)]
