@@ -100,6 +100,10 @@ FACT_TYPES: tuple[FactType, ...] = (
          "Your {relation} is {value}", "User's {relation} is {value}"),
     _row("user.family.{relation}.{name}.diet", "diet", S, ONE, 0.85, True,
          "Your {relation} is {value}", "User's {relation} is {value}"),
+    _row("user.family.{relation}.diet.avoids.{food}", "diet", S, MANY, 0.9, True,
+         "Your {relation} can't have {value}", "User's {relation} can't have {value}"),
+    _row("user.family.{relation}.{name}.diet.avoids.{food}", "diet", S, MANY, 0.9, True,
+         "Your {relation} can't have {value}", "User's {relation} can't have {value}"),
     _row("user.family.{relation}.birthday", "birthday", S, ONE, 0.7, False,
          "Your {relation}'s birthday is {value}", "User's {relation}'s birthday is {value}"),
     _row("user.family.{relation}.{rest}", "family", S, ONE, 0.75, False, "Your {relation}: {value}",
@@ -178,9 +182,9 @@ def _compile(template: str) -> re.Pattern[str]:
     regex = ""
     for part in parts:
         if part == "{rest}":
-            regex += r"(?P<rest>[a-z0-9_]+(?:\.[a-z0-9_]+)*)"
+            regex += r"(?P<rest>\w+(?:\.\w+)*)"  # \w: a name's slug keeps its accents ("ines" is not "inês")
         elif part.startswith("{"):
-            regex += rf"(?P<{part[1:-1]}>[a-z0-9_]+)"
+            regex += rf"(?P<{part[1:-1]}>\w+)"
         else:
             regex += re.escape(part)
     return re.compile(regex)

@@ -1,4 +1,4 @@
-"""What the user says about a family member: their allergies, diet, health, home and work."""
+"""What the user says about a family member: their allergies, diet and what they can't eat, health, home and work."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ _ADJECTIVES = {
     + DIETS
     + r")\b(?!\s+(?:food|restaurant))|(?:has|suffers from)\s+(?:(?:mild|severe|chronic|bad|serious)\s+)?(?P<cond>"
     + CONDITIONS
-    + r")\b|lives\s+in\s+(?P<home>.+)|works\s+(?:at|for)\s+(?P<employer>.+))"
+    + r")\b|(?:can't|cannot|can not|doesn't|does not|mustn't)\s+(?:have|eat|tolerate|digest)\s+(?P<avoids>.+)|"
+    r"lives\s+in\s+(?P<home>.+)|works\s+(?:at|for)\s+(?P<employer>.+))"
 )
 def family_member_fact(match: re.Match[str], ctx: RuleContext) -> list[Candidate]:
     """ "my partner Rui is vegetarian": the relation's name, and the fact, under the person's key."""
@@ -80,6 +81,9 @@ def family_member_fact(match: re.Match[str], ctx: RuleContext) -> list[Candidate
         condition = match.group("cond").lower()
         if names_a_condition(condition):
             found.append(fact(f"has {condition}", f"health.{slug(condition)}", condition, 0.85))
+    elif match.group("avoids"):
+        for item, key in allergens(match.group("avoids")):  # foods the lexicon knows; the net keeps the rest
+            found.append(fact(f"can't have {item.lower()}", f"diet.avoids.{key}", item.lower(), 0.9))
     elif match.group("home"):
         place = cut(match.group("home"), max_words=5)
         if place and not DETERMINER_START.match(place):

@@ -1,4 +1,4 @@
-"""The plainest statements in Portuguese, Spanish, French, German and Italian: name, home, allergy.
+"""The plainest statements in Portuguese, Spanish, French, German and Italian: name, home, allergy, diet.
 
 The English grammar reads only English; the model's extraction reads any language but the
 starter model is weak at it. These frames read the few statements that matter most, said
@@ -41,6 +41,17 @@ _OPENINGS = {
         r"sono\s+allergic[oa]\s+(?:a|al|alle|ai|agli)",  # it
     ),
 }
+# "Sou vegetariana", "ich bin Veganerin": the diet itself is the value, in English.
+_DIETS = {
+    "vegetarian": r"vegetarian[oa]s?|v[ée]g[ée]tarien(?:ne)?s?|vegetarier(?:in)?",
+    "vegan": r"vegan[oa]?s?|v[ée]gane?s?|v[ée]g[ée]talien(?:ne)?s?|veganer(?:in)?",
+    "pescatarian": r"pescetarian[oa]s?|pescatarian[oa]s?|pesc[ée]tarien(?:ne)?s?|pescetarier(?:in)?",
+}
+_DIET_OPENING = r"(?:(?:eu\s+)?sou|(?:yo\s+)?soy|je\s+suis|(?:ich\s+)?bin|(?:io\s+)?sono)\s+(?:un[ae]?\s+|eine?\s+)?"
+_DIET_FRAMES = {
+    diet: re.compile(r"(?i)(?:^|(?<=[\s,;:]))" + _DIET_OPENING + r"(?:" + spellings + r")\b")
+    for diet, spellings in _DIETS.items()
+}
 _FRAMES = {
     family: re.compile(r"(?i)(?:^|(?<=[\s,;:]))(?:" + "|".join(openings) + r")\s+(?P<value>[^,.;!?()]+)")
     for family, openings in _OPENINGS.items()
@@ -65,7 +76,7 @@ def _make(text: str, key: str, value: str, importance: float, source_id: str, se
 
 
 def other_language_facts(sentence: str, source_id: str) -> list[Candidate]:
-    """Name, home and allergies said plainly in Portuguese, Spanish, French, German or Italian."""
+    """Name, home, allergies and diet said plainly in Portuguese, Spanish, French, German or Italian."""
     found: list[Candidate] = []
     for family, frame in _FRAMES.items():
         for match in frame.finditer(sentence):
@@ -86,4 +97,8 @@ def other_language_facts(sentence: str, source_id: str) -> list[Candidate]:
                     found.append(
                         _make(f"User is allergic to {said}", f"user.allergy.{key}", said, 0.95, source_id, sentence)
                     )
+    for diet, frame in _DIET_FRAMES.items():
+        diet_said = frame.search(sentence)
+        if diet_said and not _NEGATION_BEFORE.search(sentence[: diet_said.start()]):
+            found.append(_make(f"User is {diet}", "user.diet", diet, 0.85, source_id, sentence))
     return found

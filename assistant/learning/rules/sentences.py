@@ -24,7 +24,8 @@ _INTERJECTIONS = re.compile(
     r"good evening|greetings|right|alright|um|uh|hmm|sure|also worth noting|quick update|heads up|honestly|"
     r"let me tell you(?: something)?|i should tell you|i should mention|i must say|scratch that|correction|"
     r"good news|bad news|quick one|quick thing|oh and|one more thing|just so you know|for the record|lol|haha|"
-    r"remember(?: that)?|please remember(?: that)?|don't forget(?: that)?|just|oh and|and also)\b[\s,:;!.\-]*)+"
+    r"remember(?: that)?|please remember(?: that)?|don't forget(?: that)?|just|oh and|and also|the thing is|"
+    r"thing is|basically|to be honest|tbh|long story short|truth is|the truth is)\b[\s,:;!.\-]*)+"
 )
 
 
@@ -33,12 +34,16 @@ def ends_with_abbreviation(text: str) -> bool:
     return text.rsplit(" ", 1)[-1].lower() in _ABBREVIATIONS
 
 
-_TRAILING_QUESTION = re.compile(r"(?i),\s+(?=(?:any|what|how|can you|could you|should i|thoughts|ideas)\b[^,.!?]*\?)")
+_TRAILING_QUESTION = re.compile(
+    r"(?i)(?:,\s+(?:so\s+)?|\s+so\s+)(?=(?:any|what|what's|whats|how|can you|could you|should i|thoughts|ideas)\b"
+    r"[^,.!?]*\?)"
+)
 
 
 def split_sentences(text: str) -> list[str]:
     pieces: list[str] = []
-    # "My flat in Glasgow is freezing, any tips?": the statement, then the question.
+    # "My flat in Glasgow is freezing, any tips?", "I can't have dairy so what's a good snack?":
+    # the statement, then the question.
     text = _TRAILING_QUESTION.sub(". ", normalize_text(text))
     for line in text.split("\n"):
         start = 0
