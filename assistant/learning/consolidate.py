@@ -17,7 +17,7 @@ from assistant.learning.candidate import Candidate
 from assistant.learning.rules.family import RELATION_PATTERN
 from assistant.learning.rules.reactions import allergens_named
 from assistant.learning.safety_net import HEALTH_NOTE_PREFIX
-from assistant.learning.schema import SAFETY_FAMILIES, family_of, supersedes
+from assistant.learning.schema import SAFETY_FAMILIES, family_of, second_person, supersedes
 from assistant.memory.engine import MemoryEngine
 from assistant.memory.language import normalize_text, singular, words
 from assistant.memory.recall import RecallFilter
@@ -139,9 +139,10 @@ class Consolidator:
             reason=reason + via,
             valid_from=self.said_at,
         )
-        notice = f"Saved to memory: {memory.text}"
+        # The notice talks to the user: "You live in Braga", where the model reads "User lives in Braga".
+        notice = f"Saved to memory: {second_person(memory.text)}"
         if replaced:
-            notice += " (replaces: " + "; ".join(old.text for old in replaced) + ")"
+            notice += " (replaces: " + "; ".join(second_person(old.text) for old in replaced) + ")"
         return Applied("add", memory, replaced=list(replaced), notice=notice)
 
     def _retract(self, candidate: Candidate, current: list[Memory], via: str = "") -> Applied:
@@ -162,7 +163,10 @@ class Consolidator:
         if not ended:
             return Applied("skip")
         return Applied(
-            "retract", ended[0], replaced=ended, notice="No longer true: " + "; ".join(m.text for m in ended)
+            "retract",
+            ended[0],
+            replaced=ended,
+            notice="No longer true: " + "; ".join(second_person(m.text) for m in ended),
         )
 
     def _notes_quoting(self, candidate: Candidate) -> list[Memory]:

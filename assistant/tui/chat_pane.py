@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from assistant.application.protocol import FrontendCore
 from assistant.errors import AssistantError
+from assistant.learning.schema import second_person
 from assistant.memory.types import Memory
 from assistant.memory.types import Message as ChatRecord
 from assistant.tui.internal_errors import report_bug
@@ -265,7 +266,8 @@ class ChatPane(Vertical):
 
         def show(memories: list[Memory]) -> None:
             if memories and notices.is_attached:
-                notices.add_learned([memory.text for memory in memories], [memory.id for memory in memories])
+                texts = [second_person(memory.text) for memory in memories]
+                notices.add_learned(texts, [memory.id for memory in memories])
             self.post_message(MemoriesChanged("remembered"))
 
         self.host.call_core(core.memories_by_id, memory_ids, then=show, what="reading what was saved")
@@ -297,7 +299,7 @@ class ChatPane(Vertical):
             self._learning_bars.pop(message.job, None)
             if not self._learning_bars:
                 self.status.job = ""
-        texts = [memory.text for memory in report.saved]
+        texts = [second_person(memory.text) for memory in report.saved]  # told to the user: "You live in …"
         if notices is not None and notices.is_attached:
             if message.saved_ids:
                 notices.add_learned(texts, message.saved_ids)

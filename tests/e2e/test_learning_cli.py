@@ -28,11 +28,11 @@ def active(cli) -> list[str]:
 @pytest.mark.slow
 def test_a_paraphrased_allergy_is_saved_in_context_and_retracted(cli):
     told = chat(cli, "Oh and peanuts… they make my throat swell up. So no peanuts please!")
-    assert "Saved to memory: User is allergic to peanuts" in told.stderr
+    assert "Saved to memory: You are allergic to peanuts" in told.stderr
     later = chat(cli, "--new", "--show-context", "Any ideas for a snack?")
     assert "User is allergic to peanuts" in later.stdout.split("--- context:", 1)[1]
     ended = chat(cli, "--new", "Never mind the peanut thing… I'm not allergic after all")
-    assert "No longer true: User is allergic to peanuts" in ended.stderr
+    assert "No longer true: You are allergic to peanuts" in ended.stderr
     assert not any("peanut" in text for text in active(cli))
     after = chat(cli, "--new", "--show-context", "Any ideas for a snack?")
     assert "allergic to peanuts" not in after.stdout.split("--- context:", 1)[1]
@@ -43,4 +43,4 @@ def test_a_move_and_a_portuguese_message_are_saved(cli):
     chat(cli, "Moro em Lisboa e sou alérgica a amendoim")
     assert {"User lives in Lisboa", "User is allergic to amendoim"} <= set(active(cli))
     moved = chat(cli, "--new", "we're in Coimbra now")
-    assert "Saved to memory: User lives in Coimbra (replaces: User lives in Lisboa)" in moved.stderr
+    assert "Saved to memory: You live in Coimbra (replaces: You live in Lisboa)" in moved.stderr

@@ -47,6 +47,8 @@ from kill_harness import (
 from kill_learning_queue import learning_queue_campaign
 from trust_helpers import TOPICS, write_messages
 
+from assistant.learning.schema import second_person
+
 # What the other trust tests and benchmarks/trust_report.py import from here.
 __all__ = ["CAMPAIGNS", "Campaign", "bytes_contain", "cli_command", "read_table", "store_problems"]
 
@@ -214,7 +216,8 @@ def chat_campaign(work: Path, memory_dir: Path, *, points: int, seed: int) -> Ca
                 problems.append(f"acknowledged message {text!r} is not stored")
             acknowledged |= ids
         learned.update(_saved_texts(run.stderr))
-        texts = {row["text"] for row in read_table(memory_dir, "memories")}
+        # The notice tells the user "You live in Lisbon" for the stored "User lives in Lisbon".
+        texts = {second_person(row["text"]) for row in read_table(memory_dir, "memories")}
         for saved in sorted(learned - texts):
             campaign.lost += 1
             problems.append(f"acknowledged memory {saved!r} is not stored")

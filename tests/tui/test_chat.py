@@ -159,14 +159,14 @@ async def test_what_the_user_stated_shows_before_the_model_finishes_and_one_undo
                 bar = bars.first()
                 break
         assert bar is not None, "the stated fact was not shown while the model was still working"
-        assert str(bar.query_one(".learned-line Label").render()) == "Saved to memory: User lives in Lisbon"
+        assert str(bar.query_one(".learned-line Label").render()) == "Saved to memory: You live in Lisbon"
         assert app.query_one(StatusBar).job == "learning…"
 
         fake.model_done.set()
         await wait_idle(app, pilot)
         assert len(bar.query(".learned-line")) == 1
         assert str(bar.query_one(".learned-line Label").render()) == (
-            "Saved to memory: User lives in Lisbon; User restores old bicycles"
+            "Saved to memory: You live in Lisbon; You restore old bicycles"
         )
         assert app.query_one(StatusBar).job == ""
         await pilot.click("#undo")

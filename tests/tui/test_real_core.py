@@ -249,7 +249,7 @@ async def test_a_stated_fact_is_learned_through_the_scheduler_and_one_undo_remov
 
         bar = app.query(NoticeBar).last()
         label = str(bar.query_one(".learned-line Label").render())
-        assert label.startswith("Saved to memory: ") and "User lives in Lisbon" in label
+        assert label.startswith("Saved to memory: ") and "You live in Lisbon" in label
         assert bar.learned_ids == everything
         await pilot.click("#undo")
         await idle(app, pilot)

@@ -8,6 +8,7 @@ import pytest
 
 from assistant.application.session import Assistant
 from assistant.config import load_settings
+from assistant.learning.schema import second_person
 from assistant.memory.types import Status
 
 pytestmark = pytest.mark.slow
@@ -40,14 +41,14 @@ def test_a_move_supersedes_and_scratch_that_moves_back(assistant):
     say(assistant, "Let me tell you, I just moved to Berlin last month.", chat)
     report = say(assistant, "Scratch that, I moved back to Porto.", chat)
     assert [m.text for m in active(assistant, "user.home")] == ["User lives in Porto"]
-    assert any("replaces: User lives in Berlin" in notice for notice in report.notices)
+    assert any("replaces: You live in Berlin" in notice for notice in report.notices)
 
 
 def test_a_retraction_ends_the_health_note_that_quoted_it_and_adds_nothing(assistant):
     chat = assistant.new_conversation("health").id
     saved = say(assistant, "Penicillin and I really don't get along.", chat)
     [note] = active(assistant, "user.health.note.")
-    assert saved.notices == [f"Saved to memory: {note.text}"]
+    assert saved.notices == [f"Saved to memory: {second_person(note.text)}"]
     ended = say(assistant, "I'm not allergic to penicillin after all, the test came back clear.", chat)
     assert active(assistant, "user.health.note.") == [] and active(assistant, "user.allergy.") == []
     assert ended.saved == [] and any(notice.startswith("No longer true:") for notice in ended.notices)
@@ -68,7 +69,7 @@ def test_a_statement_no_rule_reads_is_kept_as_a_note_of_its_family_with_undo(ass
     chat = assistant.new_conversation("pet").id
     report = say(assistant, "My dog turned out to be a brilliant swimmer.", chat)
     [note] = active(assistant, "user.note.pet.")
-    assert report.notices == [f"Saved to memory: {note.text}"] and "brilliant swimmer" in note.text
+    assert report.notices == [f"Saved to memory: {second_person(note.text)}"] and "brilliant swimmer" in note.text
     assistant.undo_learned([m.id for m in report.saved])
     assert active(assistant, "user.note.") == []
 
@@ -80,7 +81,7 @@ def test_settling_and_being_somewhere_now_are_moves_that_supersede(assistant):
     assert [m.text for m in active(assistant, "user.home")] == ["User lives in Braga"]
     report = say(assistant, "we're in Coimbra now", chat)
     assert [m.text for m in active(assistant, "user.home")] == ["User lives in Coimbra"]
-    assert any("replaces: User lives in Braga" in notice for notice in report.notices)
+    assert any("replaces: You live in Braga" in notice for notice in report.notices)
 
 
 def test_a_paraphrased_allergy_is_one_fact_and_a_bare_retraction_ends_it_and_the_note(assistant):

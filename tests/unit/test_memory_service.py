@@ -133,7 +133,7 @@ def test_an_allergy_in_everyday_words_reaches_a_new_conversations_prompt(cli):
         env={"ASSISTANT_MODEL_EXTRACTION": "false"},
     )
     assert first.returncode == 0, first.stderr
-    assert "Saved to memory: User is allergic to shrimp" in first.stderr  # told, not silent
+    assert "Saved to memory: You are allergic to shrimp" in first.stderr  # told, not silent
 
     asked = cli("chat", "Can you give me some dinner ideas?", "--new", "--show-context")
     assert asked.returncode == 0, asked.stderr

@@ -8,6 +8,7 @@ from assistant.application.chat_commands import grammar as parsed
 from assistant.application.knowledge import KIND_TITLES, knowledge_report
 from assistant.application.memory_service import MemoryService
 from assistant.application.turn import Turn
+from assistant.learning.schema import second_person
 from assistant.memory.types import Memory, Status
 
 INCOGNITO = "This is an incognito conversation: I won't store anything from it."
@@ -61,11 +62,11 @@ def _remember(memories: MemoryService, text: str, turn: Turn) -> CommandAnswer:
     result = memories.remember(text, source_id=turn.ensure_user_message_id(), at=turn.at)
     if not result.memories:
         return CommandAnswer("There was nothing left to remember once secrets were removed.")
-    lines = [f"- {memory.text} (I already knew that)" for memory in result.confirmed]
+    lines = [f"- {second_person(memory.text)} (I already knew that)" for memory in result.confirmed]
     for memory in result.saved:
-        replaced = result.replaced.get(memory.id)
-        lines.append(f"- {memory.text}" + (f" (replaces: {'; '.join(m.text for m in replaced)})" if replaced else ""))
-    turn.notices.extend(f"Saved to memory: {m.text}" for m in result.saved)
+        replaced = "; ".join(second_person(m.text) for m in result.replaced.get(memory.id, []))
+        lines.append(f"- {second_person(memory.text)}" + (f" (replaces: {replaced})" if replaced else ""))
+    turn.notices.extend(f"Saved to memory: {second_person(m.text)}" for m in result.saved)
     return CommandAnswer("Got it. I'll remember:\n" + "\n".join(lines), saved=result.saved)
 
 
