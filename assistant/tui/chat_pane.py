@@ -299,7 +299,10 @@ class ChatPane(Vertical):
             self._learning_bars.pop(message.job, None)
             if not self._learning_bars:
                 self.status.job = ""
-        texts = [second_person(memory.text) for memory in report.saved]  # told to the user: "You live in …"
+        # As the notices tell it ("You work as a pharmacist (replaces: You work as a nurse)"), else as saved.
+        texts = [text[len(SAVED_PREFIX) :] for text in report.notices if text.startswith(SAVED_PREFIX)] or [
+            second_person(memory.text) for memory in report.saved
+        ]
         if notices is not None and notices.is_attached:
             if message.saved_ids:
                 notices.add_learned(texts, message.saved_ids)

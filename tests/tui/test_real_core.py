@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Input
 from assistant.application.frontend import AssistantFrontend
 from assistant.config import load_settings
 from assistant.memory.engine import MemoryEngine
-from assistant.memory.types import Kind, Role
+from assistant.memory.types import Kind, Role, Status
 from assistant.tui.app import AssistantApp
 from assistant.tui.messages import AssistantReady, ReplyChunk, ReplyDone
 from assistant.tui.screens.inspector import InspectorScreen
@@ -255,6 +255,30 @@ async def test_a_stated_fact_is_learned_through_the_scheduler_and_one_undo_remov
         await idle(app, pilot)
         assert [engine.get(memory_id) for memory_id in everything] == [None] * len(everything)
         assert not [m for m in facts(engine) if "Lisbon" in m.text]
+
+
+async def test_a_changed_job_is_shown_with_what_it_replaces() -> None:
+    """The notice tells the user what a newer value ended, in their own words ("You …")."""
+    from assistant.tui.messages import Learned
+
+    app = real_app(max_reply_tokens=16)
+    seen: list[Message] = []
+    async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+        await wait_until(pilot, lambda: app.ready and app.scheduler is not None)
+        for text in ("I work as a nurse.", "I work as a pharmacist now."):
+            finals = sum(isinstance(m, Learned) and m.final for m in seen)
+            await pilot.press(*text, "enter")
+            await wait_until(
+                pilot, lambda finals=finals: sum(isinstance(m, Learned) and m.final for m in seen) > finals
+            )
+            await idle(app, pilot)
+        label = str(app.query(NoticeBar).last().query_one(".learned-line Label").render())
+        assert label.startswith("Saved to memory: ")
+        assert "You work as a pharmacist (replaces: You work as a nurse)" in label
+        current = [
+            m.text for m in facts(app.assistant.core.engine) if "works as" in m.text and m.status == Status.ACTIVE
+        ]
+        assert current == ["User works as a pharmacist"]
 
 
 async def test_learning_left_queued_when_the_app_closes_is_finished_by_the_next_start() -> None:
