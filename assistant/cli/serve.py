@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.cli.common import add_json_option, print_json
-from assistant.config import load_settings, loopback_address
+from assistant.config import TCP_SCHEME, load_settings, loopback_address
 from assistant.errors import AssistantError
 
 
@@ -78,8 +78,10 @@ def describe(status: dict[str, Any]) -> list[str]:
 def _status(args: argparse.Namespace) -> int:
     from assistant.service import client, paths
 
+    service = load_settings().service  # a tcp:// address: the service there, with its token
+    where = service if service.startswith(TCP_SCHEME) else f"socket {paths.socket_path()}"
     try:
-        status = client.status()
+        status = client.status(service)
     except client.VersionMismatch as error:
         if args.json:
             print_json({"running": True, "compatible": False, "version": error.version, "pid": error.pid})
@@ -88,9 +90,11 @@ def _status(args: argparse.Namespace) -> int:
         return 0
     if status is None:
         if args.json:
-            print_json({"running": False, "socket": str(paths.socket_path())})
+            print_json(
+                {"running": False, "socket": str(paths.socket_path())} | ({"tcp": service} if where == service else {})
+            )
         else:
-            print(f"not running (socket {paths.socket_path()})")
+            print(f"not running ({where})")
         return 0
     token = client.read_token(Path(status["token_file"])) if args.show_token and status.get("token_file") else None
     if args.json:
@@ -103,7 +107,7 @@ def _status(args: argparse.Namespace) -> int:
 def _stop(args: argparse.Namespace) -> int:
     from assistant.service import client
 
-    pid = client.stop()
+    pid = client.stop(load_settings().service)
     if args.json:
         print_json({"stopped": pid is not None, "pid": pid})
     else:

@@ -272,9 +272,22 @@ def connect_or_start(*, timeout: float = START_TIMEOUT_SECONDS) -> Connection:
     raise ServiceUnavailable(f"the service did not start; its log is {paths.log_path()}")
 
 
-def status() -> dict[str, Any] | None:
-    """The running service's status; None when none runs. Raises VersionMismatch for another version."""
-    connection = connect()
+def _reach(service: str, intent: str | None = None) -> Connection | None:
+    """The service the `service` setting names, without starting one: None when nothing listens."""
+    if not service.startswith(TCP_SCHEME):
+        return connect(intent=intent)
+    try:
+        return connect_tcp(service, intent=intent)
+    except ServiceUnavailable:
+        return None
+
+
+def status(service: str = "auto") -> dict[str, Any] | None:
+    """The running service's status; None when none runs. Raises VersionMismatch for another version.
+
+    `service` is the setting: a `tcp://` address asks the service there (with its token).
+    """
+    connection = _reach(service)
     if connection is None:
         return None
     with connection:
@@ -335,8 +348,35 @@ def _peer(connection: Connection) -> tuple[int, int]:
     return connection.pid, os.getuid()
 
 
-def stop(*, timeout: float = STOP_TIMEOUT_SECONDS) -> int | None:
-    """Stop the running service, whatever its version; returns its pid (None when none ran)."""
+def _stop_over_tcp(service: str, timeout: float) -> int | None:
+    """Stop the service at a `tcp://` address; its pid may be another namespace's: gone is when nothing listens."""
+    connection = _reach(service, intent="stop")
+    if connection is None:
+        return None
+    with connection:
+        pid = connection.pid
+        with contextlib.suppress(AssistantError):
+            connection.call("stop")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            still = _reach(service, intent="stop")
+        except ServiceRefused:
+            still = None  # closing: it dropped the handshake
+        if still is None:
+            return pid
+        still.close()
+        time.sleep(0.05)
+    raise AssistantError(f"the service at {service} (pid {pid}) did not stop within {timeout:.0f} s")
+
+
+def stop(service: str = "auto", *, timeout: float = STOP_TIMEOUT_SECONDS) -> int | None:
+    """Stop the running service, whatever its version; returns its pid (None when none ran).
+
+    `service` is the setting: a `tcp://` address stops the service there (with its token).
+    """
+    if service.startswith(TCP_SCHEME):
+        return _stop_over_tcp(service, timeout)
     connection = connect(intent="stop")
     if connection is None:
         return None

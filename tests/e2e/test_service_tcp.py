@@ -187,6 +187,30 @@ def test_memory_search_over_tcp_reaches_the_services_memories(
     assert "blue pot" in " ".join(hit["text"] for hit in json.loads(mine.stdout))
 
 
+def test_serve_status_and_stop_reach_the_service_at_its_tcp_address(tcp_service: None, tmp_path: Path) -> None:
+    pid, url, token = _start_tcp()
+    # From a data dir of its own, with only the address and the token: the service there answers.
+    over_tcp = {"ASSISTANT_DATA_DIR": str(tmp_path / "elsewhere"), "ASSISTANT_SERVICE": url}
+    refused = run_cli("serve", "--status", env={**over_tcp, "ASSISTANT_SERVICE_TOKEN": "wrong"})
+    assert refused.returncode != 0 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert _alive(pid)
+    over_tcp["ASSISTANT_SERVICE_TOKEN"] = token
+    status = run_cli("serve", "--status", "--json", env=over_tcp)
+    assert status.returncode == 0, status.stderr
+    described = json.loads(status.stdout)
+    assert described["running"] is True and described["pid"] == pid and described["tcp"] == url
+    stopped = run_cli("serve", "--stop", "--json", env=over_tcp)
+    assert stopped.returncode == 0, stopped.stderr
+    assert json.loads(stopped.stdout) == {"stopped": True, "pid": pid}
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)
+    gone = run_cli("serve", "--status", "--json", env=over_tcp)
+    assert gone.returncode == 0 and json.loads(gone.stdout)["running"] is False, gone.stdout + gone.stderr
+    assert run_cli("serve", "--stop", "--json", env=over_tcp).stdout.strip() == '{"stopped": false, "pid": null}'
+
+
 def test_a_client_of_another_version_is_refused_over_tcp_after_its_token(tcp_service: None) -> None:
     pid, url, token = _start_tcp()
     with pytest.raises(client.VersionMismatch) as refused:
