@@ -148,7 +148,7 @@ class ModelRunner(TurnTaking):
                 raise ModelError(f"llama-cpp-python is not installed correctly: {error}") from None
             except (ValueError, RuntimeError, OSError) as error:
                 raise ModelError(f"cannot load model {self.model_path.name}: {error}") from None
-            self._format = PromptFormat.for_model(llama, info.chat_template)
+            self._format = PromptFormat.for_model(llama, info.chat_template, self.model_path)
             self.load_seconds = time.perf_counter() - started
             self._llama = llama
             return llama
@@ -167,7 +167,7 @@ class ModelRunner(TurnTaking):
                 # Prompts are still counted while the model is out, by its vocabulary alone (a few
                 # MB). Counting runs outside the model lock, so the model is not closed here: it is
                 # freed when the last count still using it returns and drops its reference.
-                self._format = PromptFormat.for_model(self._vocabulary(), self.info.chat_template)
+                self._format = PromptFormat.for_model(self._vocabulary(), self.info.chat_template, self.model_path)
                 self._llama = None
                 self._chat_cache = ChatCache()  # its saved cells belong to the context being freed
         finally:
