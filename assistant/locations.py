@@ -40,6 +40,14 @@ def log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
 
 
+def cache_dir() -> Path:
+    """What can be computed again (e.g. a model file's control tokens): deleting it loses nothing."""
+    override = os.environ.get("ASSISTANT_DATA_DIR")
+    if override:
+        return Path(override).expanduser() / "cache"
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
 def models_dir() -> Path:
     """Models added with `models add` or downloaded with `models pull`."""
     return data_dir() / "models"

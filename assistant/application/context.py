@@ -147,6 +147,15 @@ def _system_text(rules: Sequence[Memory], profile_lines: list[str], now: datetim
     return "\n\n".join(parts)
 
 
+def opening_messages(now: datetime | None) -> list[ChatMessage]:
+    """How a prompt starts before memory is read: the system message without rules or profile.
+
+    A turn without rules and profile sends exactly this first; with them, it shares the start
+    up to the date. Evaluated ahead (`ModelRunner.prefill`), it spares a first reply that much.
+    """
+    return [ChatMessage("system", _system_text([], [], now))]
+
+
 def _take(lines: list[tuple[str, Any]], limit: int, count: Callable[[str], int]) -> list[tuple[str, Any]]:
     kept, used = [], 0
     for line, item in lines:

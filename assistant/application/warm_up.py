@@ -5,7 +5,10 @@ sentence-transformers takes seconds: torch, transformers). So the embedder promi
 first (see memory/embed.py `will_load_behind`) and loads last: a chat meanwhile recalls by
 full text, profile and rules and stores its messages without vectors, and once it has loaded
 those vectors are filled in. The store opens beside the model: importing lancedb is Python
-work, loading the model is native and leaves the interpreter free.
+work, loading the model is native and leaves the interpreter free. Once the model is loaded,
+and while the store may still be opening, the start of the first prompt (the system message
+as far as it is known without memory) is evaluated into the model's cache: a first chat then
+evaluates only the rest of its prompt.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
+from assistant.application.context import opening_messages
 from assistant.config import Settings
 from assistant.llm.runner import ModelRunner
 from assistant.memory.embed import Embedder
@@ -26,6 +31,7 @@ class Assistant(Protocol):
     """What a warm-up needs of application.session.Assistant (named here: session imports this module)."""
 
     settings: Settings
+    clock: Callable[[], datetime]
 
     @property
     def runner(self) -> ModelRunner: ...
@@ -47,6 +53,7 @@ def warm_up(assistant: Assistant, before_embedder: Callable[[], None] | None = N
     """
     if not assistant.settings.memory_enabled:
         assistant.runner.load()
+        _prefill_opening(assistant)
         return
     embedder = assistant.expect_warm_up()
     failed: list[BaseException] = []
@@ -63,6 +70,8 @@ def warm_up(assistant: Assistant, before_embedder: Callable[[], None] | None = N
     try:
         assistant.runner.load()
         log.info("warm-up: model loaded after %.2f s", time.perf_counter() - started)
+        _prefill_opening(assistant)
+        log.info("warm-up: the prompt's opening evaluated after %.2f s", time.perf_counter() - started)
     finally:
         store.join()
         log.info("warm-up: store open after %.2f s", time.perf_counter() - started)
@@ -79,3 +88,8 @@ def warm_up(assistant: Assistant, before_embedder: Callable[[], None] | None = N
     filled = assistant.engine.fill_missing_vectors()
     if filled:
         log.info("warm-up: embedded %d memories stored while the embedder loaded", filled)
+
+
+def _prefill_opening(assistant: Assistant) -> None:
+    """The system message every first prompt starts with, into the model's cache (a chat preempts it)."""
+    assistant.runner.prefill(opening_messages(assistant.clock()))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -81,6 +82,21 @@ class ControlTokens:
                     texts.append(text)
         return cls(texts)
 
+    @classmethod
+    def of_model_file(cls, llama: Llama, model_path: Path) -> ControlTokens:
+        """`from_llama`, computed once per model file (see control_cache.py)."""
+        import llama_cpp
+
+        from assistant.llm import control_cache
+
+        engine = str(getattr(llama_cpp, "__version__", "?"))
+        cached = control_cache.load(model_path, engine)
+        if cached is not None:
+            return cls(cached)
+        found = cls.from_llama(llama)
+        control_cache.save(model_path, engine, list(found.texts))
+        return found
+
     def defuse(self, text: str) -> str:
         """`text` with a word joiner after the first character of every control-token occurrence.
 
@@ -118,7 +134,8 @@ class PromptFormat:
     control: ControlTokens
 
     @classmethod
-    def for_model(cls, llama: Llama, chat_template: str | None) -> PromptFormat:
+    def for_model(cls, llama: Llama, chat_template: str | None, model_path: Path | None = None) -> PromptFormat:
+        """The format of a loaded model; with its file's path, the control tokens come from the cache."""
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         eos_id, bos_id = llama.token_eos(), llama.token_bos()
@@ -133,7 +150,8 @@ class PromptFormat:
         stop_strings = [eos] if eos else []
         if not chat_template:
             stop_strings.append("<|im_end|>")
-        return cls(llama, template, stop_strings, ControlTokens.from_llama(llama))
+        control = ControlTokens.of_model_file(llama, model_path) if model_path else ControlTokens.from_llama(llama)
+        return cls(llama, template, stop_strings, control)
 
     def render(self, messages: Sequence[_Message]) -> str:
         """The exact prompt text the model sees; message text cannot form a control token."""

@@ -17,6 +17,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -148,7 +149,7 @@ class ModelRunner(TurnTaking):
                 raise ModelError(f"llama-cpp-python is not installed correctly: {error}") from None
             except (ValueError, RuntimeError, OSError) as error:
                 raise ModelError(f"cannot load model {self.model_path.name}: {error}") from None
-            self._format = PromptFormat.for_model(llama, info.chat_template)
+            self._format = PromptFormat.for_model(llama, info.chat_template, self.model_path)
             self.load_seconds = time.perf_counter() - started
             self._llama = llama
             return llama
@@ -167,7 +168,7 @@ class ModelRunner(TurnTaking):
                 # Prompts are still counted while the model is out, by its vocabulary alone (a few
                 # MB). Counting runs outside the model lock, so the model is not closed here: it is
                 # freed when the last count still using it returns and drops its reference.
-                self._format = PromptFormat.for_model(self._vocabulary(), self.info.chat_template)
+                self._format = PromptFormat.for_model(self._vocabulary(), self.info.chat_template, self.model_path)
                 self._llama = None
                 self._chat_cache = ChatCache()  # its saved cells belong to the context being freed
         finally:
@@ -203,6 +204,30 @@ class ModelRunner(TurnTaking):
 
     def count_chat_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return len(self.tokenize(self.render(messages)))
+
+    def prefill(self, messages: Sequence[ChatMessage]) -> bool:
+        """Evaluate the prompt of `messages` into llama.cpp's cache ahead of a chat that starts with them.
+
+        Only into an empty cache (it never displaces a conversation) and only when no chat waits
+        for the model. One batch on one thread: it runs beside other work (a store opening), and
+        llama.cpp's threads, which wait for each other at every step, crawl when a core is taken
+        from them; small preemptible chunks cost several times more here. A prompt opening is
+        short (~100 tokens), and a chat that waits for it would have evaluated the same tokens.
+        """
+        if self._llama is not None and self._llama.n_tokens > 0:
+            return False
+        prompt = self.render(messages)
+        try:
+            with self._turn(background=True):
+                llama = self.load()
+                tokens = self.tokenize(prompt)
+                if llama.n_tokens > 0 or not tokens or self._user_waiting.is_set():
+                    return False
+                with _threads(llama, 1, self.threads):
+                    llama.eval(tokens)
+                return True
+        except GenerationCancelled:
+            return False
 
     # -- generation --------------------------------------------------------------------
 
@@ -317,6 +342,23 @@ class ModelRunner(TurnTaking):
             except ValueError as error:
                 raise ModelError(f"structured generation failed: {error}") from None
         return parse_json_output("".join(pieces), schema)
+
+
+@contextmanager
+def _threads(llama: Llama, now: int, after: int) -> Iterator[None]:
+    """llama.cpp's context on `now` threads, then on `after` again (its own threads if this llama-cpp-python cannot)."""
+    try:
+        import llama_cpp
+
+        context = llama._ctx.ctx
+        llama_cpp.llama_set_n_threads(context, now, now)
+    except (AttributeError, ImportError, TypeError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        llama_cpp.llama_set_n_threads(context, after, after)
 
 
 def parse_json_output(text: str, schema: type[Schema]) -> Schema:
