@@ -8,6 +8,7 @@ also opens a loopback TCP port; its connections need the token in the token file
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -115,16 +116,29 @@ def _stop(args: argparse.Namespace) -> int:
     return 0
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes each record to sys.stderr as it is then: loading the model points fd 2 at llama.cpp's
+    log and gives Python a new sys.stderr, and the service's own log belongs in the service log."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def run(args: argparse.Namespace) -> int:
     if args.status:
         return _status(args)
     if args.stop:
         return _stop(args)
-    import logging
-
     from assistant.service.server import Service
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = _CurrentStderr()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     settings = load_settings()
     try:
         return Service(settings, idle_minutes=args.idle_timeout, tcp=args.tcp).run()
