@@ -279,3 +279,22 @@ def test_the_thin_client_imports_nothing_heavy() -> None:
     result = subprocess.run([sys.executable, "-c", LIGHT_CLIENT], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_services_own_log_lines_stay_in_its_log_once_the_model_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the model points fd 2 at llama.cpp's log; the service's warm-up lines still go to service.log."""
+    monkeypatch.setenv("ASSISTANT_SERVICE", "auto")
+    monkeypatch.setenv("ASSISTANT_SERVICE_WARM_UP", "true")
+    from assistant.llm.native_log import native_log_path
+
+    try:
+        _start()
+        deadline = time.monotonic() + 240
+        while "warm " not in paths.log_path().read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        service_log = paths.log_path().read_text()
+        assert "warm-up: model loaded" in service_log and "warm " in service_log, service_log[-2000:]
+        llama_log = native_log_path().read_text() if native_log_path().exists() else ""
+        assert " INFO assistant." not in llama_log, llama_log[-2000:]
+    finally:
+        _stop_everything()
