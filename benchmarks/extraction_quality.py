@@ -102,7 +102,7 @@ def main() -> int:
             "model": score(sample, model),
             "rules+net+model": score(sample, everything),
         }
-        print(f"\non {len(sample)} sampled messages, SmolLM2-135M, 2 threads, max {args.max_tokens} tokens:\n")
+        print(f"\non {len(sample)} sampled messages, SmolLM2-135M on 1 thread, max {args.max_tokens} tokens:\n")
         print(table(sampled))
         if seconds:
             print(

@@ -24,6 +24,7 @@ from assistant.learning.explicit import extract_explicit
 from assistant.learning.rules.family import RELATION_PATTERN
 from assistant.learning.rules.reactions import allergens_named
 from assistant.learning.rules.sentences import is_question, split_sentences
+from assistant.learning.safety_net import speaks_of_the_body
 from assistant.learning.schema import MODEL_SLOTS, fact_type, importance_of, phrase
 from assistant.llm.runner import ChatMessage, GenerationCancelled, GenerationTimedOut
 from assistant.memory.dates import resolve_dates
@@ -196,6 +197,10 @@ def _fact_candidate(
     before = fold(sentence).split(fold(value).split()[0], 1)[0].split()[-4:]
     if _NEGATION.search(" ".join(before)) or re.search(r"(?i)n't\b", " ".join(sentence.split()[:8])):
         rejected.append(f"{fact.slot}: negated: {sentence!r}")
+        return None
+    if fact.slot in ("allergy", "health") and not speaks_of_the_body(sentence):
+        # The starter model said "allergy: pineapple" for "I think pineapple belongs on pizza".
+        rejected.append(f"{fact.slot}: no word of allergy or health in {sentence!r}")
         return None
     if fact.slot == "rule":
         if not _DIRECTIVE_WORDS.search(sentence):

@@ -55,6 +55,13 @@ _FOOD = re.compile(
     r"fish|soy|sesame|mustard|celery|sulphites?|sulfites?)\b"
 )
 _REFUSAL = re.compile(r"(?i)\b(?:no|not|never|without|avoid\w*|don'?t|doesn'?t|keep \w+ away|stay away)\b")
+
+
+def speaks_of_the_body(sentence: str) -> bool:
+    """Whether a sentence has a word of allergy, health or diet ("allergic", "can't eat", "no dairy")."""
+    return bool(_BODY.search(sentence) or (_FOOD.search(sentence) and _REFUSAL.search(sentence)))
+
+
 _FIRST_PERSON = re.compile(
     r"(?i)\b(?:i|i'm|i've|i'd|me|my|myself|eu|sou|estou|tenho|meu|minha|yo|soy|estoy|tengo|mi|je|suis|j'ai|"
     r"moi|ich|bin|mich|mir|sono|ho)\b"
@@ -87,7 +94,7 @@ def health_notes(text: str, *, found: Sequence[Candidate], source_id: str) -> li
         sentence = " ".join(sentence.split())
         if not sentence or is_question(sentence) or len(sentence) > _MAX_NOTE_CHARS:
             continue
-        signals = _BODY.search(sentence) or (_FOOD.search(sentence) and _REFUSAL.search(sentence))
+        signals = speaks_of_the_body(sentence)
         if not (signals and _FIRST_PERSON.search(sentence)) or _NOT_ABOUT_ME.search(sentence):
             continue
         if sentence in read_whole or _ENDS_A_FACT.search(sentence) or _health_read(sentence, source_id):
@@ -123,7 +130,7 @@ def _health_read(sentence: str, source_id: str) -> bool:
     whole = safety(sentence)
     for clause in split_clauses(sentence):
         text = clause.text
-        if not (_BODY.search(text) or (_FOOD.search(text) and _REFUSAL.search(text))):
+        if not speaks_of_the_body(text):
             continue
         if not safety(text) and not (whole and len(text.split()) <= 3):  # "…, I'm allergic" leans on its sentence
             return False

@@ -39,6 +39,13 @@ if TYPE_CHECKING:
 
 Schema = TypeVar("Schema", bound=BaseModel)
 
+# Background generations (extraction, summaries) run on one thread. On a busy 2-core machine
+# (load 5-9) each token of a two-thread decode waits at llama.cpp's barriers for a thread the
+# CPU is not running: measured with the starter model, 0.25-2.7 s per token with two threads and
+# 47 ms with one, and 7-25 s against 3 s for a 200-token prompt. That wait, not the grammar
+# (17-34 ms a token), made the extraction take minutes. The user's chat keeps `threads`.
+BACKGROUND_THREADS = 1
+
 
 class GenerationTimedOut(ModelError):
     """A structured generation ran past the time its caller allowed."""
@@ -231,6 +238,18 @@ class ModelRunner(TurnTaking):
 
     # -- generation --------------------------------------------------------------------
 
+    @contextmanager
+    def _threads_for(self, llama: Llama, background: bool) -> Iterator[None]:
+        """Run a background generation on BACKGROUND_THREADS; the user's chat on `threads`."""
+        if not background or self.threads <= BACKGROUND_THREADS:
+            yield
+            return
+        llama._ctx.set_n_threads(BACKGROUND_THREADS, BACKGROUND_THREADS)
+        try:
+            yield
+        finally:
+            llama._ctx.set_n_threads(self.threads, self.threads)
+
     def _fit(self, prompt: str, max_tokens: int) -> tuple[list[int], int]:
         tokens = self.tokenize(prompt)
         return tokens, self._reply_room(len(tokens), max_tokens)
@@ -263,38 +282,39 @@ class ModelRunner(TurnTaking):
             stats.prompt_tokens = len(tokens)
             stats.started = time.perf_counter()
             llama = self.load()
-            if not self._chat_cache.prepare(llama, tokens, background, preempted):
-                raise GenerationCancelled("preempted by the user's chat")
-            try:
-                pieces = llama.create_completion(
-                    prompt=tokens,
-                    max_tokens=room,
-                    temperature=temperature,
-                    top_p=0.9,
-                    # Small models loop on a phrase without a mild penalty.
-                    repeat_penalty=1.1,
-                    stop=self.prompt_format.stop_strings or None,
-                    stream=True,
-                    seed=self.seed if self.seed >= 0 else None,
-                )
-                for chunk in pieces:
-                    if (cancel is not None and cancel.is_set()) or (background and preempted.is_set()):
-                        stats.stopped = True
-                        pieces.close()
-                        if background:
-                            raise GenerationCancelled("preempted by the user's chat")
-                        break
-                    text = chunk["choices"][0]["text"]
-                    if not text:
-                        continue
-                    stats.piece()
-                    yield text
-            except ValueError as error:
-                if "exceed context window" in str(error):
-                    raise ContextOverflowError(str(error)) from None
-                raise ModelError(f"generation failed: {error}") from None
-            finally:
-                stats.finished_at = time.perf_counter()
+            with self._threads_for(llama, background):
+                if not self._chat_cache.prepare(llama, tokens, background, preempted):
+                    raise GenerationCancelled("preempted by the user's chat")
+                try:
+                    pieces = llama.create_completion(
+                        prompt=tokens,
+                        max_tokens=room,
+                        temperature=temperature,
+                        top_p=0.9,
+                        # Small models loop on a phrase without a mild penalty.
+                        repeat_penalty=1.1,
+                        stop=self.prompt_format.stop_strings or None,
+                        stream=True,
+                        seed=self.seed if self.seed >= 0 else None,
+                    )
+                    for chunk in pieces:
+                        if (cancel is not None and cancel.is_set()) or (background and preempted.is_set()):
+                            stats.stopped = True
+                            pieces.close()
+                            if background:
+                                raise GenerationCancelled("preempted by the user's chat")
+                            break
+                        text = chunk["choices"][0]["text"]
+                        if not text:
+                            continue
+                        stats.piece()
+                        yield text
+                except ValueError as error:
+                    if "exceed context window" in str(error):
+                        raise ContextOverflowError(str(error)) from None
+                    raise ModelError(f"generation failed: {error}") from None
+                finally:
+                    stats.finished_at = time.perf_counter()
 
     def chat(self, messages: Sequence[ChatMessage], **options: Any) -> str:
         return "".join(self.stream_chat(messages, **options))
@@ -324,23 +344,24 @@ class ModelRunner(TurnTaking):
         with self._turn(background=background) as preempted:
             tokens, room = self._fit(prompt, max_tokens)
             llama = self.load()
-            if not self._chat_cache.prepare(llama, tokens, background, preempted):
-                raise GenerationCancelled("preempted by the user's chat")
-            pieces: list[str] = []
-            deadline = time.monotonic() + seconds if seconds is not None else None
-            try:
-                for chunk in llama.create_completion(
-                    prompt=tokens, max_tokens=room, temperature=0.0, grammar=grammar, stream=True
-                ):
-                    if background and preempted.is_set():
-                        raise GenerationCancelled("preempted by the user's chat")
-                    if deadline is not None and time.monotonic() > deadline:
-                        # Grammar-constrained sampling checks every token of the vocabulary at
-                        # each step: on a slow machine it can take minutes. Stop, never hang.
-                        raise GenerationTimedOut(f"structured generation stopped after {seconds:.0f} s")
-                    pieces.append(chunk["choices"][0]["text"])
-            except ValueError as error:
-                raise ModelError(f"structured generation failed: {error}") from None
+            with self._threads_for(llama, background):
+                if not self._chat_cache.prepare(llama, tokens, background, preempted):
+                    raise GenerationCancelled("preempted by the user's chat")
+                pieces: list[str] = []
+                deadline = time.monotonic() + seconds if seconds is not None else None
+                try:
+                    for chunk in llama.create_completion(
+                        prompt=tokens, max_tokens=room, temperature=0.0, grammar=grammar, stream=True
+                    ):
+                        if background and preempted.is_set():
+                            raise GenerationCancelled("preempted by the user's chat")
+                        if deadline is not None and time.monotonic() > deadline:
+                            # The grammar checks the whole vocabulary at each token (tens of ms):
+                            # on a slow machine a long output could take minutes. Stop, never hang.
+                            raise GenerationTimedOut(f"structured generation stopped after {seconds:.0f} s")
+                        pieces.append(chunk["choices"][0]["text"])
+                except ValueError as error:
+                    raise ModelError(f"structured generation failed: {error}") from None
         return parse_json_output("".join(pieces), schema)
 
 

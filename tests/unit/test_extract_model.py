@@ -194,6 +194,15 @@ def test_a_value_must_be_in_the_users_own_plain_words() -> None:
     assert result.candidates == [] and len(result.rejected) == 4
 
 
+def test_an_allergy_needs_a_word_of_allergy_in_the_users_sentence() -> None:
+    # What the starter model answered for a pizza opinion, once it ran to the end.
+    runner = ScriptedRunner(facts(("allergy", "pineapple")), facts(("allergy", "pineapple")))
+    opinion = extract_with_model(runner, "I think pineapple belongs on pizza.", "", source_id="msg-42", now=NOW)
+    said = extract_with_model(runner, "Pineapple gives me hives.", "", source_id="msg-42", now=NOW)
+    assert opinion.candidates == [] and "no word of allergy" in opinion.rejected[0]
+    assert [candidate.key for candidate in said.candidates] == ["user.allergy.pineapple"]
+
+
 def test_any_language_is_offered_and_grounded_without_accents_or_case() -> None:
     runner = ScriptedRunner(facts(("home", "lisboa"), ("allergy", "Amêndoas"), ("job", "enfermeira")))
     text = "Olá! Moro em Lisboa, trabalho como enfermeira e sou alérgica a amendoas."
