@@ -11,17 +11,13 @@ import pytest
 from assistant.memory.embed import SentenceTransformerEmbedder, embed_array
 from assistant.memory.fusion import quoted_as_context, turn_neighbours
 from assistant.memory.ranking import best_similarity
+from tests.unit.test_fusion import row as message_row
 
 
 def row(memory_id: str, text: str, *, speaker: str, before: dict | None = None, conversation: str = "c1") -> dict:
-    return {
-        "id": memory_id,
-        "kind": "episodic",
-        "text": text,
-        "speaker": speaker,
-        "conversation_id": conversation,
-        "context": quoted_as_context(before) if before else None,
-    }
+    """A message row as fusion reads it, quoting the turn `before` it as its context."""
+    context = quoted_as_context(before) if before else None
+    return message_row(memory_id, text, speaker=speaker, conversation=conversation, context=context)
 
 
 def test_turn_neighbours_are_the_turns_before_and_after_within_one_conversation() -> None:
