@@ -39,7 +39,7 @@ HEALTH_KEY_PREFIXES = tuple(
 # Words that signal a fact about the user's body: chosen for recall, since a false note is one
 # quoted sentence of the user's own, and a missed allergy can hurt them.
 _BODY = re.compile(
-    r"(?i)\b(?:allerg\w*|intoleran\w*|anaphyla\w*|epi-?pens?|hives|rash(?:es)?|swell\w*|"
+    r"(?i)\b(?:allerg\w*|intoleran\w*|anaphyla\w*|epi-?pens?|hives|rash(?:es)?|swell\w*|numb|tingl\w*|wheez\w*|"
     r"(?:can'?t|cannot|shouldn'?t|must not|mustn'?t) (?:eat|have|drink|digest|tolerate|touch)|"
     r"(?:makes?|made) me (?:sick|ill|throw up|vomit|break out|itch\w*)|breaks? me out|"
     r"coeliac|celiac|diabet\w*|asthma\w*|epilep\w*|medication|pregnan\w*|blood pressure|inhaler|insulin|"
