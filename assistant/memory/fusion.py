@@ -26,9 +26,6 @@ DENSE_MIN_SPREAD = 0.25  # the least cosine range the dense score is scaled over
 CONVERSATION_SHARE = 0.3  # how much a conversation's best match lifts its other matches
 TIME_SHARE = 0.5  # the lead of a match inside the time the query names
 ANSWERED_SHARE = 0.5  # how much of a reply's relevance the message it answered inherits
-# How much of each neighbouring turn's vector (among the candidates) a message is compared by:
-# 0.6 of the turn before and after lifted LoCoMo dev R@10 0.724 -> 0.749 (each conversation).
-NEIGHBOUR_VECTOR_SHARE = 0.6
 # The lead of a message said by the person the query asks about ("When did Jon lose his
 # job?" is answered by Jon): 0.3 beat 0.15 and 0 by 1.3 and 5.7 points of R@5 on LoCoMo dev.
 SPEAKER_SHARE = 0.3
@@ -143,25 +140,6 @@ def by_exchange(rows: Mapping[str, Mapping[str, Any]], relevance: Mapping[str, f
             continue
         share = 1.0 if is_assistant_words(row) and not is_assistant_words(rows[answered]) else ANSWERED_SHARE
         out[answered] = max(out[answered], share * relevance[memory_id])
-    return out
-
-
-def turn_neighbours(rows: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
-    """For each candidate message, the candidates just before and after it in its conversation
-    (a message quotes the one it answered as its context, message_log.py)."""
-    by_quote: dict[tuple[str, str], str] = {}
-    for memory_id, row in rows.items():
-        if row.get("kind") == "episodic":
-            by_quote.setdefault((str(row.get("conversation_id")), quoted_as_context(row)), memory_id)
-    out: dict[str, list[str]] = {}
-    for memory_id, row in rows.items():
-        context = row.get("context")
-        if row.get("kind") != "episodic" or not context:
-            continue
-        before = by_quote.get((str(row.get("conversation_id")), str(context)))
-        if before is not None and before != memory_id:
-            out.setdefault(memory_id, []).append(before)
-            out.setdefault(before, []).append(memory_id)
     return out
 
 

@@ -15,16 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from assistant.memory.fusion import (
-    NEIGHBOUR_VECTOR_SHARE,
-    by_conversation,
-    by_exchange,
-    by_speaker,
-    fused_relevance,
-    in_time,
-    text_scores,
-    turn_neighbours,
-)
+from assistant.memory.fusion import by_conversation, by_exchange, by_speaker, fused_relevance, in_time, text_scores
 from assistant.memory.selection import select
 from assistant.memory.store import row_to_memory
 from assistant.memory.types import RecallHit, Status
@@ -152,17 +143,8 @@ def rank_candidates(
 
 
 def best_similarity(query_vectors: np.ndarray, rows: dict[str, dict[str, Any]]) -> dict[str, float]:
-    """Each candidate's cosine similarity to the phrasing of the query it matches best, the
-    candidate read with its neighbouring turns among the candidates.
+    """Each candidate's cosine similarity to the phrasing of the query it matches best.
 
-    A message means more than its own words: "Yes, up Mount Wilson!" is about the hike the turn
-    before asked of, and a question's answer often comes in the reply. So each candidate's
-    vector is blended with NEIGHBOUR_VECTOR_SHARE of the vectors of the turns just before and
-    after it that are candidates too (no store read: they are in `rows`). Measured on LoCoMo dev
-    (benchmarks/recall_quality.py): R@5 0.678 -> 0.693, R@10 0.724 -> 0.749, multi-hop R@10
-    0.436 -> 0.461, better in each of the three conversations; the turn after alone gave most of
-    it (0.753), the turn before alone less (0.741). Fetching neighbours the candidates lack
-    from the store added little for a store read per query (measured offline).
     One small matrix product over the candidates (not the store): stored vectors are unit length.
     """
     import numpy as np
@@ -172,16 +154,7 @@ def best_similarity(query_vectors: np.ndarray, rows: dict[str, dict[str, Any]]) 
         return {}
     queries = np.atleast_2d(np.asarray(query_vectors, dtype=np.float32))
     queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
-    own = np.asarray([rows[memory_id]["vector"] for memory_id in ids], dtype=np.float32)
-    own = own / np.maximum(np.linalg.norm(own, axis=1, keepdims=True), 1e-12)
-    position = {memory_id: index for index, memory_id in enumerate(ids)}
-    candidates = own.copy()
-    for memory_id, others in turn_neighbours(rows).items():
-        if memory_id not in position:
-            continue
-        for other in others:
-            if other in position:
-                candidates[position[memory_id]] += NEIGHBOUR_VECTOR_SHARE * own[position[other]]
+    candidates = np.asarray([rows[memory_id]["vector"] for memory_id in ids], dtype=np.float32)
     candidates = candidates / np.maximum(np.linalg.norm(candidates, axis=1, keepdims=True), 1e-12)
     best = (candidates @ queries.T).max(axis=1)
     return {memory_id: float(value) for memory_id, value in zip(ids, best, strict=True)}
