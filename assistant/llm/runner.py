@@ -230,7 +230,7 @@ class ModelRunner(TurnTaking):
                 tokens = self.tokenize(prompt)
                 if llama.n_tokens > 0 or not tokens or self._user_waiting.is_set():
                     return False
-                with _threads(llama, 1, self.threads):
+                with self._threads_for(llama, background=True):
                     llama.eval(tokens)
                 return True
         except GenerationCancelled:
@@ -244,11 +244,8 @@ class ModelRunner(TurnTaking):
         if not background or self.threads <= BACKGROUND_THREADS:
             yield
             return
-        llama._ctx.set_n_threads(BACKGROUND_THREADS, BACKGROUND_THREADS)
-        try:
+        with _threads(llama, BACKGROUND_THREADS, self.threads):
             yield
-        finally:
-            llama._ctx.set_n_threads(self.threads, self.threads)
 
     def _fit(self, prompt: str, max_tokens: int) -> tuple[list[int], int]:
         tokens = self.tokenize(prompt)
