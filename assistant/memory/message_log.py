@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.errors import StoreError
 from assistant.memory.embed import vectors_ready
@@ -35,12 +35,18 @@ from assistant.memory.store import (
     row_to_message,
 )
 from assistant.memory.store.query import eq, is_in, le
-from assistant.memory.types import Conversation, Kind, Memory, Message, Origin
+from assistant.memory.types import Conversation, Kind, Memory, Message, Origin, Role
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # How much of the message before an episode is quoted as its context.
 CONTEXT_CHARS = 200
 # How much of the answered message's meaning goes into a reply's vector.
 CONTEXT_VECTOR_WEIGHT = 0.2
+
+# How much of its reply's meaning goes into a message's vector, when both are people's words.
+REPLY_VECTOR_WEIGHT = 1.0
 
 # Vectors of recently stored messages by id, kept across an import's batches so a reply in the
 # next batch can blend in the message it answered: {message id: (conversation id, vector)}.
@@ -168,6 +174,7 @@ class MessageLog:
                     blended[index] += CONTEXT_VECTOR_WEIGHT * vectors[position[before.id]]
                 elif before.id in carried:
                     blended[index] += CONTEXT_VECTOR_WEIGHT * np.asarray(carried[before.id][1], dtype=np.float32)
+            self._blend_replies(messages, previous, vectors, blended, carried)
             blended = normalize_rows(blended)
             for message, vector in zip(messages, vectors, strict=True):
                 carried[message.id] = (message.conversation_id, vector)
@@ -194,6 +201,45 @@ class MessageLog:
         space.store.append(AUDIT, audits)
         space.store.insert_new(MESSAGES, [message_to_row(message) for message in messages])
         return memories
+
+    def _blend_replies(
+        self,
+        messages: Sequence[Message],
+        previous: Mapping[str, Message],
+        vectors: np.ndarray,
+        blended: np.ndarray,
+        carried: Carried,
+    ) -> None:
+        """Give a person's message the meaning of the reply another person gave it (in `blended`).
+
+        Between people an answer is often split across the turns: "Did you take Toby hiking?" /
+        "Yes, up Mount Wilson!". Measured on LoCoMo dev (benchmarks/recall_quality.py), a
+        message blended with its reply at REPLY_VECTOR_WEIGHT raised R@10 in each of the three
+        conversations (0.725 -> 0.769 overall). The model's replies are never blended in: its
+        words must not decide how the user's own are found.
+        """
+        position = {message.id: index for index, message in enumerate(messages)}
+        for index, message in enumerate(messages):
+            before = previous.get(message.id)
+            if before is None or not _reply_between_people(before, message):
+                continue
+            if before.id in position:
+                blended[position[before.id]] += REPLY_VECTOR_WEIGHT * vectors[index]
+            elif before.id in carried:
+                self._blend_stored(before, vectors[index])
+
+    def _blend_stored(self, message: Message, reply_vector: np.ndarray) -> None:
+        """The same blend for a message an earlier import batch stored (its reply came in this one)."""
+        import numpy as np
+
+        store = self.space.store
+        where = self.space.owner & eq("id", episodic_memory_id(message.id))
+        rows = store.rows(MEMORIES, where, columns=["id", "vector"])
+        if not rows or rows[0]["vector"] is None:
+            return
+        vector = np.asarray(rows[0]["vector"], dtype=np.float32) + REPLY_VECTOR_WEIGHT * reply_vector
+        vector /= max(float(np.linalg.norm(vector)), 1e-12)
+        store.update(MEMORIES, where, values={"vector": [float(value) for value in vector]})
 
     def _episode(self, message: Message, before: Message | None, origin: Origin) -> Memory:
         context = None
@@ -275,3 +321,19 @@ class MessageLog:
                 }
             )
         space.store.upsert(CONVERSATIONS, rows)
+
+
+def _persons_words(message: Message) -> bool:
+    """Said by a person: the user, or someone named in an imported conversation; not the model."""
+    return message.role != Role.ASSISTANT or bool(message.speaker and message.speaker != str(Role.ASSISTANT))
+
+
+def _reply_between_people(message: Message, reply: Message) -> bool:
+    """`reply` is one person answering another. Two messages in a row from the same person are
+    often on different subjects (the synthetic set's planted facts: blending them lost 10 points
+    of R@5), and the model's words are never blended in."""
+    return (
+        _persons_words(message)
+        and _persons_words(reply)
+        and speaker_label(str(message.role), message.speaker) != speaker_label(str(reply.role), reply.speaker)
+    )
