@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from assistant.memory.fusion import by_conversation, by_exchange, by_speaker, fused_relevance, in_time, text_scores
-from assistant.memory.selection import select
+from assistant.memory.selection import quoted, select
 from assistant.memory.store import row_to_memory
-from assistant.memory.types import RecallHit, Status
+from assistant.memory.types import Kind, Memory, RecallHit, Status
 
 if TYPE_CHECKING:
     import numpy as np
@@ -168,6 +168,14 @@ def cosine(a: Any, b: Any) -> float:
     return float(left @ right) / norms if norms else 0.0
 
 
+def adjacent(first: Memory, second: Memory) -> bool:
+    """One message answered the other: their vectors share the reply's meaning (message_log.py
+    blends it in), so they look alike without saying the same thing, and neither is a duplicate."""
+    if first.kind != Kind.EPISODIC or second.kind != Kind.EPISODIC or first.conversation_id != second.conversation_id:
+        return False
+    return second.context == quoted(first) or first.context == quoted(second)
+
+
 def _normalized(text: str) -> str:
     return " ".join(text.lower().split())
 
@@ -194,7 +202,7 @@ def collapse_duplicates(hits: Sequence[tuple[RecallHit, Matched]], k: int) -> li
         if duplicate_of is None and vector is not None and kept_vectors:
             similarities = np.stack(kept_vectors) @ vector
             best = int(np.argmax(similarities))
-            if similarities[best] >= DUPLICATE_SIMILARITY:
+            if similarities[best] >= DUPLICATE_SIMILARITY and not adjacent(kept[best].memory, hit.memory):
                 duplicate_of = best
         if duplicate_of is not None:
             target = kept[duplicate_of].memory

@@ -81,3 +81,20 @@ def test_recall_returns_the_answer_beside_the_question_it_matched(tmp_path: Path
     assert "Andrew: Yes, we hiked" in display_text(joined[0].memory)
     assert len(best) == 2 and all(question not in h.memory.sources for h in best if h is not joined[0])
     engine.close()
+
+
+def test_an_answer_whose_vector_resembles_its_question_is_not_collapsed_into_it() -> None:
+    """Blended with its reply, a question's vector looks like the answer's: both stay results,
+    each shown, instead of the answer's source being inherited without its text."""
+    import numpy as np
+
+    from assistant.memory.ranking import Matched, collapse_duplicates
+
+    hits = exchange(0.85)
+    same = np.ones(4, dtype=np.float32) / 2.0
+    repeated = Memory(user="u", kind=Kind.EPISODIC, text="Yes, up Mount Wilson!!", id="ep-7", conversation_id="c2")
+    pairs = [(h, Matched(h.memory.text, same, tuple(h.memory.sources))) for h in hits]
+    pairs.append((RecallHit(repeated, 0.4), Matched(repeated.text, same, ("7",))))
+    kept = collapse_duplicates(pairs, 10)
+    assert [h.memory.id for h in kept] == ["ep-1", "ep-2"]  # the muffins and the repeat are duplicates by vector
+    assert kept[0].memory.sources == ["1", "9", "7"]
