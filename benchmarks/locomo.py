@@ -116,9 +116,9 @@ def run_baselines(conversation: Conversation, folder: Path, embedder: Any) -> di
     bm25: list[list[Result]] = []
     dense: list[list[Result]] = []
     for question, vector in zip(questions, query_vectors, strict=True):
-        rows = table.search(question.text, query_type="fts").select(["row"]).limit(k).to_list()
+        rows = table.search(question.text, query_type="fts").select(["row", "_score"]).limit(k).to_list()
         bm25.append([([ids[r["row"]]], said[r["row"]]) for r in rows])
-        rows = table.search(np.asarray(vector)).distance_type("cosine").select(["row"]).limit(k).to_list()
+        rows = table.search(np.asarray(vector)).distance_type("cosine").select(["row", "_distance"]).limit(k).to_list()
         hits: list[Result] = []
         for r in rows:
             span = [i for i in (r["row"] - 1, r["row"], r["row"] + 1) if 0 <= i < len(messages)]
