@@ -22,7 +22,7 @@ from assistant.memory.ranking import first_pass, rank_candidates
 from assistant.memory.ranking import recency_score as recency_score
 from assistant.memory.ranking import use_score as use_score
 from assistant.memory.reinforcement import Reinforcer  # noqa: F401 - its old home, still importable here
-from assistant.memory.store import FTS_COLUMN, MEMORIES, MemoryStore, memory_schema, with_retries
+from assistant.memory.store import FTS_COLUMN, MEMORIES, VECTOR_NPROBES, MemoryStore, memory_schema, with_retries
 from assistant.memory.store.query import Where, all_of, eq, ge, has_any, is_in, le, owned_by
 from assistant.memory.types import Kind, Origin, RecallHit, Status
 
@@ -117,7 +117,7 @@ class Recaller:
             .limit(limit)
         )
         if self.store.has_vector_index_cached():
-            query = query.nprobes(24).refine_factor(2)
+            query = query.nprobes(VECTOR_NPROBES).refine_factor(2)
         rows: list[dict[str, Any]] = query.to_arrow().to_pylist()
         return rows
 
@@ -142,12 +142,14 @@ class Recaller:
     def recall(
         self,
         query: str,
-        vector: np.ndarray | None,
+        vector: np.ndarray | Callable[[], np.ndarray] | None,
         owner: str,
         *,
         k: int,
         filters: RecallFilter | None = None,
     ) -> list[RecallHit]:
+        """Hits for `query`. `vector` may be a callable that embeds it: the full-text search
+        (which needs no vector) then runs while the query is embedded."""
         filters = filters or RecallFilter()
         where = build_where(owner, filters)
         limit = max(self.candidates, 4 * k)
@@ -174,11 +176,20 @@ class Recaller:
             guessed = bridge_terms(query, [row["text"] for row in sparse[:BRIDGE_FROM]])
             return sparse, guessed, self._text_candidates(" ".join(guessed), where, limit) if guessed else []
 
+        embedded: list[np.ndarray | None] = []
+
+        def query_vector() -> np.ndarray | None:
+            if not embedded:
+                embedded.append(vector() if callable(vector) else vector)
+            return embedded[0]
+
         def search() -> list[tuple[list[dict[str, Any]], float]]:
             self.store.table(MEMORIES).checkout_latest()
-            # The searches wait on the store more than on the CPU: run them side by side.
-            text = self._searches().submit(words_then_guessed_names)
+            # The searches wait on the store more than on the CPU: run them side by side, the
+            # words' search (and its hop) also beside the query's embedding.
             pool = self._searches()
+            text = pool.submit(words_then_guessed_names)
+            vector = query_vector()
             # Without a vector (the embedder is still loading) recall is by the words alone.
             dated = (
                 pool.submit(self._vector_candidates, vector, dated_where, limit)
@@ -211,7 +222,7 @@ class Recaller:
             weights=self.weights,
             now=self.now(),
             half_life_days=self.half_life_days,
-            query_vectors=vector,
+            query_vectors=query_vector(),
             stand_ins=stand_ins,
             window=named_time,
             people=named_people(query),

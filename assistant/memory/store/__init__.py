@@ -8,7 +8,14 @@ files.py     removing the temporaries a killed writer left behind
 database.py  MemoryStore: reads, retrying writes, indexes, and true deletion
 """
 
-from assistant.memory.store.database import TIDY_FRAGMENTS, VECTOR_INDEX_MIN_ROWS, Filter, MemoryStore, now_utc
+from assistant.memory.store.database import (
+    TIDY_FRAGMENTS,
+    VECTOR_INDEX_MIN_ROWS,
+    VECTOR_NPROBES,
+    Filter,
+    MemoryStore,
+    now_utc,
+)
 from assistant.memory.store.files import TEMP_PREFIX, remove_orphan_temporaries
 from assistant.memory.store.query import Where, literal
 from assistant.memory.store.retries import with_retries
@@ -58,6 +65,7 @@ __all__ = [
     "TEMP_PREFIX",
     "TIDY_FRAGMENTS",
     "VECTOR_INDEX_MIN_ROWS",
+    "VECTOR_NPROBES",
     "Filter",
     "MemoryStore",
     "Where",

@@ -45,8 +45,15 @@ if TYPE_CHECKING:
     from lancedb.db import DBConnection
     from lancedb.table import Table
 
-# Above this many rows, vector search uses an ANN index instead of scanning every vector.
-VECTOR_INDEX_MIN_ROWS = 50_000
+# Above this many rows, vector search uses an ANN index instead of scanning every vector
+# (a scan of 50k vectors took 50 ms; the index's search, 6 ms at 100k).
+VECTOR_INDEX_MIN_ROWS = 20_000
+# The index (IVF_SQ) has a partition per this many rows; it is built again once the table has
+# grown this many times over the rows it was built on, so partitions stay that size.
+VECTOR_PARTITION_ROWS = 8192
+VECTOR_INDEX_REGROWTH = 4
+VECTOR_NPROBES = 24  # partitions a search reads (every one up to ~200k rows), refined by full vectors
+VECTOR_INDEX_ROWS_KEY = "vector_index_rows"  # in the meta table: the rows the index was built on
 # tidy() compacts a table once it has this many fragments (a conversation turn adds several).
 TIDY_FRAGMENTS = 24
 
@@ -121,14 +128,21 @@ class MemoryStore:
             self._record_schema_version(step + 1)
 
     def _record_schema_version(self, version: int) -> None:
+        self._set_meta("schema_version", str(version))
+
+    def _set_meta(self, key: str, value: str) -> None:
         meta = self.table(META)
 
         def record() -> None:
             meta.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(
-                [{"key": "schema_version", "value": str(version)}]
+                [{"key": key, "value": value}]
             )
 
         with_retries(record)
+
+    def _meta_value(self, key: str) -> str | None:
+        rows = self.rows(META, eq("key", key), limit=1)
+        return str(rows[0]["value"]) if rows else None
 
     def table(self, name: str) -> Table:
         table = self._tables.get(name)
@@ -262,9 +276,12 @@ class MemoryStore:
     def _index_names(self, name: str) -> dict[str, str]:
         return {index.name: index.index_type for index in self.table(name).list_indices()}
 
+    def _has_index(self, table: str, name: str) -> bool:
+        return name in self._index_names(table)
+
     def ensure_indexes(self) -> None:
         """Create the full-text and scalar indexes (and a vector index on big tables); fold new rows in."""
-        from lancedb.index import FTS, BTree
+        from lancedb.index import FTS, Bitmap, BTree
 
         table = self.table(MEMORIES)
         table.checkout_latest()
@@ -273,14 +290,18 @@ class MemoryStore:
                 lambda: table.create_index(FTS_COLUMN, config=FTS(), replace=False),
                 lambda: any(kind == "FTS" for kind in self._index_names(MEMORIES).values()),
             )
-        if "owner_idx" not in self._index_names(MEMORIES):
-            self._create_index_once(
-                lambda: table.create_index("owner", config=BTree(), replace=False, name="owner_idx"),
-                lambda: "owner_idx" in self._index_names(MEMORIES),
-            )
-        existing = self._index_names(MEMORIES)
+        # Recall filters every search by these (owner, and status / kind / origin for what it may
+        # return): with the indexes the filter is read from them, not evaluated on every row.
+        # On 100k rows a filtered vector search took 16 ms without the bitmaps, 12 ms with them.
+        for column, config in (("owner", BTree()), ("status", Bitmap()), ("kind", Bitmap()), ("origin", Bitmap())):
+            name = f"{column}_idx"
+            if name not in self._index_names(MEMORIES):
+                self._create_index_once(
+                    functools.partial(table.create_index, column, config=config, replace=False, name=name),
+                    functools.partial(self._has_index, MEMORIES, name),
+                )
         rows = table.count_rows()
-        if rows >= VECTOR_INDEX_MIN_ROWS and not any(_is_vector_index(kind) for kind in existing.values()):
+        if rows >= VECTOR_INDEX_MIN_ROWS and self._vector_index_due(rows):
             self.build_vector_index(rows)
         for name in (MEMORIES, MESSAGES, AUDIT):
             self._optimize(self.table(name))
@@ -327,16 +348,28 @@ class MemoryStore:
 
         with_retries(attempt)
 
+    def _vector_index_due(self, rows: int) -> bool:
+        """No vector index yet, or one built on a table a quarter of this size or less (or built
+        before its size was recorded: the IVF_HNSW_SQ index of earlier versions)."""
+        if not self.has_vector_index():
+            return True
+        built = self._meta_value(VECTOR_INDEX_ROWS_KEY)
+        return built is None or rows >= VECTOR_INDEX_REGROWTH * int(built)
+
     def build_vector_index(self, rows: int) -> None:
-        from lancedb.index import HnswSq
+        """IVF_SQ: 8-bit vectors in partitions of ~8k rows, searched a few partitions at a time.
+
+        Measured on 100k clustered vectors (384 dimensions), top 40 against an exact search:
+        IVF_SQ built in 7 s, every partition searched with refinement: recall 1.00 in 6 ms;
+        IVF_HNSW_SQ (one partition, m 20, ef_construction 300): 59 s, recall 0.92 in 4 ms.
+        """
+        from lancedb.index import IvfSq
 
         table = self.table(MEMORIES)
-        partitions = max(1, min(512, rows // 4096))
-        with_retries(
-            lambda: table.create_index(
-                "vector", config=HnswSq(distance_type="cosine", num_partitions=partitions), replace=True
-            )
-        )
+        config = IvfSq(distance_type="cosine", num_partitions=max(1, rows // VECTOR_PARTITION_ROWS))
+        with_retries(lambda: table.create_index("vector", config=config, replace=True))
+        self._set_meta(VECTOR_INDEX_ROWS_KEY, str(rows))
+        self._vector_index_seen = (time.monotonic(), True)
 
     def has_vector_index(self) -> bool:
         return any(_is_vector_index(kind) for kind in self._index_names(MEMORIES).values())
