@@ -10,8 +10,8 @@ on what the vectors mean. Half the queries use words the memories contain, so th
 search and its second hop through names find something, as they do on real conversations.
 Baselines on the same table in the same run: embedding the query alone, and raw LanceDB
 vector search (top 10) with and without embedding it. Above VECTOR_INDEX_MIN_ROWS the store
-builds its ANN index (IVF_SQ) as the engine's maintenance does; the build time includes the
-full-text and scalar indexes.
+builds its ANN index (IVF_SQ) as the engine's maintenance does ("index" says type/partitions/
+partitions a search reads); the build time includes the full-text and scalar indexes.
 """
 
 from __future__ import annotations
@@ -99,7 +99,6 @@ def measure(engine, queries: list[str], rounds: int) -> dict[str, list[float]]:
     import numpy as np
 
     from assistant.memory.embed import embed_array
-    from assistant.memory.store import VECTOR_NPROBES
 
     table = engine.store.table("memories")
     timings: dict[str, list[float]] = {
@@ -123,8 +122,9 @@ def measure(engine, queries: list[str], rounds: int) -> dict[str, list[float]]:
         vector = embed_array(engine.embedder, [query + " once more"])[0]
         before_search = time.perf_counter()
         query_builder = table.search(np.asarray(vector)).distance_type("cosine").select(["id", "_distance"]).limit(10)
-        if engine.store.has_vector_index_cached():
-            query_builder = query_builder.nprobes(VECTOR_NPROBES).refine_factor(2)
+        probes = engine.store.vector_probes()
+        if probes:  # as recall reads the index
+            query_builder = query_builder.nprobes(probes).refine_factor(2)
         query_builder.to_list()
         done = time.perf_counter()
         timings["raw vector search + embed"].append(done - started)
@@ -139,7 +139,7 @@ def index_label(store) -> str:
         return "flat"
     os.environ.setdefault("LANCE_INCLUDE_VECTOR_CENTROIDS", "false")
     stats = store.table("memories").to_lance().stats.index_stats(indices[0].name)
-    return f"{stats['index_type']}/{stats['indices'][0]['num_partitions']}"
+    return f"{stats['index_type']}/{stats['indices'][0]['num_partitions']}/{store.vector_probes()}"
 
 
 def main() -> None:

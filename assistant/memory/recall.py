@@ -22,7 +22,7 @@ from assistant.memory.ranking import first_pass, rank_candidates
 from assistant.memory.ranking import recency_score as recency_score
 from assistant.memory.ranking import use_score as use_score
 from assistant.memory.reinforcement import Reinforcer  # noqa: F401 - its old home, still importable here
-from assistant.memory.store import FTS_COLUMN, MEMORIES, VECTOR_NPROBES, MemoryStore, memory_schema, with_retries
+from assistant.memory.store import FTS_COLUMN, MEMORIES, MemoryStore, memory_schema, with_retries
 from assistant.memory.store.query import Where, all_of, eq, ge, has_any, is_in, le, owned_by
 from assistant.memory.types import Kind, Origin, RecallHit, Status
 
@@ -116,8 +116,9 @@ class Recaller:
             .select([*_result_columns(self.store.dimension), "_distance"])
             .limit(limit)
         )
-        if self.store.has_vector_index_cached():
-            query = query.nprobes(VECTOR_NPROBES).refine_factor(2)
+        probes = self.store.vector_probes()
+        if probes:
+            query = query.nprobes(probes).refine_factor(2)
         rows: list[dict[str, Any]] = query.to_arrow().to_pylist()
         return rows
 

@@ -13,9 +13,9 @@ from memory_helpers import Clock, open_engine
 
 from assistant.memory.embed import SentenceTransformerEmbedder
 from assistant.memory.engine import MemoryEngine, memory_rows
-from assistant.memory.store import MEMORIES, META, VECTOR_INDEX_MIN_ROWS
-from assistant.memory.store.database import VECTOR_INDEX_ROWS_KEY
+from assistant.memory.store import MEMORIES, META, VECTOR_INDEX_MIN_ROWS, VECTOR_NPROBES
 from assistant.memory.store.query import eq
+from assistant.memory.store.vector_index import ROWS_KEY as VECTOR_INDEX_ROWS_KEY
 from assistant.memory.types import Kind, Memory, Origin
 
 FACTS = [
@@ -89,6 +89,7 @@ def test_recall_with_the_vector_index_returns_what_it_returned_by_scanning(tmp_p
     engine.ensure_indexes()
     assert engine.store.has_vector_index()
     assert engine.store.rows(META, eq("key", VECTOR_INDEX_ROWS_KEY))[0]["value"] == str(VECTOR_INDEX_MIN_ROWS)
+    assert engine.store.vector_probes() == VECTOR_NPROBES  # every partition of a small index
     assert top_ids(engine) == scanned
     assert all(ids and not ids[0].startswith("filler") for ids in scanned)
 

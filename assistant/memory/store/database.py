@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from assistant.errors import StoreError
 from assistant.locations import ensure_private_dir
+from assistant.memory.store import vector_index
 from assistant.memory.store.files import remove_orphan_temporaries
 from assistant.memory.store.query import Where, eq, literal, sql
 from assistant.memory.store.retries import is_conflict, with_retries
@@ -45,24 +46,10 @@ if TYPE_CHECKING:
     from lancedb.db import DBConnection
     from lancedb.table import Table
 
-# Above this many rows, vector search uses an ANN index instead of scanning every vector
-# (a scan of 50k vectors took 50 ms; the index's search, 6 ms at 100k).
-VECTOR_INDEX_MIN_ROWS = 20_000
-# The index (IVF_SQ) has a partition per this many rows; it is built again once the table has
-# grown this many times over the rows it was built on, so partitions stay that size.
-VECTOR_PARTITION_ROWS = 8192
-VECTOR_INDEX_REGROWTH = 4
-VECTOR_NPROBES = 24  # partitions a search reads (every one up to ~200k rows), refined by full vectors
-VECTOR_INDEX_ROWS_KEY = "vector_index_rows"  # in the meta table: the rows the index was built on
 # tidy() compacts a table once it has this many fragments (a conversation turn adds several).
 TIDY_FRAGMENTS = 24
 
 Filter = Where | str
-
-
-def _is_vector_index(index_type: str) -> bool:
-    name = index_type.upper().replace("_", "")
-    return name.startswith("IVF") or "HNSW" in name
 
 
 class MemoryStore:
@@ -80,7 +67,7 @@ class MemoryStore:
         except (OSError, RuntimeError, ValueError) as error:
             raise StoreError(f"cannot open the memory store at {self.path}: {error}") from None
         self._tables: dict[str, Table] = {}
-        self._vector_index_seen: tuple[float, bool] = (-1e9, False)
+        self._vector_index_seen: tuple[float, int] = (-1e9, 0)
         with exclusive_lock(self.path / SCHEMA_LOCK_FILE):
             self._migrate()
         schema = self.table(MEMORIES).schema
@@ -290,9 +277,8 @@ class MemoryStore:
                 lambda: table.create_index(FTS_COLUMN, config=FTS(), replace=False),
                 lambda: any(kind == "FTS" for kind in self._index_names(MEMORIES).values()),
             )
-        # Recall filters every search by these (owner, and status / kind / origin for what it may
-        # return): with the indexes the filter is read from them, not evaluated on every row.
-        # On 100k rows a filtered vector search took 16 ms without the bitmaps, 12 ms with them.
+        # Recall's filter reads these instead of every row: a filtered vector search on 100k
+        # rows took 16 ms without the bitmaps, 12 ms with them.
         for column, config in (("owner", BTree()), ("status", Bitmap()), ("kind", Bitmap()), ("origin", Bitmap())):
             name = f"{column}_idx"
             if name not in self._index_names(MEMORIES):
@@ -301,7 +287,8 @@ class MemoryStore:
                     functools.partial(self._has_index, MEMORIES, name),
                 )
         rows = table.count_rows()
-        if rows >= VECTOR_INDEX_MIN_ROWS and self._vector_index_due(rows):
+        built_on = self._meta_value(vector_index.ROWS_KEY) if self.has_vector_index() else "0"
+        if rows >= vector_index.VECTOR_INDEX_MIN_ROWS and vector_index.due(rows, built_on):
             self.build_vector_index(rows)
         for name in (MEMORIES, MESSAGES, AUDIT):
             self._optimize(self.table(name))
@@ -348,38 +335,27 @@ class MemoryStore:
 
         with_retries(attempt)
 
-    def _vector_index_due(self, rows: int) -> bool:
-        """No vector index yet, or one built on a table a quarter of this size or less (or built
-        before its size was recorded: the IVF_HNSW_SQ index of earlier versions)."""
-        if not self.has_vector_index():
-            return True
-        built = self._meta_value(VECTOR_INDEX_ROWS_KEY)
-        return built is None or rows >= VECTOR_INDEX_REGROWTH * int(built)
-
     def build_vector_index(self, rows: int) -> None:
-        """IVF_SQ: 8-bit vectors in partitions of ~8k rows, searched a few partitions at a time.
-
-        Measured on 100k clustered vectors (384 dimensions), top 40 against an exact search:
-        IVF_SQ built in 7 s, every partition searched with refinement: recall 1.00 in 6 ms;
-        IVF_HNSW_SQ (one partition, m 20, ef_construction 300): 59 s, recall 0.92 in 4 ms.
-        """
+        """The vector index (vector_index.py) for a table of `rows` rows, replacing any."""
         from lancedb.index import IvfSq
 
         table = self.table(MEMORIES)
-        config = IvfSq(distance_type="cosine", num_partitions=max(1, rows // VECTOR_PARTITION_ROWS))
+        config = IvfSq(distance_type="cosine", num_partitions=vector_index.partitions_for(rows))
         with_retries(lambda: table.create_index("vector", config=config, replace=True))
-        self._set_meta(VECTOR_INDEX_ROWS_KEY, str(rows))
-        self._vector_index_seen = (time.monotonic(), True)
+        self._set_meta(vector_index.ROWS_KEY, str(rows))
+        self._vector_index_seen = (-1e9, 0)  # looked up again by the next search
 
     def has_vector_index(self) -> bool:
-        return any(_is_vector_index(kind) for kind in self._index_names(MEMORIES).values())
+        return any(vector_index.is_vector_index(kind) for kind in self._index_names(MEMORIES).values())
 
-    def has_vector_index_cached(self, max_age: float = 30.0) -> bool:
-        checked_at, present = self._vector_index_seen
+    def vector_probes(self, max_age: float = 30.0) -> int:
+        """How many partitions of the vector index a search reads; 0 without an index (a scan).
+        Looked up again after `max_age` seconds: another process may have built it."""
+        checked_at, probes = self._vector_index_seen
         if time.monotonic() - checked_at > max_age:
-            present = self.has_vector_index()
-            self._vector_index_seen = (time.monotonic(), present)
-        return present
+            probes = vector_index.probes(self._meta_value(vector_index.ROWS_KEY)) if self.has_vector_index() else 0
+            self._vector_index_seen = (time.monotonic(), probes)
+        return probes
 
     # --- true deletion -----------------------------------------------------------------------
     def purge(self, names: Iterable[str]) -> None:
