@@ -142,3 +142,21 @@ def engine_store(tmp_path: Path, embedder: SentenceTransformerEmbedder):
     from assistant.memory.store import MemoryStore
 
     return MemoryStore(tmp_path / "memory", embedder.dimension)
+
+
+def test_an_owner_b_tree_index_of_an_earlier_version_becomes_a_bitmap(tmp_path: Path, embedder) -> None:
+    from lancedb.index import BTree
+
+    engine = open_engine(tmp_path / "memory", embedder)
+    for fact in FACTS:
+        engine.add(fact)
+    engine.ensure_indexes()
+    before = top_ids(engine)
+    table = engine.store.table(MEMORIES)
+    table.create_index("owner", config=BTree(), replace=True, name="owner_idx")
+    assert {index.name: index.index_type for index in table.list_indices()}["owner_idx"] == "BTree"
+
+    engine.ensure_indexes()
+    kinds = {index.name: index.index_type for index in engine.store.table(MEMORIES).list_indices()}
+    assert {kinds[f"{column}_idx"] for column in ("owner", "status", "kind", "origin")} == {"Bitmap"}
+    assert top_ids(engine) == before

@@ -263,12 +263,9 @@ class MemoryStore:
     def _index_names(self, name: str) -> dict[str, str]:
         return {index.name: index.index_type for index in self.table(name).list_indices()}
 
-    def _has_index(self, table: str, name: str) -> bool:
-        return name in self._index_names(table)
-
     def ensure_indexes(self) -> None:
         """Create the full-text and scalar indexes (and a vector index on big tables); fold new rows in."""
-        from lancedb.index import FTS, Bitmap, BTree
+        from lancedb.index import FTS, Bitmap
 
         table = self.table(MEMORIES)
         table.checkout_latest()
@@ -277,14 +274,15 @@ class MemoryStore:
                 lambda: table.create_index(FTS_COLUMN, config=FTS(), replace=False),
                 lambda: any(kind == "FTS" for kind in self._index_names(MEMORIES).values()),
             )
-        # Recall's filter reads these instead of every row: a filtered vector search on 100k
-        # rows took 16 ms without the bitmaps, 12 ms with them.
-        for column, config in (("owner", BTree()), ("status", Bitmap()), ("kind", Bitmap()), ("origin", Bitmap())):
+        # Recall's filter reads these bitmaps instead of every row: at 100k rows a filtered vector
+        # search took 16 ms without them, 12 with; the owner's as a bitmap rather than a B-tree
+        # (earlier versions) cut the text search 8.5 -> 5.5 ms and the vector search 14 -> 11.
+        for column in ("owner", "status", "kind", "origin"):
             name = f"{column}_idx"
-            if name not in self._index_names(MEMORIES):
+            if self._index_names(MEMORIES).get(name) != "Bitmap":
                 self._create_index_once(
-                    functools.partial(table.create_index, column, config=config, replace=False, name=name),
-                    functools.partial(self._has_index, MEMORIES, name),
+                    functools.partial(table.create_index, column, config=Bitmap(), replace=True, name=name),
+                    lambda name=name: self._index_names(MEMORIES).get(name) == "Bitmap",
                 )
         rows = table.count_rows()
         built_on = self._meta_value(vector_index.ROWS_KEY) if self.has_vector_index() else "0"
