@@ -178,7 +178,9 @@ class MemoryEngine:
         """Recall for many queries with one batched embedding (`text_only`: none, see `vectors_ready`)."""
         if not queries:
             return []
-        vectors: Any = [None] * len(queries) if text_only else self.space.vectors.embed(list(queries))
+        embed = self.space.vectors.embed  # one query is embedded inside recall, beside its text search
+        lone: Any = [lambda: embed(list(queries))[0]] if len(queries) == 1 else None
+        vectors: Any = [None] * len(queries) if text_only else lone or embed(list(queries))
         results = []
         for query, vector in zip(queries, vectors, strict=True):
             hits = self.recaller.recall(query, vector, self.user, k=k or self.recall_k, filters=filters)

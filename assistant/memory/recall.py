@@ -116,8 +116,9 @@ class Recaller:
             .select([*_result_columns(self.store.dimension), "_distance"])
             .limit(limit)
         )
-        if self.store.has_vector_index_cached():
-            query = query.nprobes(24).refine_factor(2)
+        probes = self.store.vector_probes()
+        if probes:
+            query = query.nprobes(probes).refine_factor(2)
         rows: list[dict[str, Any]] = query.to_arrow().to_pylist()
         return rows
 
@@ -142,12 +143,14 @@ class Recaller:
     def recall(
         self,
         query: str,
-        vector: np.ndarray | None,
+        vector: np.ndarray | Callable[[], np.ndarray] | None,
         owner: str,
         *,
         k: int,
         filters: RecallFilter | None = None,
     ) -> list[RecallHit]:
+        """Hits for `query`. `vector` may be a callable that embeds it: the full-text search
+        (which needs no vector) then runs while the query is embedded."""
         filters = filters or RecallFilter()
         where = build_where(owner, filters)
         limit = max(self.candidates, 4 * k)
@@ -174,11 +177,20 @@ class Recaller:
             guessed = bridge_terms(query, [row["text"] for row in sparse[:BRIDGE_FROM]])
             return sparse, guessed, self._text_candidates(" ".join(guessed), where, limit) if guessed else []
 
+        embedded: list[np.ndarray | None] = []
+
+        def query_vector() -> np.ndarray | None:
+            if not embedded:
+                embedded.append(vector() if callable(vector) else vector)
+            return embedded[0]
+
         def search() -> list[tuple[list[dict[str, Any]], float]]:
             self.store.table(MEMORIES).checkout_latest()
-            # The searches wait on the store more than on the CPU: run them side by side.
-            text = self._searches().submit(words_then_guessed_names)
+            # The searches wait on the store more than on the CPU: run them side by side, the
+            # words' search (and its hop) also beside the query's embedding.
             pool = self._searches()
+            text = pool.submit(words_then_guessed_names)
+            vector = query_vector()
             # Without a vector (the embedder is still loading) recall is by the words alone.
             dated = (
                 pool.submit(self._vector_candidates, vector, dated_where, limit)
@@ -211,7 +223,7 @@ class Recaller:
             weights=self.weights,
             now=self.now(),
             half_life_days=self.half_life_days,
-            query_vectors=vector,
+            query_vectors=query_vector(),
             stand_ins=stand_ins,
             window=named_time,
             people=named_people(query),

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 # Vectors computed ahead of use (embed_ahead): a few turns' worth.
 EMBED_AHEAD_KEPT = 16
+KEPT_FROM_EMBED = 4  # texts embedded at once that are kept as well (queries, not an import's batches)
 
 
 class Space:
@@ -117,17 +118,29 @@ class VectorCache:
         with self._lock:
             missing = [text for text in dict.fromkeys(texts) if text not in self._ahead]
             if missing:
-                for text, vector in zip(missing, embed_array(self.embedder, missing), strict=True):
-                    self._ahead[text] = vector
-            while len(self._ahead) > EMBED_AHEAD_KEPT:
-                self._ahead.popitem(last=False)
+                self._keep(missing, embed_array(self.embedder, missing))
+
+    def _keep(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        for text, vector in zip(texts, vectors, strict=True):
+            self._ahead[text] = vector
+            self._ahead.move_to_end(text)
+        while len(self._ahead) > EMBED_AHEAD_KEPT:
+            self._ahead.popitem(last=False)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """The vectors of `texts`: from the ones embedded ahead when all are there, else computed."""
+        """The vectors of `texts`: from the ones embedded ahead when all are there, else computed.
+
+        A few texts computed here are kept too: a question asked again (the same search, a
+        turn retried) is not embedded twice.
+        """
         import numpy as np
 
         with self._lock:
             ready = [self._ahead.get(text) for text in texts]
         if texts and all(vector is not None for vector in ready):
             return np.stack(ready)  # type: ignore[arg-type]
-        return embed_array(self.embedder, texts)
+        vectors = embed_array(self.embedder, texts)
+        if len(texts) <= KEPT_FROM_EMBED:
+            with self._lock:
+                self._keep(texts, vectors)
+        return vectors

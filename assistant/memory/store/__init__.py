@@ -6,9 +6,10 @@ query.py     the filter builder: eq, is_in, starts_with, lt/le/gt/ge, all_of/any
 retries.py   retrying writes on another process's concurrent commit
 files.py     removing the temporaries a killed writer left behind
 database.py  MemoryStore: reads, retrying writes, indexes, and true deletion
+vector_index.py  the vector index: when it is built, how, how much of it a search reads
 """
 
-from assistant.memory.store.database import TIDY_FRAGMENTS, VECTOR_INDEX_MIN_ROWS, Filter, MemoryStore, now_utc
+from assistant.memory.store.database import TIDY_FRAGMENTS, Filter, MemoryStore, now_utc
 from assistant.memory.store.files import TEMP_PREFIX, remove_orphan_temporaries
 from assistant.memory.store.query import Where, literal
 from assistant.memory.store.retries import with_retries
@@ -39,6 +40,7 @@ from assistant.memory.store.schema import (
     memory_schema,
 )
 from assistant.memory.store.schema import exclusive_lock as _exclusive_lock  # the name tests use
+from assistant.memory.store.vector_index import VECTOR_INDEX_MIN_ROWS, VECTOR_NPROBES
 
 __all__ = [
     "AUDIT",
@@ -58,6 +60,7 @@ __all__ = [
     "TEMP_PREFIX",
     "TIDY_FRAGMENTS",
     "VECTOR_INDEX_MIN_ROWS",
+    "VECTOR_NPROBES",
     "Filter",
     "MemoryStore",
     "Where",

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from assistant.errors import StoreError
 from assistant.locations import ensure_private_dir
+from assistant.memory.store import vector_index
 from assistant.memory.store.files import remove_orphan_temporaries
 from assistant.memory.store.query import Where, eq, literal, sql
 from assistant.memory.store.retries import is_conflict, with_retries
@@ -45,17 +46,10 @@ if TYPE_CHECKING:
     from lancedb.db import DBConnection
     from lancedb.table import Table
 
-# Above this many rows, vector search uses an ANN index instead of scanning every vector.
-VECTOR_INDEX_MIN_ROWS = 50_000
 # tidy() compacts a table once it has this many fragments (a conversation turn adds several).
 TIDY_FRAGMENTS = 24
 
 Filter = Where | str
-
-
-def _is_vector_index(index_type: str) -> bool:
-    name = index_type.upper().replace("_", "")
-    return name.startswith("IVF") or "HNSW" in name
 
 
 class MemoryStore:
@@ -73,7 +67,7 @@ class MemoryStore:
         except (OSError, RuntimeError, ValueError) as error:
             raise StoreError(f"cannot open the memory store at {self.path}: {error}") from None
         self._tables: dict[str, Table] = {}
-        self._vector_index_seen: tuple[float, bool] = (-1e9, False)
+        self._vector_index_seen: tuple[float, int] = (-1e9, 0)
         with exclusive_lock(self.path / SCHEMA_LOCK_FILE):
             self._migrate()
         schema = self.table(MEMORIES).schema
@@ -121,14 +115,21 @@ class MemoryStore:
             self._record_schema_version(step + 1)
 
     def _record_schema_version(self, version: int) -> None:
+        self._set_meta("schema_version", str(version))
+
+    def _set_meta(self, key: str, value: str) -> None:
         meta = self.table(META)
 
         def record() -> None:
             meta.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(
-                [{"key": "schema_version", "value": str(version)}]
+                [{"key": key, "value": value}]
             )
 
         with_retries(record)
+
+    def _meta_value(self, key: str) -> str | None:
+        rows = self.rows(META, eq("key", key), limit=1)
+        return str(rows[0]["value"]) if rows else None
 
     def table(self, name: str) -> Table:
         table = self._tables.get(name)
@@ -262,9 +263,12 @@ class MemoryStore:
     def _index_names(self, name: str) -> dict[str, str]:
         return {index.name: index.index_type for index in self.table(name).list_indices()}
 
+    def _is_bitmap(self, name: str) -> bool:
+        return self._index_names(MEMORIES).get(name) == "Bitmap"
+
     def ensure_indexes(self) -> None:
         """Create the full-text and scalar indexes (and a vector index on big tables); fold new rows in."""
-        from lancedb.index import FTS, BTree
+        from lancedb.index import FTS, Bitmap
 
         table = self.table(MEMORIES)
         table.checkout_latest()
@@ -273,14 +277,18 @@ class MemoryStore:
                 lambda: table.create_index(FTS_COLUMN, config=FTS(), replace=False),
                 lambda: any(kind == "FTS" for kind in self._index_names(MEMORIES).values()),
             )
-        if "owner_idx" not in self._index_names(MEMORIES):
-            self._create_index_once(
-                lambda: table.create_index("owner", config=BTree(), replace=False, name="owner_idx"),
-                lambda: "owner_idx" in self._index_names(MEMORIES),
-            )
-        existing = self._index_names(MEMORIES)
+        # Recall's filter reads these bitmaps, not every row (100k rows, vector search 16 -> 12 ms);
+        # the owner's was a B-tree: as a bitmap, text search 8.5 -> 5.5 ms, vector search 14 -> 11.
+        for column in ("owner", "status", "kind", "origin"):
+            name = f"{column}_idx"
+            if not self._is_bitmap(name):
+                self._create_index_once(
+                    functools.partial(table.create_index, column, config=Bitmap(), replace=True, name=name),
+                    functools.partial(self._is_bitmap, name),
+                )
         rows = table.count_rows()
-        if rows >= VECTOR_INDEX_MIN_ROWS and not any(_is_vector_index(kind) for kind in existing.values()):
+        built_on = self._meta_value(vector_index.ROWS_KEY) if self.has_vector_index() else "0"
+        if rows >= vector_index.VECTOR_INDEX_MIN_ROWS and vector_index.due(rows, built_on):
             self.build_vector_index(rows)
         for name in (MEMORIES, MESSAGES, AUDIT):
             self._optimize(self.table(name))
@@ -328,25 +336,26 @@ class MemoryStore:
         with_retries(attempt)
 
     def build_vector_index(self, rows: int) -> None:
-        from lancedb.index import HnswSq
+        """The vector index (vector_index.py) for a table of `rows` rows, replacing any."""
+        from lancedb.index import IvfSq
 
         table = self.table(MEMORIES)
-        partitions = max(1, min(512, rows // 4096))
-        with_retries(
-            lambda: table.create_index(
-                "vector", config=HnswSq(distance_type="cosine", num_partitions=partitions), replace=True
-            )
-        )
+        config = IvfSq(distance_type="cosine", num_partitions=vector_index.partitions_for(rows))
+        with_retries(lambda: table.create_index("vector", config=config, replace=True))
+        self._set_meta(vector_index.ROWS_KEY, str(rows))
+        self._vector_index_seen = (-1e9, 0)  # looked up again by the next search
 
     def has_vector_index(self) -> bool:
-        return any(_is_vector_index(kind) for kind in self._index_names(MEMORIES).values())
+        return any(vector_index.is_vector_index(kind) for kind in self._index_names(MEMORIES).values())
 
-    def has_vector_index_cached(self, max_age: float = 30.0) -> bool:
-        checked_at, present = self._vector_index_seen
+    def vector_probes(self, max_age: float = 30.0) -> int:
+        """How many partitions of the vector index a search reads; 0 without an index (a scan).
+        Looked up again after `max_age` seconds: another process may have built it."""
+        checked_at, probes = self._vector_index_seen
         if time.monotonic() - checked_at > max_age:
-            present = self.has_vector_index()
-            self._vector_index_seen = (time.monotonic(), present)
-        return present
+            probes = vector_index.probes(self._meta_value(vector_index.ROWS_KEY)) if self.has_vector_index() else 0
+            self._vector_index_seen = (time.monotonic(), probes)
+        return probes
 
     # --- true deletion -----------------------------------------------------------------------
     def purge(self, names: Iterable[str]) -> None:
