@@ -124,7 +124,7 @@ def measure(engine, queries: list[str], rounds: int) -> dict[str, list[float]]:
         query_builder = table.search(np.asarray(vector)).distance_type("cosine").select(["id", "_distance"]).limit(10)
         probes = engine.store.vector_probes()
         if probes:  # as recall reads the index
-            query_builder = query_builder.nprobes(probes).refine_factor(2)
+            query_builder = query_builder.nprobes(probes)
         query_builder.to_list()
         done = time.perf_counter()
         timings["raw vector search + embed"].append(done - started)

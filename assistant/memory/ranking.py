@@ -190,17 +190,24 @@ def collapse_duplicates(hits: Sequence[tuple[RecallHit, Matched]], k: int) -> li
     """
     import numpy as np
 
+    # Every pair's similarity at once: one small matrix product over the candidates (tens).
+    # A candidate without a vector is a row of zeros, a duplicate of nothing by meaning.
+    dimension = next((len(matched.vector) for _, matched in hits if matched.vector is not None), 1)
+    vectors = np.asarray(
+        [matched.vector if matched.vector is not None else [0.0] * dimension for _, matched in hits],
+        dtype=np.float32,
+    ).reshape(len(hits), dimension)
+    similarity = vectors @ vectors.T
     kept: list[RecallHit] = []
-    kept_vectors: list[np.ndarray] = []
+    kept_rows: list[int] = []
     kept_texts: dict[str, int] = {}
     kept_ids: set[str] = set()
-    for hit, matched in hits:
+    for row, (hit, matched) in enumerate(hits):
         if hit.memory.id in kept_ids:
             continue  # a summary again, through another of its messages
-        vector = np.asarray(matched.vector, dtype=np.float32) if matched.vector is not None else None
         duplicate_of = kept_texts.get(_normalized(matched.text))
-        if duplicate_of is None and vector is not None and kept_vectors:
-            similarities = np.stack(kept_vectors) @ vector
+        if duplicate_of is None and kept_rows:
+            similarities = similarity[row, kept_rows]
             best = int(np.argmax(similarities))
             if similarities[best] >= DUPLICATE_SIMILARITY and not adjacent(kept[best].memory, hit.memory):
                 duplicate_of = best
@@ -217,5 +224,5 @@ def collapse_duplicates(hits: Sequence[tuple[RecallHit, Matched]], k: int) -> li
         kept_texts[_normalized(matched.text)] = len(kept)
         kept_ids.add(hit.memory.id)
         kept.append(hit)
-        kept_vectors.append(vector if vector is not None else np.zeros(1, dtype=np.float32))
+        kept_rows.append(row)
     return kept

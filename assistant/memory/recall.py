@@ -118,7 +118,10 @@ class Recaller:
         )
         probes = self.store.vector_probes()
         if probes:
-            query = query.nprobes(probes).refine_factor(2)
+            # Not refined by the full vectors: ranking scores every candidate by them anyway
+            # (ranking.best_similarity), and at 100k rows the refinement cost 3.4 of the search's
+            # 14 ms to change 3% of the 40 candidates (the weakest ones).
+            query = query.nprobes(probes)
         rows: list[dict[str, Any]] = query.to_arrow().to_pylist()
         return rows
 
