@@ -51,7 +51,11 @@ def import_two(tmp_path: Path, engine: MemoryEngine, first: dict, second: dict) 
     assert engine.import_file(path).imported == 2
 
 
-def test_a_question_between_people_is_found_by_the_answer_it_got(tmp_path: Path, engine, embedder) -> None:
+@pytest.mark.parametrize("chunk", [import_export.IMPORT_CHUNK, 1], ids=["one batch", "reply in the next batch"])
+def test_a_question_between_people_is_found_by_the_answer_it_got(
+    tmp_path: Path, engine, embedder, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(import_export, "IMPORT_CHUNK", chunk)
     import_two(
         tmp_path,
         engine,
@@ -99,21 +103,3 @@ def test_the_same_person_twice_in_a_row_is_not_blended(tmp_path: Path, engine, e
     )
     own = embed_array(embedder, [f"Ana: {QUESTION}"])[0]
     assert cosine(stored_vector(engine, "ep-m1"), own) == pytest.approx(1.0, abs=1e-4)
-
-
-def test_a_reply_in_the_next_import_batch_still_reaches_its_question(
-    tmp_path: Path, engine, embedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(import_export, "IMPORT_CHUNK", 1)  # each message is its own batch
-    import_two(
-        tmp_path,
-        engine,
-        {"role": "user", "speaker": "Ana", "content": QUESTION},
-        {"role": "assistant", "speaker": "Ben", "content": REPLY},
-    )
-    alone = embed_array(embedder, [f"Ana: {QUESTION}"])[0]
-    blended = stored_vector(engine, "ep-m1")
-    assert (
-        similarity(blended, embedder, "the lighthouse at Cabo da Roca")
-        > similarity(alone, embedder, "the lighthouse at Cabo da Roca") + 0.15
-    )
