@@ -169,9 +169,11 @@ def cosine(a: Any, b: Any) -> float:
 
 
 def adjacent(first: Memory, second: Memory) -> bool:
-    """One message answered the other: their vectors share the reply's meaning (message_log.py
+    """One person's message answered another's: their vectors share the reply's meaning (message_log.py
     blends it in), so they look alike without saying the same thing, and neither is a duplicate."""
     if first.kind != Kind.EPISODIC or second.kind != Kind.EPISODIC or first.conversation_id != second.conversation_id:
+        return False
+    if first.speaker == second.speaker:  # one person's two messages in a row are not blended
         return False
     return second.context == quoted(first) or first.context == quoted(second)
 

@@ -98,3 +98,18 @@ def test_an_answer_whose_vector_resembles_its_question_is_not_collapsed_into_it(
     kept = collapse_duplicates(pairs, 10)
     assert [h.memory.id for h in kept] == ["ep-1", "ep-2"]  # the muffins and the repeat are duplicates by vector
     assert kept[0].memory.sources == ["1", "9", "7"]
+
+
+def test_one_persons_two_messages_in_a_row_still_collapse_when_they_say_the_same() -> None:
+    """Only a message and another person's reply share a blended vector; the same person
+    repeating themselves in the next message is a duplicate like any other."""
+    import numpy as np
+
+    from assistant.memory.ranking import Matched, collapse_duplicates
+
+    hits = exchange(0.85, second_speaker="Audrey")
+    same = np.ones(4, dtype=np.float32) / 2.0
+    pairs = [(h, Matched(h.memory.text, same, tuple(h.memory.sources))) for h in hits]
+    kept = collapse_duplicates(pairs, 10)
+    assert [h.memory.id for h in kept] == ["ep-1"]
+    assert kept[0].memory.sources == ["1", "2", "9"]
