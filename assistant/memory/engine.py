@@ -23,6 +23,7 @@ simulations can run a year in seconds.
 from __future__ import annotations
 
 import builtins
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -178,9 +179,11 @@ class MemoryEngine:
         """Recall for many queries with one batched embedding (`text_only`: none, see `vectors_ready`)."""
         if not queries:
             return []
-        embed = self.space.vectors.embed  # one query is embedded inside recall, beside its text search
-        lone: Any = [lambda: embed(list(queries))[0]] if len(queries) == 1 else None
-        vectors: Any = [None] * len(queries) if text_only else lone or embed(list(queries))
+        embed = self.space.vectors.embed
+        phrasing = functools.partial(self.recaller.dense_phrasing, owner=self.user)
+        # One query is embedded inside recall, beside its text search.
+        lone: Any = [lambda: embed([phrasing(queries[0])])[0]] if len(queries) == 1 else None
+        vectors: Any = [None] * len(queries) if text_only else lone or embed([phrasing(query) for query in queries])
         results = []
         for query, vector in zip(queries, vectors, strict=True):
             hits = self.recaller.recall(query, vector, self.user, k=k or self.recall_k, filters=filters)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from assistant.memory.people import named_people
+from assistant.memory.people import named_people, without_names
 from assistant.memory.ranking import RecallWeights as RecallWeights  # re-exported: part of recall's interface
 from assistant.memory.ranking import first_pass, rank_candidates
 from assistant.memory.ranking import recency_score as recency_score
@@ -94,6 +94,8 @@ class Recaller:
         self.candidates = candidates
         self._search_pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._speakers: set[tuple[str, str]] = set()
+        self._silent: dict[tuple[str, str], int] = {}  # the table version at which they had said nothing
 
     def _searches(self) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -106,6 +108,29 @@ class Recaller:
             if self._search_pool is not None:
                 self._search_pool.shutdown(wait=True)
                 self._search_pool = None
+
+    def dense_phrasing(self, query: str, owner: str) -> str:
+        """What to embed for `query`: the question without the names of people who speak in
+        the conversations (people.py: a message's vector holds what was said, not who said it)."""
+        return without_names(query, [name for name in named_people(query) if self._speaks(owner, name)])
+
+    def _speaks(self, owner: str, name: str) -> bool:
+        """Whether `name` said anything in `owner`'s conversations: one lookup in the speaker
+        bitmap, kept (a speaker stays one; a no holds until the table changes)."""
+        table = self.store.table(MEMORIES)
+        version = table.version
+        if (owner, name) in self._speakers:
+            return True
+        if self._silent.get((owner, name)) == version:
+            return False
+        said = with_retries(
+            lambda: table.search().where((owned_by(owner) & eq("speaker", name)).sql).select(["id"]).limit(1).to_list()
+        )
+        if said:
+            self._speakers.add((owner, name))
+        else:
+            self._silent[(owner, name)] = version
+        return bool(said)
 
     def _vector_candidates(self, vector: np.ndarray, where: Where, limit: int) -> list[dict[str, Any]]:
         table = self.store.table(MEMORIES)

@@ -82,7 +82,7 @@ def test_recall_with_the_vector_index_returns_what_it_returned_by_scanning(tmp_p
     engine.ensure_indexes()  # text and scalar indexes; one row short of a vector index
     assert not engine.store.has_vector_index()
     names = {index.name for index in engine.store.table(MEMORIES).list_indices()}
-    assert {"owner_idx", "status_idx", "kind_idx", "origin_idx"} <= names
+    assert {"owner_idx", "status_idx", "kind_idx", "origin_idx", "speaker_idx"} <= names
     scanned = top_ids(engine)
 
     add_random_rows(engine, 1, seed=2)
@@ -158,5 +158,5 @@ def test_an_owner_b_tree_index_of_an_earlier_version_becomes_a_bitmap(tmp_path: 
 
     engine.ensure_indexes()
     kinds = {index.name: index.index_type for index in engine.store.table(MEMORIES).list_indices()}
-    assert {kinds[f"{column}_idx"] for column in ("owner", "status", "kind", "origin")} == {"Bitmap"}
+    assert {kinds[f"{column}_idx"] for column in ("owner", "status", "kind", "origin", "speaker")} == {"Bitmap"}
     assert top_ids(engine) == before

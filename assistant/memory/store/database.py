@@ -277,9 +277,9 @@ class MemoryStore:
                 lambda: table.create_index(FTS_COLUMN, config=FTS(), replace=False),
                 lambda: any(kind == "FTS" for kind in self._index_names(MEMORIES).values()),
             )
-        # Recall's filter reads these bitmaps, not every row (100k rows, vector search 16 -> 12 ms);
-        # the owner's was a B-tree: as a bitmap, text search 8.5 -> 5.5 ms, vector search 14 -> 11.
-        for column in ("owner", "status", "kind", "origin"):
+        # Recall's filter reads these bitmaps, not every row (100k rows, vector search 16 -> 12 ms;
+        # owner's as a B-tree: text 8.5 vs 5.5 ms, vector 14 vs 11); speaker: who speaks (recall.py).
+        for column in ("owner", "status", "kind", "origin", "speaker"):
             name = f"{column}_idx"
             if not self._is_bitmap(name):
                 self._create_index_once(
