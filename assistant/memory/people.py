@@ -7,14 +7,15 @@ ranking the named person's own messages first added 5 points of R@5; embedding t
 rewritten the way its answer is said ("Jon: lose my job as a banker") beside it changed R@5
 by -0.007 and R@10 by +0.007, not worth a second embedding per query, so it is not done.
 
-The name of someone who speaks is left out of the question's embedding: a message is embedded
-without its speaker (who said it is a column, not words), so "What does Evan enjoy
-painting?" embedded with "Evan" leans toward the other person's "Hey Evan!" rather than Evan's
-"I love painting landscapes". Embedding it as "What does enjoy painting?" raised LoCoMo dev
-R@5 0.693 -> 0.719, R@10 0.769 -> 0.794 and multi-hop R@10 0.478 -> 0.514 (R@1 0.430 -> 0.420);
-searching with both phrasings gained less than half of it. The words' search keeps the name
-(without it R@10 fell to 0.758), and a name nobody speaks under ("Where does my neighbour Zara
-work?") stays in the embedding: there it is what the answer says.
+The name of someone who speaks is left out of the question's embedding. Each of Evan's
+messages is embedded as "Evan: ...", and the other person's are full of "Hey Evan!": the name
+matches half the conversation alike and drowns what the question asks, so "What does Evan
+enjoy painting?" is embedded as "What does enjoy painting?" (fusion.by_speaker still puts
+Evan's own words first). Measured on LoCoMo dev (benchmarks/recall_quality.py): R@5 0.693 ->
+0.716, R@10 0.769 -> 0.795, multi-hop R@10 0.478 -> 0.514, R@1 0.430 -> 0.421; the synthetic
+set unchanged (its questions name nobody who speaks). Searching by both phrasings gained less
+than half of it; the words' search keeps the name (without it R@10 fell to 0.758); a name
+nobody speaks under ("Where does my neighbour Zara work?") stays: there it is what the answer says.
 """
 
 from __future__ import annotations
