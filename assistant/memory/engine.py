@@ -23,7 +23,6 @@ simulations can run a year in seconds.
 from __future__ import annotations
 
 import builtins
-import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -179,11 +178,10 @@ class MemoryEngine:
         """Recall for many queries with one batched embedding (`text_only`: none, see `vectors_ready`)."""
         if not queries:
             return []
-        embed = self.space.vectors.embed
-        phrasing = functools.partial(self.recaller.dense_phrasing, owner=self.user)
+        embed, phrasings = self.space.vectors.embed, self.recaller.phrasings
         # One query is embedded inside recall, beside its text search.
-        lone: Any = [lambda: embed([phrasing(queries[0])])[0]] if len(queries) == 1 else None
-        vectors: Any = [None] * len(queries) if text_only else lone or embed([phrasing(query) for query in queries])
+        lone: Any = [lambda: embed(phrasings(queries, self.user))[0]] if len(queries) == 1 else None
+        vectors: Any = [None] * len(queries) if text_only else lone or embed(phrasings(queries, self.user))
         results = []
         for query, vector in zip(queries, vectors, strict=True):
             hits = self.recaller.recall(query, vector, self.user, k=k or self.recall_k, filters=filters)

@@ -109,10 +109,10 @@ class Recaller:
                 self._search_pool.shutdown(wait=True)
                 self._search_pool = None
 
-    def dense_phrasing(self, query: str, owner: str) -> str:
-        """What to embed for `query`: the question without the names of people who speak in
+    def phrasings(self, queries: Sequence[str], owner: str) -> list[str]:
+        """What to embed for each query: the question without the names of people who speak in
         the conversations (people.py: a message's vector holds what was said, not who said it)."""
-        return without_names(query, [name for name in named_people(query) if self._speaks(owner, name)])
+        return [without_names(q, [name for name in named_people(q) if self._speaks(owner, name)]) for q in queries]
 
     def _speaks(self, owner: str, name: str) -> bool:
         """Whether `name` said anything in `owner`'s conversations: one lookup in the speaker

@@ -54,7 +54,7 @@ def test_a_question_about_someone_who_speaks_is_embedded_without_their_name(
     search and the speaker's lead keep it), what the question asks decides."""
     engine = open_engine(tmp_path / "memory", SentenceTransformerEmbedder(embedder_path), clock=Clock())
     question = "What does Evan do to relax?"
-    assert engine.recaller.dense_phrasing(question, engine.user) == question  # nobody speaks yet
+    assert engine.recaller.phrasings([question], engine.user) == [question]  # nobody speaks yet
     records = [
         {
             "session_id": "s1",
@@ -70,12 +70,12 @@ def test_a_question_about_someone_who_speaks_is_embedded_without_their_name(
     path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
     assert engine.import_file(path).imported == len(CONVERSATION)
 
-    assert engine.recaller.dense_phrasing(question, engine.user) == "What does do to relax?"
+    assert engine.recaller.phrasings([question], engine.user) == ["What does do to relax?"]
     # Zara is named in the messages but never speaks: her name is what the answer says.
-    assert engine.recaller.dense_phrasing("Where does Zara work?", engine.user) == "Where does Zara work?"
+    assert engine.recaller.phrasings(["Where does Zara work?"], engine.user) == ["Where does Zara work?"]
     found = [hit.memory.text for hit in engine.search(question, k=3, reinforce=False)]
     assert any(PAINTING in text for text in found)
 
-    engine.recaller.dense_phrasing = lambda query, owner: query  # type: ignore[method-assign]
+    engine.recaller.phrasings = lambda queries, owner: list(queries)  # type: ignore[method-assign]
     found = [hit.memory.text for hit in engine.search(question, k=3, reinforce=False)]
     assert not any(PAINTING in text for text in found)  # with the name, the greetings win
