@@ -29,6 +29,20 @@ USE_SATURATION = 20  # access count at which the use signal is full
 SELECTION_POOL = 3  # times k: the candidates the final selection chooses from
 
 
+def one_blas_thread() -> None:
+    """Run numpy's matrix products on the calling thread alone, for the whole process.
+
+    Ranking's products are small (a query against ~100 candidates, their similarity matrix).
+    With more than one thread, OpenBLAS's helper threads stay awake spinning after each
+    product: at 100k memories they took 46% of the process's CPU and doubled a recall's CPU
+    time (68 against 38 ms), which the searches and the query's embedding beside them lost.
+    """
+    import numpy  # noqa: F401 - its BLAS must be loaded for threadpoolctl to find and limit it
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
+
+
 @dataclass(frozen=True)
 class Matched:
     """What a hit was found by: the memory itself, or for a summary, the compressed message that matched."""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.memory.people import named_people, without_names
 from assistant.memory.ranking import RecallWeights as RecallWeights  # re-exported: part of recall's interface
-from assistant.memory.ranking import first_pass, rank_candidates
+from assistant.memory.ranking import first_pass, one_blas_thread, rank_candidates
 from assistant.memory.ranking import recency_score as recency_score
 from assistant.memory.ranking import use_score as use_score
 from assistant.memory.reinforcement import Reinforcer  # noqa: F401 - its old home, still importable here
@@ -96,6 +96,7 @@ class Recaller:
         self._pool_lock = threading.Lock()
         self._speakers: set[tuple[str, str]] = set()
         self._silent: dict[tuple[str, str], int] = {}  # the table version at which they had said nothing
+        one_blas_thread()
 
     def _searches(self) -> ThreadPoolExecutor:
         with self._pool_lock:

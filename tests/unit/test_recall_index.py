@@ -160,3 +160,24 @@ def test_an_owner_b_tree_index_of_an_earlier_version_becomes_a_bitmap(tmp_path: 
     kinds = {index.name: index.index_type for index in engine.store.table(MEMORIES).list_indices()}
     assert {kinds[f"{column}_idx"] for column in ("owner", "status", "kind", "origin", "speaker")} == {"Bitmap"}
     assert top_ids(engine) == before
+
+
+def test_opening_recall_puts_numpy_s_matrix_products_on_one_thread(tmp_path: Path) -> None:
+    """OpenBLAS's idle helper threads spin after each of ranking's small products, taking a core
+    from the searches and the embedding beside them (ranking.one_blas_thread). A fresh process
+    that allowed two threads has one once a recaller is open."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, numpy; from threadpoolctl import threadpool_info, threadpool_limits;"
+        "from assistant.memory.store import MemoryStore; from assistant.memory.recall import Recaller;"
+        "threads = lambda: sorted({lib['num_threads'] for lib in threadpool_info() if lib['user_api'] == 'blas'});"
+        "threadpool_limits(2, user_api='blas'); before = threads();"
+        "Recaller(MemoryStore(sys.argv[1], 384));"
+        "print(before, threads())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "memory")], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[2] [1]"
