@@ -1,6 +1,10 @@
 """Latency of one `recall()` (query embedding included) at 10k / 100k (/ 1M) memories in one space.
 
     .venv/bin/python benchmarks/recall_latency.py [--sizes 10000 100000] [--million] [--queries 60]
+        [--keep DIR]
+
+--keep DIR builds each size's store under DIR once and measures the kept store on later runs
+(a million memories take minutes to build); without it every run builds in a scratch folder.
 
 Goal (issue 16): recall() p95 <= 40 ms at 100k memories and <= 80 ms at 1M, on a quiet machine.
 
@@ -147,6 +151,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--million", action="store_true", help="also 1,000,000 memories (slow to build)")
     parser.add_argument("--queries", type=int, default=60)
+    parser.add_argument("--keep", type=Path, help="build each store here once, reuse it on later runs")
     args = parser.parse_args()
     sizes = [*args.sizes, *([1_000_000] if args.million else [])]
 
@@ -160,10 +165,17 @@ def main() -> None:
     print(f"{'memories':>10} {'index':>12} {'build s':>8}  {'what':<28}{'p50 ms':>8}{'p95 ms':>8}")
     for size in sizes:
         with tempfile.TemporaryDirectory() as scratch:
-            store = MemoryStore(Path(scratch) / "memory", embedder.dimension)
+            folder = args.keep / f"memory-{size}" if args.keep else Path(scratch) / "memory"
+            # A kept store is complete only once its marker is written, after its indexes.
+            built = folder / "built"
+            store = MemoryStore(folder, embedder.dimension)
             started = time.perf_counter()
-            fill(store, size, embedder.dimension, seed=size)
-            store.ensure_indexes()
+            if not built.exists():
+                if store.table("memories").count_rows():
+                    sys.exit(f"{folder} holds a store whose build did not finish: delete it first")
+                fill(store, size, embedder.dimension, seed=size)
+                store.ensure_indexes()
+                built.write_text("")
             build = time.perf_counter() - started
             engine = MemoryEngine(store, embedder, "bench", now=lambda: datetime(2025, 1, 1, tzinfo=UTC))
             measure(engine, QUERIES, 5)  # warm caches

@@ -181,3 +181,44 @@ def test_opening_recall_puts_numpy_s_matrix_products_on_one_thread(tmp_path: Pat
         [sys.executable, "-c", probe, str(tmp_path / "memory")], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[2] [1]"
+
+
+def test_rows_that_compaction_moves_between_the_searches_and_their_take_are_read_by_id(
+    tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The searches return row ids and one take reads the rows' columns; compaction in between
+    rewrites the table's files, and recall must still return the same, complete memories."""
+    from assistant.memory.recall import Recaller
+    from assistant.memory.store.query import owned_by
+
+    engine = open_engine(tmp_path / "memory", embedder)
+    for fact in FACTS[:-1]:
+        engine.add(fact)
+    engine.ensure_indexes()
+    # New files beside the indexed one: compaction will merge them and move their rows.
+    engine.add("a note to delete before compacting")
+    engine.add(FACTS[-1])
+    expected = [
+        [(hit.memory.id, hit.memory.text, hit.memory.created_at) for hit in hits]
+        for hits in [engine.search(question, reinforce=False) for question in QUESTIONS]
+    ]
+
+    table = engine.store.table(MEMORIES)
+    fragments_before = table.stats()["fragment_stats"]["num_fragments"]
+    complete = Recaller._complete
+    compacted: list[bool] = []
+
+    def compact_first(self, rankings, owner):
+        if not compacted:
+            table.delete((owned_by(engine.user) & eq("text", "a note to delete before compacting")).sql)
+            table.optimize()
+            compacted.append(True)
+        return complete(self, rankings, owner)
+
+    monkeypatch.setattr(Recaller, "_complete", compact_first)
+    first = engine.search(QUESTIONS[0], reinforce=False)
+    assert compacted and table.stats()["fragment_stats"]["num_fragments"] < fragments_before
+    assert [(hit.memory.id, hit.memory.text, hit.memory.created_at) for hit in first] == [
+        row for row in expected[0] if row[1] != "a note to delete before compacting"
+    ]
+    assert all(hit.memory.user == engine.user and hit.memory.kind for hit in first)
