@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from assistant.memory.candidate_rows import CandidateRows
 from assistant.memory.people import named_people, without_names
 from assistant.memory.ranking import RecallWeights as RecallWeights  # re-exported: part of recall's interface
 from assistant.memory.ranking import first_pass, one_blas_thread, rank_candidates
@@ -73,25 +74,6 @@ def build_where(owner: str, filters: RecallFilter) -> Where:
 
 def _result_columns(dimension: int) -> list[str]:
     return [name for name in memory_schema(dimension).names if name != FTS_COLUMN]
-
-
-def _rows(table: Any) -> list[dict[str, Any]]:
-    """An Arrow table's rows as dicts, each vector a numpy row: as Python lists, the vectors
-    of 100 rows took 3 of the 12 ms their take cost."""
-    if "vector" not in table.column_names:
-        rows: list[dict[str, Any]] = table.to_pylist()
-        return rows
-    import numpy as np
-
-    vectors = table.column("vector").combine_chunks()
-    size = vectors.type.list_size
-    # The values themselves, null rows' slots included (flatten() would skip those and shift the rest).
-    flat = vectors.values.to_numpy(zero_copy_only=False)[vectors.offset * size : (vectors.offset + len(vectors)) * size]
-    matrix = np.asarray(flat, dtype=np.float32).reshape(len(vectors), size)
-    rows = table.drop_columns(["vector"]).to_pylist()
-    for row, vector, valid in zip(rows, matrix, vectors.is_valid().to_pylist(), strict=True):
-        row["vector"] = vector if valid else None
-    return rows
 
 
 class Recaller:
@@ -224,7 +206,8 @@ class Recaller:
             the hop usually runs while the vector search does instead of after it."""
             sparse = self._text_candidates(words, where, limit)
             guessed = bridge_terms(query, [row["text"] for row in sparse[:BRIDGE_FROM]])
-            return sparse, guessed, self._text_candidates(" ".join(guessed), where, limit) if guessed else []
+            bridged = self._text_candidates(" ".join(guessed), where, limit) if guessed else []
+            return sparse, guessed, bridged
 
         embedded: list[np.ndarray | None] = []
 
@@ -233,8 +216,14 @@ class Recaller:
                 embedded.append(vector() if callable(vector) else vector)
             return embedded[0]
 
+        rows: CandidateRows
+
         def search() -> list[tuple[list[dict[str, Any]], float]]:
-            self.store.table(MEMORIES).checkout_latest()
+            nonlocal rows
+            table = self.store.table(MEMORIES)
+            table.checkout_latest()
+            # The searches brought the text already (the second hop reads it).
+            rows = CandidateRows(table, [c for c in _result_columns(self.store.dimension) if c != "text"], owner)
             # The searches wait on the store more than on the CPU: run them side by side, the
             # words' search (and its hop) also beside the query's embedding.
             pool = self._searches()
@@ -261,7 +250,7 @@ class Recaller:
             found = [(dense, 1.0), (sparse, 1.0)]
             if dated is not None:
                 found.append((dated.result(), 2.0))
-            return self._complete([*found, (bridged, BRIDGE_WEIGHT)] if bridged else found, owner)
+            return rows.complete([*found, (bridged, BRIDGE_WEIGHT)] if bridged else found)
 
         rankings = with_retries(search)
         stand_ins = self._summaries_for(rankings, owner) if filters.through_summaries else None
@@ -277,41 +266,6 @@ class Recaller:
             window=named_time,
             people=named_people(query),
         )
-
-    def _complete(
-        self, rankings: list[tuple[list[dict[str, Any]], float]], owner: str
-    ) -> list[tuple[list[dict[str, Any]], float]]:
-        """The searches' rows with every column, read in one take by row id.
-
-        Each search returns only ids and scores: reading a result's columns costs about as much
-        for 40 rows as for 100 (a fixed cost per column), so three or four searches reading
-        them apiece cost more than one take of them all. A row id names a place in the table's
-        files, which compaction can move between the searches and the take: a row whose id no
-        longer matches is read again by its id.
-        """
-        wanted = {row["_rowid"]: row["id"] for ranking, _ in rankings for row in ranking}
-        if not wanted:
-            return rankings
-        # The searches brought the text already (the second hop reads it).
-        columns = [name for name in _result_columns(self.store.dimension) if name != "text"]
-        table = self.store.table(MEMORIES)
-        places = sorted(wanted)
-        try:
-            read = _rows(table.to_lance()._take_rows(places, columns=columns))
-        except OSError:  # compacted since: a place names a file that is gone
-            read = []
-        full = {row["id"]: row for place, row in zip(places, read, strict=False) if wanted[place] == row["id"]}
-        moved = [memory_id for memory_id in wanted.values() if memory_id not in full]
-        if moved:
-            where = owned_by(owner) & is_in("id", moved)
-            full.update(
-                (row["id"], row)
-                for row in _rows(table.search().where(where.sql).select(columns).limit(len(moved)).to_arrow())
-            )
-        return [
-            ([{**row, **full[row["id"]]} for row in ranking if row["id"] in full], weight)
-            for ranking, weight in rankings
-        ]
 
     def _summaries_for(
         self, rankings: list[tuple[list[dict[str, Any]], float]], owner: str
