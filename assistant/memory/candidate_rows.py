@@ -46,7 +46,8 @@ class CandidateRows:
 
     def __init__(self, table: Any, columns: Sequence[str], owner: str) -> None:
         self.table = table
-        self.columns = list(columns)
+        # Not the owner: every search was for this owner's rows (2.6 of a take's 25 ms at 1M rows).
+        self.columns = [column for column in columns if column != "owner"]
         self.owner = owner
         self._full: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -63,11 +64,13 @@ class CandidateRows:
         except OSError:  # compacted since: a place names a file that is gone
             taken = []
         read = {row["id"]: row for place, row in zip(places, taken, strict=False) if wanted[place] == row["id"]}
+        for row in taken:
+            row["owner"] = self.owner
         moved = [memory_id for memory_id in wanted.values() if memory_id not in read]
         if moved:
             where = owned_by(self.owner) & is_in("id", moved)
             query = self.table.search().where(where.sql).select(self.columns).limit(len(moved))
-            read.update((row["id"], row) for row in arrow_rows(query.to_arrow()))
+            read.update((row["id"], {**row, "owner": self.owner}) for row in arrow_rows(query.to_arrow()))
         with self._lock:
             self._full.update(read)
 
