@@ -162,6 +162,9 @@ def _search(args: argparse.Namespace) -> int:
 
     if args.k is not None and args.k < 1:
         raise AssistantError("--k must be at least 1")
+    if args.query is not None and not args.query.strip():
+        # An empty query would be embedded like any text and "find" whatever lies nearest it.
+        raise AssistantError("the query is empty: give words to search for, or one query per line on stdin")
     # Batch mode: one query per stdin line, embedded together, answered in order.
     queries = None if args.query is not None else [line.rstrip("\r\n") for line in sys.stdin]
     served = remote.call(

@@ -72,9 +72,14 @@ def search_text(memories: MemoryService, query: str, k: int | None, filters: Rec
 def search_batch(
     memories: MemoryService, queries: Sequence[str], k: int | None, filters: RecallFilter, as_json: bool
 ) -> Iterator[str]:
-    """One query per line: embedded together, answered in order (a blank line after each, in text)."""
+    """One query per line: embedded together, answered in order (a blank line after each, in text).
+    A blank line is answered with no hits, in its place: it asks for nothing."""
     for start in range(0, len(queries), BATCH):
-        for hits in memories.search_many(queries[start : start + BATCH], k=k, filters=filters):
+        batch = queries[start : start + BATCH]
+        asked = [query for query in batch if query.strip()]
+        answers = iter(memories.search_many(asked, k=k, filters=filters) if asked else [])
+        for query in batch:
+            hits = next(answers) if query.strip() else []
             yield hits_text(hits, as_json) + ("" if as_json else "\n")
 
 

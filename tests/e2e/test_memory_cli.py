@@ -157,6 +157,17 @@ def test_stdin_batch_search_answers_every_query_in_order(cli, tmp_path: Path):
     single = as_json(cli("memory", "search", queries[17], "--user", "b", "--k", "3", "--json"))
     assert [hit["id"] for hit in single] == [hit["id"] for hit in answers[17]]
 
+    # A blank line asks for nothing and gets nothing, in its place; an empty query is an error.
+    gapped = ok(cli("memory", "search", "--user", "b", "--k", "3", "--json", input=f"{queries[0]}\n\n{queries[17]}\n"))
+    ids = [[hit["id"] for hit in json.loads(line)] for line in gapped.stdout.splitlines()]
+    assert ids == [[hit["id"] for hit in answers[0]], [], [hit["id"] for hit in answers[17]]]
+    for empty in ("", "   "):
+        refused = cli("memory", "search", empty, "--user", "b")
+        assert refused.returncode == 1 and refused.stdout == ""
+        assert refused.stderr.strip() == (
+            "assistant: error: the query is empty: give words to search for, or one query per line on stdin"
+        )
+
 
 def test_users_are_isolated(cli):
     ok(cli("memory", "add", "Secret plan: surprise party on Friday", "--user", "one"))
