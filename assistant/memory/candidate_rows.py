@@ -60,7 +60,7 @@ class CandidateRows:
             return
         places = sorted(wanted)
         try:
-            taken = arrow_rows(self.table.to_lance()._take_rows(places, columns=self.columns))
+            taken = arrow_rows(self._take(places))
         except OSError:  # compacted since: a place names a file that is gone
             taken = []
         read = {row["id"]: row for place, row in zip(places, taken, strict=False) if wanted[place] == row["id"]}
@@ -73,6 +73,14 @@ class CandidateRows:
             read.update((row["id"], {**row, "owner": self.owner}) for row in arrow_rows(query.to_arrow()))
         with self._lock:
             self._full.update(read)
+
+    def _take(self, places: list[int]) -> Any:
+        """The rows at `places`, in their order. Lance's own take (5.2 ms for 40 rows at 100k)
+        is marked unstable; LanceDB's (7.4 ms) stands in if a release drops it."""
+        take_rows = getattr(self.table.to_lance(), "_take_rows", None)
+        if take_rows is None:
+            return self.table.take_row_ids(places).select(self.columns).to_arrow()
+        return take_rows(places, columns=self.columns)
 
     def complete(self, rankings: Sequence[Ranking]) -> list[Ranking]:
         """`rankings` with every row whole (a row deleted since its search is left out)."""

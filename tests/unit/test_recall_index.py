@@ -226,3 +226,35 @@ def test_rows_that_compaction_moves_between_the_searches_and_their_take_are_read
         row for row in expected[0] if row[1] != "a note to delete before compacting"
     ]
     assert all(hit.memory.user == engine.user and hit.memory.kind for hit in first)
+
+
+def test_recall_reads_its_candidates_the_same_without_lance_s_unstable_take(
+    tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lance
+
+    engine = open_engine(tmp_path / "memory", embedder)
+    for fact in FACTS:
+        engine.add(fact)
+    engine.ensure_indexes()
+    before = [
+        [(hit.memory.id, hit.memory.text, hit.memory.sources) for hit in engine.search(q, reinforce=False)]
+        for q in QUESTIONS
+    ]
+    monkeypatch.delattr(lance.LanceDataset, "_take_rows")
+    from lancedb.table import LanceTable
+
+    public_take = LanceTable.take_row_ids
+    taken: list[int] = []
+
+    def counted(self, row_ids):
+        taken.append(len(row_ids))
+        return public_take(self, row_ids)
+
+    monkeypatch.setattr(LanceTable, "take_row_ids", counted)
+    after = [
+        [(hit.memory.id, hit.memory.text, hit.memory.sources) for hit in engine.search(q, reinforce=False)]
+        for q in QUESTIONS
+    ]
+    assert after == before and all(before)
+    assert len(taken) == len(QUESTIONS) and all(taken)  # one take each, by the public API
