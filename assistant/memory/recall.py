@@ -206,8 +206,7 @@ class Recaller:
             the hop usually runs while the vector search does instead of after it."""
             sparse = self._text_candidates(words, where, limit)
             guessed = bridge_terms(query, [row["text"] for row in sparse[:BRIDGE_FROM]])
-            bridged = self._text_candidates(" ".join(guessed), where, limit) if guessed else []
-            return sparse, guessed, bridged
+            return sparse, guessed, self._text_candidates(" ".join(guessed), where, limit) if guessed else []
 
         embedded: list[np.ndarray | None] = []
 
@@ -216,13 +215,10 @@ class Recaller:
                 embedded.append(vector() if callable(vector) else vector)
             return embedded[0]
 
-        rows: CandidateRows
-
         def search() -> list[tuple[list[dict[str, Any]], float]]:
-            nonlocal rows
             table = self.store.table(MEMORIES)
             table.checkout_latest()
-            # The searches brought the text already (the second hop reads it).
+            # The searches bring the text already (the second hop reads it); one take, the rest.
             rows = CandidateRows(table, [c for c in _result_columns(self.store.dimension) if c != "text"], owner)
             # The searches wait on the store more than on the CPU: run them side by side, the
             # words' search (and its hop) also beside the query's embedding.
