@@ -15,7 +15,6 @@ the take: a row whose id no longer matches is read again by its id.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,51 +42,35 @@ def arrow_rows(table: Any) -> list[dict[str, Any]]:
     return rows
 
 
-class CandidateRows:
-    """One recall's candidates with all their `columns`."""
+def whole_rows(table: Any, rankings: Sequence[Ranking], columns: Sequence[str], owner: str) -> list[Ranking]:
+    """`rankings` (search results with `_rowid`) with every row given its other `columns`, read
+    in one take; a row deleted since its search is left out."""
+    # The searches brought the text; the owner is the one every search was for (reading it cost
+    # 2.6 of a take's 25 ms at 1M rows).
+    columns = [column for column in columns if column not in ("text", "owner")]
+    wanted = {row["_rowid"]: row["id"] for ranking, _ in rankings for row in ranking}
+    if not wanted:
+        return list(rankings)
+    places = sorted(wanted)
+    try:
+        taken = arrow_rows(_take(table, places, columns))
+    except OSError:  # compacted since: a place names a file that is gone
+        taken = []
+    read = {row["id"]: row for place, row in zip(places, taken, strict=False) if wanted[place] == row["id"]}
+    moved = [memory_id for memory_id in wanted.values() if memory_id not in read]
+    if moved:
+        query = table.search().where((owned_by(owner) & is_in("id", moved)).sql).select(columns).limit(len(moved))
+        read.update((row["id"], row) for row in arrow_rows(query.to_arrow()))
+    return [
+        ([{**row, **read[row["id"]], "owner": owner} for row in ranking if row["id"] in read], weight)
+        for ranking, weight in rankings
+    ]
 
-    def __init__(self, table: Any, columns: Sequence[str], owner: str) -> None:
-        self.table = table
-        # Not the owner: every search was for this owner's rows (2.6 of a take's 25 ms at 1M rows).
-        self.columns = [column for column in columns if column != "owner"]
-        self.owner = owner
-        self._full: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
 
-    def read(self, found: Sequence[dict[str, Any]]) -> None:
-        """Read the rows of `found` (search results with `_rowid`) that are not read yet."""
-        with self._lock:
-            wanted = {row["_rowid"]: row["id"] for row in found if row["id"] not in self._full}
-        if not wanted:
-            return
-        places = sorted(wanted)
-        try:
-            taken = arrow_rows(self._take(places))
-        except OSError:  # compacted since: a place names a file that is gone
-            taken = []
-        read = {row["id"]: row for place, row in zip(places, taken, strict=False) if wanted[place] == row["id"]}
-        for row in taken:
-            row["owner"] = self.owner
-        moved = [memory_id for memory_id in wanted.values() if memory_id not in read]
-        if moved:
-            where = owned_by(self.owner) & is_in("id", moved)
-            query = self.table.search().where(where.sql).select(self.columns).limit(len(moved))
-            read.update((row["id"], {**row, "owner": self.owner}) for row in arrow_rows(query.to_arrow()))
-        with self._lock:
-            self._full.update(read)
-
-    def _take(self, places: list[int]) -> Any:
-        """The rows at `places`, in their order. Lance's own take (5.2 ms for 40 rows at 100k)
-        is marked unstable; LanceDB's (7.4 ms) stands in if a release drops it."""
-        take_rows = getattr(self.table.to_lance(), "_take_rows", None)
-        if take_rows is None:
-            return self.table.take_row_ids(places).select(self.columns).to_arrow()
-        return take_rows(places, columns=self.columns)
-
-    def complete(self, rankings: Sequence[Ranking]) -> list[Ranking]:
-        """`rankings` with every row whole (a row deleted since its search is left out)."""
-        self.read([row for ranking, _ in rankings for row in ranking])
-        return [
-            ([{**row, **self._full[row["id"]]} for row in ranking if row["id"] in self._full], weight)
-            for ranking, weight in rankings
-        ]
+def _take(table: Any, places: list[int], columns: list[str]) -> Any:
+    """The rows at `places`, in their order. Lance's own take (5.2 ms for 40 rows at 100k) is
+    marked unstable; LanceDB's (7.4 ms) stands in if a release drops it."""
+    take_rows = getattr(table.to_lance(), "_take_rows", None)
+    if take_rows is None:
+        return table.take_row_ids(places).select(columns).to_arrow()
+    return take_rows(places, columns=columns)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from assistant.memory.candidate_rows import CandidateRows
+from assistant.memory.candidate_rows import whole_rows
 from assistant.memory.people import named_people, without_names
 from assistant.memory.ranking import RecallWeights as RecallWeights  # re-exported: part of recall's interface
 from assistant.memory.ranking import first_pass, one_blas_thread, rank_candidates
@@ -218,8 +218,6 @@ class Recaller:
         def search() -> list[tuple[list[dict[str, Any]], float]]:
             table = self.store.table(MEMORIES)
             table.checkout_latest()
-            # The searches bring the text already (the second hop reads it); one take, the rest.
-            rows = CandidateRows(table, [c for c in _result_columns(self.store.dimension) if c != "text"], owner)
             # The searches wait on the store more than on the CPU: run them side by side, the
             # words' search (and its hop) also beside the query's embedding.
             pool = self._searches()
@@ -246,7 +244,9 @@ class Recaller:
             found = [(dense, 1.0), (sparse, 1.0)]
             if dated is not None:
                 found.append((dated.result(), 2.0))
-            return rows.complete([*found, (bridged, BRIDGE_WEIGHT)] if bridged else found)
+            found = [*found, (bridged, BRIDGE_WEIGHT)] if bridged else found
+            # The searches return ids, text and scores; one take reads the rest (candidate_rows.py).
+            return whole_rows(table, found, _result_columns(self.store.dimension), owner)
 
         rankings = with_retries(search)
         stand_ins = self._summaries_for(rankings, owner) if filters.through_summaries else None

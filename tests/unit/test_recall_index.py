@@ -188,9 +188,7 @@ def test_rows_that_compaction_moves_between_the_searches_and_their_take_are_read
 ) -> None:
     """The searches return row ids and one take reads the rows' columns; compaction in between
     rewrites the table's files, and recall must still return the same, complete memories."""
-    import threading
-
-    from assistant.memory.candidate_rows import CandidateRows
+    from assistant.memory import recall
     from assistant.memory.store.query import owned_by
 
     engine = open_engine(tmp_path / "memory", embedder)
@@ -207,19 +205,17 @@ def test_rows_that_compaction_moves_between_the_searches_and_their_take_are_read
 
     table = engine.store.table(MEMORIES)
     fragments_before = table.stats()["fragment_stats"]["num_fragments"]
-    read = CandidateRows.read
+    whole_rows = recall.whole_rows
     compacted: list[bool] = []
-    lock = threading.Lock()
 
-    def compact_first(self, found):
-        with lock:
-            if not compacted:
-                table.delete((owned_by(engine.user) & eq("text", "a note to delete before compacting")).sql)
-                table.optimize()
-                compacted.append(True)
-        return read(self, found)
+    def compact_first(table_read, rankings, columns, owner):
+        if not compacted:
+            table.delete((owned_by(engine.user) & eq("text", "a note to delete before compacting")).sql)
+            table.optimize()
+            compacted.append(True)
+        return whole_rows(table_read, rankings, columns, owner)
 
-    monkeypatch.setattr(CandidateRows, "read", compact_first)
+    monkeypatch.setattr(recall, "whole_rows", compact_first)
     first = engine.search(QUESTIONS[0], reinforce=False)
     assert compacted and table.stats()["fragment_stats"]["num_fragments"] < fragments_before
     assert [(hit.memory.id, hit.memory.text, hit.memory.created_at) for hit in first] == [
