@@ -22,6 +22,7 @@ import pyarrow as pa
 from assistant.errors import StoreError
 from assistant.locations import ensure_private_dir
 from assistant.memory.store import vector_index
+from assistant.memory.store.file_format import FILE_FORMAT, settle_file_format
 from assistant.memory.store.files import remove_orphan_temporaries
 from assistant.memory.store.query import Where, eq, literal, sql
 from assistant.memory.store.retries import is_conflict, with_retries
@@ -70,6 +71,8 @@ class MemoryStore:
         self._vector_index_seen: tuple[float, int] = (-1e9, 0)
         with exclusive_lock(self.path / SCHEMA_LOCK_FILE):
             self._migrate()
+            if settle_file_format(self.table(MEMORIES)):
+                self.ensure_indexes()  # the rewrite left the table without them
         schema = self.table(MEMORIES).schema
         if "vector" not in schema.names:
             raise StoreError(
@@ -90,7 +93,8 @@ class MemoryStore:
 
     def _create_if_missing(self, name: str, schema: pa.Schema) -> None:
         try:
-            self.db.create_table(name, schema=schema, exist_ok=True)
+            options = {"new_table_data_storage_version": FILE_FORMAT}
+            self.db.create_table(name, schema=schema, exist_ok=True, storage_options=options)
         except (OSError, RuntimeError, ValueError) as error:
             if name not in self._table_names():  # another process may have just created it
                 raise StoreError(f"cannot create table {name}: {error}") from None
@@ -373,18 +377,11 @@ class MemoryStore:
             with_retries(functools.partial(self._compact, table))
             table.checkout_latest()
             if name == MEMORIES and any(kind == "FTS" for kind in self._index_names(name).values()):
-                self._rebuild_text_index(table, FTS())
+                with_retries(functools.partial(table.create_index, FTS_COLUMN, config=FTS(), replace=True))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the warning is about other readers; see the docstring
                 self._optimize(table, cleanup_older_than=timedelta(0), delete_unverified=True)
         remove_orphan_temporaries(self.path)
-
-    @staticmethod
-    def _rebuild_text_index(table: Table, config: object) -> None:
-        def rebuild() -> None:
-            table.create_index(FTS_COLUMN, config=config, replace=True)
-
-        with_retries(rebuild)
 
     @staticmethod
     def _compact(table: Table) -> None:
