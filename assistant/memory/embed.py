@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from assistant.errors import ModelError
+from assistant.memory.query_encoder import TracedQueryEncoder, trace_query_encoder
 
 if TYPE_CHECKING:
     import numpy as np
@@ -131,6 +132,7 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
         self._dimension = _dimension_from_files(self.path)
         self._loading_behind = False
+        self._one_text: TracedQueryEncoder | None = None  # set with the model (query_encoder.py)
 
     @classmethod
     def from_name(cls, name: str, *, batch_size: int = DEFAULT_BATCH_SIZE) -> SentenceTransformerEmbedder:
@@ -182,6 +184,8 @@ class SentenceTransformerEmbedder:
             import torch
 
             model.to(torch.bfloat16)  # vectors still come out as float32 (encode converts them)
+        with _threads_for(1):
+            self._one_text = trace_query_encoder(model)
         return model
 
     @property
@@ -199,12 +203,15 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model = self.model
         with self._lock, _threads_for(len(texts)):
-            vectors = model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            if len(texts) == 1 and self._one_text is not None:  # a query, on the request path
+                vectors = self._one_text.embed(texts[0]).reshape(1, -1)
+            else:
+                vectors = model.encode(
+                    list(texts),
+                    batch_size=self.batch_size,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
         # Normalized here, in float32: a bfloat16 model's own normalization leaves lengths 0.998-1.003.
         vectors = np.asarray(vectors, dtype=np.float32)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

@@ -96,3 +96,30 @@ def test_the_model_runs_in_bfloat16_where_it_is_native_and_its_vectors_match_flo
     ours, reference = embed_array(native, texts), embed_array(float32, texts)
     assert ours.dtype == np.float32 and ours.shape == reference.shape
     assert np.all(np.sum(ours * reference, axis=1) >= 0.999)
+
+
+def test_one_text_is_embedded_through_the_trace_as_encode_would(embedder: SentenceTransformerEmbedder) -> None:
+    embedder.load()
+    assert embedder._one_text is not None  # the bundled pipeline (transformer, mean pooling, normalize) is traced
+    texts = ["When did Ingrid move to Lisbon?", "", "word " * 400, "héllo wörld, naïve café 😀", "  spaced  "]
+    for text in texts:
+        alone = embedder.embed_array([text])[0]  # the trace
+        batched = embedder.embed_array([text, "another text, so encode pads this batch"])[0]  # encode
+        assert alone.dtype == np.float32 and np.linalg.norm(alone) == pytest.approx(1.0, abs=1e-5)
+        assert float(alone @ batched) >= 0.9999, text
+
+
+def test_a_pipeline_the_trace_cannot_reproduce_is_embedded_through_encode(
+    embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Normalize, Pooling
+
+    from assistant.memory import query_encoder
+
+    model = embedder.model
+    first_token = SentenceTransformer(modules=[model[0], Pooling(embedder.dimension, "cls"), Normalize()], device="cpu")
+    assert query_encoder.trace_query_encoder(first_token) is None
+    # A trace whose vectors differ from encode's is not used either.
+    monkeypatch.setattr(query_encoder, "AGREEMENT", 1.01)
+    assert query_encoder.trace_query_encoder(model) is None
