@@ -15,7 +15,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from assistant.memory.fusion import by_conversation, by_exchange, by_speaker, fused_relevance, in_time, text_scores
+from assistant.memory.fusion import (
+    by_conversation,
+    by_exchange,
+    by_speaker,
+    fused_relevance,
+    in_time,
+    says_when,
+    text_scores,
+)
 from assistant.memory.selection import quoted, select
 from assistant.memory.store import row_to_memory
 from assistant.memory.types import Kind, Memory, RecallHit, Status
@@ -98,12 +106,13 @@ def rank_candidates(
     stand_ins: dict[str, dict[str, Any]] | None = None,
     window: tuple[datetime, datetime] | None = None,
     people: Sequence[str] = (),
+    asks_when: bool = False,
 ) -> list[RecallHit]:
     """Fuse weighted rankings by their scores (fusion.py), re-rank by all signals, collapse duplicates.
 
     `query_vectors` are the query's phrasings (one row or several): each candidate's similarity
     is to the phrasing it matches best; a candidate inside `window` (the time the query names)
-    is lifted.
+    is lifted, and so is one that says when, if the query `asks_when`.
 
     With `stand_ins` (default recall), a compressed message is ranked as itself, exactly as
     before compression, and then its summary takes its place; a message no summary covers
@@ -121,7 +130,7 @@ def rank_candidates(
         similarity.update(best_similarity(query_vectors, rows))
     relevance_of = fused_relevance(list(rows), similarity, text_scores(rankings))
     relevance_of = by_speaker(rows, by_exchange(rows, relevance_of), people)
-    relevance_of = in_time(rows, by_conversation(rows, relevance_of), window)
+    relevance_of = says_when(rows, in_time(rows, by_conversation(rows, relevance_of), window), asks_when)
     hits: list[tuple[RecallHit, Any]] = []
     for memory_id, row in rows.items():
         memory = row_to_memory(row)

@@ -1,9 +1,9 @@
 """Hybrid recall: vector and full-text (BM25) search, fused, re-ranked, de-duplicated.
 
-This module gathers the candidates: both searches side by side, matches inside a month the
-query names, a second hop through the names in the best hits, and the summaries standing in
-for compressed messages. ranking.py fuses and scores them and collapses near-duplicates.
-Counting a recalled memory as used is reinforcement.py's job, for the hits the caller used.
+This module gathers the candidates: both searches side by side, matches inside the day or
+month the query names (query_time.py), a second hop through the names in the best hits, and
+the summaries standing in for compressed messages. ranking.py fuses and scores them and
+collapses near-duplicates. Counting a recalled memory as used is reinforcement.py's job, for the hits the caller used.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from assistant.memory.candidate_rows import whole_rows
+from assistant.memory.fusion import asks_when
 from assistant.memory.people import named_people, without_names
+from assistant.memory.query_time import named_window, without_time
 from assistant.memory.ranking import RecallWeights as RecallWeights  # re-exported: part of recall's interface
 from assistant.memory.ranking import first_pass, one_blas_thread, rank_candidates
 from assistant.memory.ranking import recency_score as recency_score
@@ -185,10 +187,9 @@ class Recaller:
         filters = filters or RecallFilter()
         where = build_where(owner, filters)
         limit = max(self.candidates, 4 * k)
-        window = month_window(query, self.now())
-        # The time a query names is matched by the window below, not by words: every message of
-        # the month has its name in its search text, and would win on length alone.
-        words = _MONTH_IN_QUERY.sub(" ", query) if window is not None else query
+        named = named_window(query, self.now())
+        # The time a query names is matched by the window below, not by its words (query_time.py).
+        window, words = (named[0], without_time(query, named[1])) if named is not None else (None, query)
 
         named_time = None
         dated_where = None
@@ -261,6 +262,7 @@ class Recaller:
             stand_ins=stand_ins,
             window=named_time,
             people=named_people(query),
+            asks_when=asks_when(query),
         )
 
     def _summaries_for(
@@ -297,37 +299,6 @@ class Recaller:
             if summary is not None:
                 stand_ins[row_id] = summary
         return stand_ins
-
-
-_MONTHS = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
-_MONTH_IN_QUERY = re.compile(
-    r"\b(?:in|during|on|last|since|from)\s+(" + "|".join(_MONTHS) + r")(?:\s+(\d{4}))?\b", re.I
-)
-
-
-def month_window(query: str, now: datetime) -> tuple[datetime, datetime] | None:
-    """The month a query asks about ("in March", "during june 2024"), as [start, end)."""
-    match = _MONTH_IN_QUERY.search(query)
-    if match is None:
-        return None
-    month = _MONTHS.index(match.group(1).lower()) + 1
-    year = int(match.group(2)) if match.group(2) else (now.year if month <= now.month else now.year - 1)
-    start = datetime(year, month, 1, tzinfo=UTC)
-    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
-    return start, end - timedelta(microseconds=1)
 
 
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]{2,})\b")

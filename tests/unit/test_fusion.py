@@ -12,12 +12,15 @@ from assistant.memory.fusion import (
     DENSE_SHARE,
     SPEAKER_SHARE,
     TIME_SHARE,
+    WHEN_SHARE,
+    asks_when,
     by_conversation,
     by_exchange,
     by_speaker,
     fused_relevance,
     in_time,
     quoted_as_context,
+    says_when,
     text_scores,
     told_of,
 )
@@ -124,3 +127,37 @@ def test_a_message_telling_of_yesterday_is_inside_the_month_it_tells_of() -> Non
     said = datetime(2024, 8, 10, tzinfo=UTC)
     assert told_of("I ran a race two weeks ago", said)[0] < datetime(2024, 7, 27, tzinfo=UTC)
     assert told_of("I ran a race", said) == (said, said)
+
+
+def test_last_month_tells_of_the_calendar_month_before() -> None:
+    earliest, latest = told_of("I took a road trip last month", datetime(2023, 8, 27, 18, tzinfo=UTC))
+    assert earliest == datetime(2023, 7, 1, tzinfo=UTC)
+    assert latest.date() == datetime(2023, 7, 31, tzinfo=UTC).date()
+
+
+def test_a_message_said_on_the_named_day_is_inside_it_whatever_it_tells_of() -> None:
+    day = (datetime(2023, 5, 24, tzinfo=UTC), datetime(2023, 5, 24, 23, 59, tzinfo=UTC))
+    said = datetime(2023, 5, 24, 19, tzinfo=UTC)
+    rows = {
+        "told": row("told", "Last weekend I took my family on a road trip to Jasper.", created_at=said),
+        "other day": row("other day", "A road trip to Jasper!", created_at=datetime(2023, 6, 2, tzinfo=UTC)),
+    }
+    relevance = in_time(rows, {"told": 0.2, "other day": 0.4}, day)
+    assert relevance["told"] == pytest.approx((1 - TIME_SHARE) * 0.2 + TIME_SHARE)
+    assert relevance["other day"] == pytest.approx((1 - TIME_SHARE) * 0.4)
+
+
+def test_a_question_asking_when_puts_the_messages_that_say_when_first() -> None:
+    rows = {
+        "dated": row("dated", "Last weekend I met this awesome woman in Canada."),
+        "undated": row("undated", "I met this awesome woman, she is so kind."),
+    }
+    relevance = {"dated": 0.3, "undated": 0.5}
+    assert asks_when("When did Evan meet his future wife?") and not asks_when("Who did Evan meet?")
+    lifted = says_when(rows, relevance, asked=True)
+    assert lifted["dated"] == pytest.approx((1 - WHEN_SHARE) * 0.3 + WHEN_SHARE)
+    assert lifted["undated"] == pytest.approx((1 - WHEN_SHARE) * 0.5)
+    assert says_when(rows, relevance, asked=False) == relevance
+    # "may" is a verb as often as a month; a weekday, a month or a year says when.
+    for text, says in [("I may go", False), ("On Friday we went", True), ("back in 2019", True)]:
+        assert (says_when({"m": row("m", text)}, {"m": 0.0}, asked=True)["m"] > 0) is says

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -213,6 +213,23 @@ def test_a_month_in_the_query_favours_that_month(engine: MemoryEngine, clock: Cl
         clock.moment = clock.moment.replace(month=month)
         engine.add(f"Yesterday I did the weekly shopping, month {month}")
     assert engine.search("What did I do in March 2024?", k=1)[0].memory.id == march.id
+
+
+def test_a_question_asking_when_finds_the_message_that_says_when(engine: MemoryEngine) -> None:
+    # The concert shares more words and meaning with the question; only the other one says when.
+    engine.add("Sofia and I went to a concert and met her brother.")
+    told = engine.add("I got to know Sofia at the climbing gym three weeks ago.")
+    engine.add("Sofia loves spicy food.")
+    assert engine.search("When did I meet Sofia?", k=1, reinforce=False)[0].memory.id == told.id
+
+
+def test_a_day_in_the_query_favours_what_was_said_that_day(engine: MemoryEngine, clock: Clock) -> None:
+    clock.moment = datetime(2023, 12, 5, 20, tzinfo=UTC)
+    that_day = engine.add("Speaking of new things, I attended a Weight Watchers meeting yesterday.")
+    clock.moment = datetime(2023, 12, 20, 20, tzinfo=UTC)
+    engine.add("What was I doing? Sam here, doing my weekly yoga, as I was doing on Monday.")
+    clock.moment = datetime(2024, 1, 10, tzinfo=UTC)
+    assert engine.search("What was Sam doing on December 4, 2023?", k=1)[0].memory.id == that_day.id
 
 
 def test_a_question_about_someone_finds_their_own_words_before_words_said_to_them(engine: MemoryEngine) -> None:
