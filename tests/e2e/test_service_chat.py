@@ -128,12 +128,16 @@ def test_a_killed_service_loses_no_acknowledged_learning(warm_service: None, mon
         text=True,
         env=dict(os.environ),
     )
-    assert chat.stdout is not None
-    reply = chat.stdout.readline()  # the reply is done: its learning is queued and persisted
-    assert reply.strip()
+    # The reply is done once its learning is queued (persisted): the kill comes then. Its first line
+    # is no sign of that, as a reply may hold a line break (it did when the date in the prompt moved).
+    deadline = time.monotonic() + 300
+    while not _pending_jobs() and chat.poll() is None:
+        assert time.monotonic() < deadline, "the chat neither queued its learning nor finished"
+        time.sleep(0.02)
     pid = int(paths.lifetime_lock_path().read_text())
     os.kill(pid, signal.SIGKILL)
-    _, errors = chat.communicate(timeout=120)
+    reply, errors = chat.communicate(timeout=120)
+    assert reply.strip(), errors
     while _alive(pid):
         time.sleep(0.05)
     learned_before_the_kill = not _pending_jobs()
