@@ -3,7 +3,8 @@
 This module gathers the candidates: both searches side by side, matches inside the day or
 month the query names (query_time.py), a second hop through the names in the best hits, and
 the summaries standing in for compressed messages. ranking.py fuses and scores them and
-collapses near-duplicates. Counting a recalled memory as used is reinforcement.py's job, for the hits the caller used.
+collapses near-duplicates. Counting a recalled memory as used is reinforcement.py's job, for
+the hits the caller used.
 """
 
 from __future__ import annotations
