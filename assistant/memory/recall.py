@@ -27,6 +27,7 @@ from assistant.memory.ranking import recency_score as recency_score
 from assistant.memory.ranking import use_score as use_score
 from assistant.memory.reinforcement import Reinforcer  # noqa: F401 - its old home, still importable here
 from assistant.memory.store import FTS_COLUMN, MEMORIES, MemoryStore, memory_schema, with_retries
+from assistant.memory.store.lance_reads import LatestDataset
 from assistant.memory.store.query import Where, all_of, eq, ge, has_any, is_in, le, owned_by
 from assistant.memory.types import Kind, Origin, RecallHit, Status
 
@@ -97,6 +98,7 @@ class Recaller:
         self.now = now
         self.candidates = candidates
         self._search_pool: ThreadPoolExecutor | None = None
+        self._memories = LatestDataset()
         self._pool_lock = threading.Lock()
         self._speakers: set[tuple[str, str]] = set()
         self._silent: dict[tuple[str, str], int] = {}  # the table version at which they had said nothing
@@ -136,38 +138,44 @@ class Recaller:
             self._silent[(owner, name)] = version
         return bool(said)
 
-    def _vector_candidates(self, vector: np.ndarray, where: Where, limit: int) -> list[dict[str, Any]]:
-        table = self.store.table(MEMORIES)
-        query = (
-            table.search(vector, vector_column_name="vector")
-            .distance_type("cosine")
-            .where(where.sql, prefilter=True)
-            .select(["id", "text", "_distance"])  # the text: the second hop reads the names in it
-            .with_row_id(True)
-            .limit(limit)
-        )
+    def _vector_candidates(self, dataset: Any, vector: np.ndarray, where: Where, limit: int) -> list[dict[str, Any]]:
+        import numpy as np
+
+        nearest: dict[str, Any] = {
+            "column": "vector",
+            "q": np.asarray(vector, dtype=np.float32),
+            "k": limit,
+            "metric": "cosine",
+        }
         probes = self.store.vector_probes()
         if probes:
             # Not refined by the full vectors: ranking scores every candidate by them anyway
             # (ranking.best_similarity), and at 100k rows the refinement cost 3.4 of the search's
             # 14 ms to change 3% of the 40 candidates (the weakest ones).
-            query = query.nprobes(probes)
-        rows: list[dict[str, Any]] = query.to_arrow().to_pylist()
+            nearest["nprobes"] = probes
+        found = dataset.to_table(
+            nearest=nearest,
+            filter=where.sql,
+            prefilter=True,
+            columns=["id", "text", "_distance"],  # the text: the second hop reads the names in it
+            with_row_id=True,
+        )
+        rows: list[dict[str, Any]] = found.to_pylist()
         return rows
 
-    def _text_candidates(self, text: str, where: Where, limit: int) -> list[dict[str, Any]]:
+    def _text_candidates(self, dataset: Any, text: str, where: Where, limit: int) -> list[dict[str, Any]]:
         if not any(character.isalnum() for character in text):
             return []
-        table = self.store.table(MEMORIES)
         try:
-            query = (
-                table.search(text, query_type="fts", fts_columns=FTS_COLUMN)
-                .where(where.sql, prefilter=True)
-                .select(["id", "text", "_score"])  # the text: the second hop reads the names in it
-                .with_row_id(True)
-                .limit(limit)
+            found = dataset.to_table(
+                full_text_query={"query": text, "columns": [FTS_COLUMN]},
+                filter=where.sql,
+                prefilter=True,
+                columns=["id", "text", "_score"],  # the text: the second hop reads the names in it
+                with_row_id=True,
+                limit=limit,
             )
-            rows: list[dict[str, Any]] = query.to_arrow().to_pylist()
+            rows: list[dict[str, Any]] = found.to_pylist()
             return rows
         except (ValueError, RuntimeError, OSError) as error:
             if "index" in str(error).lower() or "no inverted" in str(error).lower():
@@ -203,12 +211,12 @@ class Recaller:
             told_until = until + TOLD_LATER if filters.until is None else min(until + TOLD_LATER, filters.until)
             dated_where = build_where(owner, replace(filters, since=since, until=told_until))
 
-        def words_then_guessed_names() -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
+        def words_then_guessed_names(dataset: Any) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
             """The full-text search, then a guess at its second hop from the words' hits alone, so
             the hop usually runs while the vector search does instead of after it."""
-            sparse = self._text_candidates(words, where, limit)
+            sparse = self._text_candidates(dataset, words, where, limit)
             guessed = bridge_terms(query, [row["text"] for row in sparse[:BRIDGE_FROM]])
-            return sparse, guessed, self._text_candidates(" ".join(guessed), where, limit) if guessed else []
+            return sparse, guessed, self._text_candidates(dataset, " ".join(guessed), where, limit) if guessed else []
 
         embedded: list[np.ndarray | None] = []
 
@@ -220,18 +228,20 @@ class Recaller:
         def search() -> list[tuple[list[dict[str, Any]], float]]:
             table = self.store.table(MEMORIES)
             table.checkout_latest()
+            # Every search reads the version just checked out, through Lance (store/lance_reads.py).
+            dataset = self._memories.of(table)
             # The searches wait on the store more than on the CPU: run them side by side, the
             # words' search (and its hop) also beside the query's embedding.
             pool = self._searches()
-            text = pool.submit(words_then_guessed_names)
+            text = pool.submit(words_then_guessed_names, dataset)
             vector = query_vector()
             # Without a vector (the embedder is still loading) recall is by the words alone.
             dated = (
-                pool.submit(self._vector_candidates, vector, dated_where, limit)
+                pool.submit(self._vector_candidates, dataset, vector, dated_where, limit)
                 if dated_where is not None and vector is not None
                 else None
             )
-            dense = self._vector_candidates(vector, where, limit) if vector is not None else []
+            dense = self._vector_candidates(dataset, vector, where, limit) if vector is not None else []
             sparse, guessed, bridged = text.result()
             # Second hop: names in the best hits lead to the messages that say more about them
             # ("I'm going to Zara's party" -> "my neighbour Zara is a dentist"). Seeded by the
@@ -242,13 +252,13 @@ class Recaller:
             backed = bridge_terms(query, [row["text"] for row in first_pass(dense, sparse)[:BRIDGE_FROM]])
             names = list(dict.fromkeys([*guessed, *backed]))
             if len(names) > len(guessed):
-                bridged = self._text_candidates(" ".join(names), where, limit)
+                bridged = self._text_candidates(dataset, " ".join(names), where, limit)
             found = [(dense, 1.0), (sparse, 1.0)]
             if dated is not None:
                 found.append((dated.result(), 2.0))
             found = [*found, (bridged, BRIDGE_WEIGHT)] if bridged else found
             # The searches return ids, text and scores; one take reads the rest (candidate_rows.py).
-            return whole_rows(table, found, _result_columns(self.store.dimension), owner)
+            return whole_rows(table, found, _result_columns(self.store.dimension), owner, datasets=self._memories)
 
         rankings = with_retries(search)
         stand_ins = self._summaries_for(rankings, owner) if filters.through_summaries else None

@@ -208,12 +208,12 @@ def test_rows_that_compaction_moves_between_the_searches_and_their_take_are_read
     whole_rows = recall.whole_rows
     compacted: list[bool] = []
 
-    def compact_first(table_read, rankings, columns, owner):
+    def compact_first(table_read, rankings, columns, owner, **options):
         if not compacted:
             table.delete((owned_by(engine.user) & eq("text", "a note to delete before compacting")).sql)
             table.optimize()
             compacted.append(True)
-        return whole_rows(table_read, rankings, columns, owner)
+        return whole_rows(table_read, rankings, columns, owner, **options)
 
     monkeypatch.setattr(recall, "whole_rows", compact_first)
     first = engine.search(QUESTIONS[0], reinforce=False)

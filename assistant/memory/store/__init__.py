@@ -7,6 +7,7 @@ retries.py   retrying writes on another process's concurrent commit
 files.py     removing the temporaries a killed writer left behind
 database.py  MemoryStore: reads, retrying writes, indexes, and true deletion
 vector_index.py  the vector index: when it is built, how, how much of it a search reads
+lance_reads.py   a table read through one kept Lance dataset, at its latest version
 """
 
 from assistant.memory.store.database import TIDY_FRAGMENTS, Filter, MemoryStore, now_utc
