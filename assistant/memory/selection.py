@@ -14,7 +14,9 @@ already chosen counting 20% less) lost 10 points of R@5 and 7 of R@10, multi-hop
 the evidence clusters in the best session; more candidates (80, 150 instead of 40) moved
 nothing (the evidence they add is not ranked up); a full-text search of the question's content
 words alone, without question words and the people named, beside the question's own moved R@5
-by -0.004.
+by -0.004; maximal marginal relevance (each next result's score, as a share of the best, less
+0.03-0.15 times its closest cosine to a result already chosen) moved R@5 and R@10 by at most
+0.004 and multi-hop R@10 by 0 to +0.009, the synthetic set not at all.
 
 The assistant's own replies are never joined: they are shown only beside the message they
 answered (application/memory_lines.py) and labelled as the model's words.
