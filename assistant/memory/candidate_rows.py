@@ -49,13 +49,14 @@ def whole_rows(
     owner: str,
     *,
     datasets: LatestDataset | None = None,
+    brought: Sequence[str] = ("text",),
 ) -> list[Ranking]:
-    """`rankings` (search results with `_rowid`) with every row given its other `columns`, read
-    in one take at the table's latest version (through `datasets`, which keeps its caches); a
-    row deleted since its search is left out."""
-    # The searches brought the text; the owner is the one every search was for (reading it cost
-    # 2.6 of a take's 25 ms at 1M rows).
-    columns = [column for column in columns if column not in ("text", "owner")]
+    """`rankings` (search results with `_rowid` and the columns `brought`) with every row given
+    its other `columns`, read in one take at the table's latest version (through `datasets`,
+    which keeps its caches); a row deleted since its search is left out."""
+    # The owner is the one every search was for (reading it cost 2.6 of a take's 25 ms at 1M rows);
+    # the id is read again, to tell a row that moved since its search.
+    columns = [column for column in columns if column == "id" or column not in (*brought, "owner")]
     wanted = {row["_rowid"]: row["id"] for ranking, _ in rankings for row in ranking}
     if not wanted:
         return list(rankings)

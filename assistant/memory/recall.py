@@ -38,6 +38,10 @@ BRIDGE_FROM = 3  # first-pass hits whose names seed the second hop
 BRIDGE_TERMS = 4
 BRIDGE_WEIGHT = 0.5
 TOLD_LATER = timedelta(days=8)  # how long after a time a message may still tell of it
+# What the searches bring of each row besides its score: the text, for the second hop to read
+# names in, and the status and sources, for the summaries of compressed messages to be looked
+# up while one take reads the rest (candidate_rows.py).
+SEARCHED_COLUMNS = ("id", "text", "status", "sources")
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,7 @@ class Recaller:
             nearest=nearest,
             filter=where.sql,
             prefilter=True,
-            columns=["id", "text", "_distance"],  # the text: the second hop reads the names in it
+            columns=[*SEARCHED_COLUMNS, "_distance"],
             with_row_id=True,
         )
         rows: list[dict[str, Any]] = found.to_pylist()
@@ -174,7 +178,7 @@ class Recaller:
             query = (
                 table.search(text, query_type="fts", fts_columns=FTS_COLUMN)
                 .where(where.sql, prefilter=True)
-                .select(["id", "text", "_score"])  # the text: the second hop reads the names in it
+                .select([*SEARCHED_COLUMNS, "_score"])
                 .with_row_id(True)
                 .limit(limit)
             )
@@ -228,7 +232,7 @@ class Recaller:
                 embedded.append(vector() if callable(vector) else vector)
             return embedded[0]
 
-        def search() -> list[tuple[list[dict[str, Any]], float]]:
+        def search() -> tuple[list[tuple[list[dict[str, Any]], float]], dict[str, dict[str, Any]] | None]:
             table = self.store.table(MEMORIES)
             table.checkout_latest()
             # The vector searches read the version just checked out, through Lance (store/lance_reads.py).
@@ -261,10 +265,13 @@ class Recaller:
                 found.append((dated.result(), 2.0))
             found = [*found, (bridged, BRIDGE_WEIGHT)] if bridged else found
             # The searches return ids, text and scores; one take reads the rest (candidate_rows.py).
-            return whole_rows(table, found, _result_columns(self.store.dimension), owner, datasets=self._memories)
+            # The summaries standing in for the compressed ones among them are looked up meanwhile.
+            summaries = pool.submit(self._summaries_for, found, owner) if filters.through_summaries else None
+            columns = _result_columns(self.store.dimension)
+            rows = whole_rows(table, found, columns, owner, datasets=self._memories, brought=SEARCHED_COLUMNS)
+            return rows, summaries.result() if summaries is not None else None
 
-        rankings = with_retries(search)
-        stand_ins = self._summaries_for(rankings, owner) if filters.through_summaries else None
+        rankings, stand_ins = with_retries(search)
 
         return rank_candidates(
             rankings,
