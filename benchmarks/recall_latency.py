@@ -1,12 +1,15 @@
 """Latency of one `recall()` (query embedding included) at 10k / 100k (/ 1M) memories in one space.
 
     .venv/bin/python benchmarks/recall_latency.py [--sizes 10000 100000] [--million] [--queries 60]
-        [--keep DIR] [--rounds N]
+        [--keep DIR] [--rounds N] [--compressed SHARE]
 
 --keep DIR builds each size's store under DIR once and measures the kept store on later runs
 (a million memories take minutes to build); without it every run builds in a scratch folder.
 --rounds N measures each store N times in a row and ends with the median of the rounds' p95s:
 on a shared 2-core machine one round's p95 moved by 30% from minute to minute.
+--compressed SHARE shapes the store as a long-used one: the oldest SHARE of its messages are
+archived under summaries of ten, as maintenance's compression leaves them, so recall also looks
+up the summaries standing in for the compressed messages it finds.
 
 Goal (issue 16): recall() p95 <= 40 ms at 100k memories and <= 80 ms at 1M, on a quiet machine.
 
@@ -101,6 +104,44 @@ def fill(store, count: int, dimension: int, seed: int) -> None:
         store.append("memories", memory_rows(memories, vectors, dimension))
 
 
+def compress(store, count: int, share: float, dimension: int, seed: int) -> int:
+    """Archive the oldest `share` of the messages `fill` wrote, under summaries of ten of them
+    (random vectors, like theirs); the number of summaries."""
+    import numpy as np
+
+    from assistant.memory.engine import memory_rows
+    from assistant.memory.types import Kind, Memory, Origin, Status
+
+    messages = [i for i in range(count) if i % 3]  # fill's episodic rows
+    archived = messages[: int(len(messages) * share)]
+    table = store.table("memories")
+    for start in range(0, len(archived), 5_000):
+        ids = ", ".join(f"'m{i}'" for i in archived[start : start + 5_000])
+        table.update(where=f"id IN ({ids})", values={"status": str(Status.ARCHIVED)})
+    groups = [archived[i : i + 10] for i in range(0, len(archived), 10)]
+    rng = np.random.default_rng(seed)
+    words = random.Random(seed)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    for first in range(0, len(groups), 20_000):
+        batch = groups[first : first + 20_000]
+        vectors = rng.standard_normal((len(batch), dimension)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        summaries = [
+            Memory(
+                user="bench",
+                kind=Kind.SUMMARY,
+                text=f"{sentence(words)} {sentence(words)}",
+                id=f"summary{first + j}",
+                created_at=start + timedelta(minutes=group[-1]),
+                origin=Origin.SUMMARY,
+                sources=[f"s{i}" for i in group],
+            )
+            for j, group in enumerate(batch)
+        ]
+        store.append("memories", memory_rows(summaries, vectors, dimension))
+    return len(groups)
+
+
 def measure(engine, queries: list[str], rounds: int) -> dict[str, list[float]]:
     import numpy as np
 
@@ -155,7 +196,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=60)
     parser.add_argument("--keep", type=Path, help="build each store here once, reuse it on later runs")
     parser.add_argument("--rounds", type=int, default=1, help="measure each store this many times")
+    parser.add_argument(
+        "--compressed", type=float, default=0.0, help="archive this share of the messages under summaries"
+    )
     args = parser.parse_args()
+    if not 0.0 <= args.compressed < 1.0:
+        parser.error("--compressed is a share of the messages, from 0 up to (not including) 1")
     sizes = [*args.sizes, *([1_000_000] if args.million else [])]
 
     from assistant.memory.embed import open_embedder
@@ -168,7 +214,8 @@ def main() -> None:
     print(f"{'memories':>10} {'index':>12} {'build s':>8}  {'what':<28}{'p50 ms':>8}{'p95 ms':>8}")
     for size in sizes:
         with tempfile.TemporaryDirectory() as scratch:
-            folder = args.keep / f"memory-{size}" if args.keep else Path(scratch) / "memory"
+            name = f"memory-{size}" + (f"-compressed{round(args.compressed * 100)}" if args.compressed else "")
+            folder = args.keep / name if args.keep else Path(scratch) / "memory"
             # A kept store is complete only once its marker is written, after its indexes.
             built = folder / "built"
             store = MemoryStore(folder, embedder.dimension)
@@ -177,12 +224,17 @@ def main() -> None:
                 if store.table("memories").count_rows():
                     sys.exit(f"{folder} holds a store whose build did not finish: delete it first")
                 fill(store, size, embedder.dimension, seed=size)
+                if args.compressed:
+                    compress(store, size, args.compressed, embedder.dimension, seed=size)
                 store.ensure_indexes()
                 built.write_text("")
             build = time.perf_counter() - started
             engine = MemoryEngine(store, embedder, "bench", now=lambda: datetime(2025, 1, 1, tzinfo=UTC))
             measure(engine, QUERIES, 5)  # warm caches
             index = index_label(store)
+            if args.compressed:
+                archived = store.table("memories").count_rows("status = 'archived'")
+                print(f"{size:>10} {index:>12} {build:>8.1f}  {archived} messages archived under summaries")
             tails: list[tuple[float, float]] = []  # each round's recall() and raw+embed p95, in ms
             for _ in range(max(1, args.rounds)):
                 timings = measure(engine, QUERIES, args.queries)
