@@ -104,20 +104,20 @@ def fill(store, count: int, dimension: int, seed: int) -> None:
         store.append("memories", memory_rows(memories, vectors, dimension))
 
 
-def compress(store, count: int, share: float, dimension: int, seed: int) -> int:
+def compress(store, count: int, share: float, dimension: int, seed: int) -> None:
     """Archive the oldest `share` of the messages `fill` wrote, under summaries of ten of them
-    (random vectors, like theirs); the number of summaries."""
+    (random vectors, like theirs)."""
     import numpy as np
 
     from assistant.memory.engine import memory_rows
+    from assistant.memory.store.query import is_in, owned_by
     from assistant.memory.types import Kind, Memory, Origin, Status
 
     messages = [i for i in range(count) if i % 3]  # fill's episodic rows
     archived = messages[: int(len(messages) * share)]
-    table = store.table("memories")
     for start in range(0, len(archived), 5_000):
-        ids = ", ".join(f"'m{i}'" for i in archived[start : start + 5_000])
-        table.update(where=f"id IN ({ids})", values={"status": str(Status.ARCHIVED)})
+        chunk = [f"m{i}" for i in archived[start : start + 5_000]]
+        store.update("memories", owned_by("bench") & is_in("id", chunk), values={"status": str(Status.ARCHIVED)})
     groups = [archived[i : i + 10] for i in range(0, len(archived), 10)]
     rng = np.random.default_rng(seed)
     words = random.Random(seed)
@@ -139,7 +139,6 @@ def compress(store, count: int, share: float, dimension: int, seed: int) -> int:
             for j, group in enumerate(batch)
         ]
         store.append("memories", memory_rows(summaries, vectors, dimension))
-    return len(groups)
 
 
 def measure(engine, queries: list[str], rounds: int) -> dict[str, list[float]]:
@@ -207,6 +206,8 @@ def main() -> None:
     from assistant.memory.embed import open_embedder
     from assistant.memory.engine import MemoryEngine
     from assistant.memory.store import MemoryStore
+    from assistant.memory.store.query import eq
+    from assistant.memory.types import Status
 
     embedder = open_embedder("all-minilm-l6-v2")
     embedder.embed(["warm up"])
@@ -233,7 +234,7 @@ def main() -> None:
             measure(engine, QUERIES, 5)  # warm caches
             index = index_label(store)
             if args.compressed:
-                archived = store.table("memories").count_rows("status = 'archived'")
+                archived = store.count("memories", eq("status", Status.ARCHIVED))
                 print(f"{size:>10} {index:>12} {build:>8.1f}  {archived} messages archived under summaries")
             tails: list[tuple[float, float]] = []  # each round's recall() and raw+embed p95, in ms
             for _ in range(max(1, args.rounds)):

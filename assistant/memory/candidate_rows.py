@@ -48,8 +48,8 @@ def whole_rows(
     columns: Sequence[str],
     owner: str,
     *,
-    datasets: LatestDataset | None = None,
-    brought: Sequence[str] = ("text",),
+    datasets: LatestDataset,
+    brought: Sequence[str],
 ) -> list[Ranking]:
     """`rankings` (search results with `_rowid` and the columns `brought`) with every row given
     its other `columns`, read in one take at the table's latest version (through `datasets`,
@@ -62,8 +62,7 @@ def whole_rows(
         return list(rankings)
     places = sorted(wanted)
     try:
-        dataset = datasets.of(table) if datasets is not None else table.to_lance()
-        taken = arrow_rows(_take(table, dataset, places, columns))
+        taken = arrow_rows(_take(table, datasets.of(table), places, columns))
     except OSError:  # compacted since: a place names a file that is gone
         taken = []
     read = {row["id"]: row for place, row in zip(places, taken, strict=False) if wanted[place] == row["id"]}

@@ -264,7 +264,7 @@ class Recaller:
             if dated is not None:
                 found.append((dated.result(), 2.0))
             found = [*found, (bridged, BRIDGE_WEIGHT)] if bridged else found
-            # The searches return ids, text and scores; one take reads the rest (candidate_rows.py).
+            # The searches return SEARCHED_COLUMNS and scores; one take reads the rest (candidate_rows.py).
             # The summaries standing in for the compressed ones among them are looked up meanwhile.
             summaries = pool.submit(self._summaries_for, found, owner) if filters.through_summaries else None
             columns = _result_columns(self.store.dimension)
