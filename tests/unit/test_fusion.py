@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from assistant.memory.fusion import (
+    ASKING_WORDS,
     ASSISTANT_WORDS,
     CONVERSATION_SHARE,
     DENSE_SHARE,
@@ -68,6 +69,17 @@ def test_the_message_a_reply_answered_inherits_from_it_and_the_assistants_words_
     assert relevance["r"] == pytest.approx(0.9 * ASSISTANT_WORDS)
     assert relevance["q"] == pytest.approx(0.9)  # the user's words take the reply's place
     assert relevance["o"] == 0.5
+
+
+def test_a_message_that_ends_by_asking_counts_for_less_than_one_that_tells() -> None:
+    asked = row("asked", "Where could I go fishing near Denver?  ")
+    told = row("told", "I went fishing at Chatfield Lake last weekend.")
+    asked_midway = row("midway", "Fishing? I went to Chatfield Lake.", conversation="c2")
+    relevance = by_exchange(
+        {"asked": asked, "told": told, "midway": asked_midway}, dict.fromkeys(("asked", "told", "midway"), 0.8)
+    )
+    assert relevance["asked"] == pytest.approx(0.8 * ASKING_WORDS) and ASKING_WORDS < 1.0
+    assert relevance["told"] == relevance["midway"] == pytest.approx(0.8)
 
 
 def test_a_reply_in_another_conversation_with_the_same_words_is_not_linked() -> None:
