@@ -1,7 +1,7 @@
 """Evidence recall@1/5/10 of the memory engine vs pure BM25 and pure dense search, same messages, same run.
 
     .venv/bin/python benchmarks/recall_quality.py [--sessions 300] [--seed 7] [--locomo DIR] [--quick]
-        [--only synthetic|locomo]
+        [--only synthetic|locomo] [--embedder NAME_OR_FOLDER]
 
 Two sets, each with the engine and its baselines in the same run:
 
@@ -15,6 +15,9 @@ The evaluation set (benchmarks/evalset.py) is generated deterministically: a yea
 multi-session chats with planted facts, changed facts, preferences, dated events, short
 answers that need the question they answered, and two-hop questions. A question's recall@k
 is the share of its evidence messages among the top k results' sources.
+
+--embedder measures another sentence-transformers model (the `embedder` setting's values: the
+bundled name or a model folder) for the engine and the dense baseline alike.
 """
 
 from __future__ import annotations
@@ -97,11 +100,15 @@ def main() -> None:
     parser.add_argument("--locomo", help="the LoCoMo development set's folder (default: shared/eval/locomo-dev)")
     parser.add_argument("--quick", action="store_true", help="LoCoMo: only the smallest conversation")
     parser.add_argument("--only", choices=("synthetic", "locomo"), help="run one of the two sets")
+    parser.add_argument(
+        "--embedder", default="all-minilm-l6-v2", help="the bundled embedder's name or a sentence-transformers folder"
+    )
     args = parser.parse_args()
 
     from assistant.memory.embed import open_embedder
 
-    embedder = open_embedder("all-minilm-l6-v2")
+    embedder = open_embedder(args.embedder)
+    print(f"embedder: {args.embedder} ({embedder.dimension} dimensions)\n")
     if args.only != "synthetic":
         run_locomo(args.locomo, args.quick, embedder)
     if args.only != "locomo":
