@@ -9,6 +9,19 @@ from assistant.cli.common import memories_for, print_json
 from assistant.errors import AssistantError, StoreError
 from assistant.memory.redact import notice
 
+# How each kind of exported record is counted in the summary line (one, several).
+_RECORD_NAMES = {
+    "conversation": ("conversation", "conversations"),
+    "message": ("message", "messages"),
+    "memory": ("memory", "memories"),
+    "audit": ("audit entry", "audit entries"),
+}
+
+
+def counted(kind: str, count: int) -> str:
+    one, several = _RECORD_NAMES.get(kind, (kind, f"{kind}s"))
+    return f"{count} {one if count == 1 else several}"
+
 
 def export(args: argparse.Namespace) -> int:
     with memories_for(args) as memories:
@@ -19,7 +32,7 @@ def export(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"file": str(args.file), "records": counts})
     else:
-        total = ", ".join(f"{count} {kind}s" for kind, count in counts.items()) or "nothing"
+        total = ", ".join(counted(kind, count) for kind, count in counts.items()) or "nothing"
         print(f"exported {total} to {args.file}")
     return 0
 

@@ -78,7 +78,8 @@ def test_a_new_user_adds_searches_edits_pins_forgets_and_moves_their_memory(cli,
     assert scan(isolated_dirs, "Keep answers short") == []
 
     export = tmp_path / "alice.jsonl"
-    ok(cli("memory", "export", str(export), *alice))
+    summary = ok(cli("memory", "export", str(export), *alice)).stdout
+    assert summary.startswith("exported ") and "2 memories" in summary and "audit entries" in summary
     fresh = {"ASSISTANT_DATA_DIR": str(tmp_path / "fresh")}
     ok(cli("memory", "import", str(export), *alice, env=fresh))
     ok(cli("memory", "export", str(tmp_path / "again.jsonl"), *alice, env=fresh))
