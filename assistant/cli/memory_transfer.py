@@ -96,12 +96,15 @@ def import_file(args: argparse.Namespace) -> int:
                 "already_present": report.already_present,
                 "bad_lines": bad,
                 "restored": report.restored,
+                # Only an export can have been made with another embedder.
+                **({"embedded_again": report.embedded_again} if report.restored else {}),
             }
         )
     elif report.restored:
         print(
-            f"restored {', '.join(f'{n} {kind}s' for kind, n in report.restored.items())} from {args.file}"
+            f"restored {', '.join(counted(kind, n) for kind, n in report.restored.items())} from {args.file}"
             + (f" ({bad} bad lines)" if bad else "")
+            + (" (made with another embedder: every memory embedded again)" if report.embedded_again else "")
         )
     else:
         print(

@@ -21,7 +21,7 @@ from typing import Any
 from assistant.errors import ImportFileError
 from assistant.memory.embed import embed_array
 from assistant.memory.formats import embedding_text_for, iso, parse_time, search_text_for, stable_id
-from assistant.memory.message_log import Carried, MessageLog
+from assistant.memory.message_log import Carried, MessageLog, restored_episode_vectors
 from assistant.memory.redacting import redacted_record
 from assistant.memory.space import Space
 from assistant.memory.store import AUDIT, CONVERSATIONS, MEMORIES, MESSAGES, PROFILES, SCHEMA_VERSION, row_to_memory
@@ -54,6 +54,7 @@ class ImportReport:
     bad_lines: list[tuple[int, str]] = field(default_factory=list)
     restored: dict[str, int] = field(default_factory=dict)  # for export files: records per type
     redacted: Counter[str] = field(default_factory=Counter)  # secrets taken out, by kind (see redact.notice)
+    embedded_again: int = 0  # memories of an export made with another embedder, given this one's vectors
 
     @property
     def kind(self) -> str:
@@ -210,10 +211,14 @@ class ImportExport:
             raise ImportFileError("not an assistant export file")
         if header.get("version") != EXPORT_VERSION:
             raise ImportFileError(f"unsupported export version {header.get('version')!r}")
-        if int(header.get("dimension", store.dimension)) != store.dimension:
-            raise ImportFileError(
-                f"the export holds {header['dimension']}-dimensional vectors but this embedder makes {store.dimension}"
-            )
+        # Made with another embedder (its vectors have another length): its vectors mean nothing
+        # here, so every memory is embedded again, all at once at the end, as the blend of a
+        # message with its neighbours needs them all (message_log.restored_episode_vectors).
+        try:
+            reembed = int(header.get("dimension", store.dimension)) != store.dimension
+        except (TypeError, ValueError):
+            raise ImportFileError(f"the export's header is damaged (dimension {header.get('dimension')!r})") from None
+        held: list[dict[str, Any]] = []
         pending: dict[str, list[dict[str, Any]]] = {kind: [] for kind in RECORD_TABLES}
         schemas = {kind: store.table(name).schema for kind, (name, _order) in RECORD_TABLES.items()}
 
@@ -223,6 +228,10 @@ class ImportExport:
                 return
             import pyarrow as pa
 
+            if kind == "memory" and reembed:
+                held.extend(rows)
+                rows.clear()
+                return
             if kind == "memory":
                 self._embed_redacted(rows)
             table = pa.Table.from_pylist(rows, schema=schemas[kind])
@@ -252,9 +261,27 @@ class ImportExport:
                     progress(number, 0)
         for kind in RECORD_TABLES:
             flush(kind)
+        if held:
+            self._embed_again(held)
+            report.embedded_again = len(held)
+            reembed = False  # the held rows now have this embedder's vectors
+            for start in range(0, len(held), IMPORT_CHUNK):
+                pending["memory"] = held[start : start + IMPORT_CHUNK]
+                flush("memory")
         report.imported = report.restored.get("memory", 0)
         store.ensure_indexes()
         return report
+
+    def _embed_again(self, rows: list[dict[str, Any]]) -> None:
+        """This embedder's vectors for restored memory rows (redacted ones from their redacted text)."""
+        for row in rows:
+            row.pop(_REDACTED, None)
+        memories = [row_to_memory(row) for row in rows]
+        vectors = embed_array(self.space.embedder, [embedding_text_for(memory) for memory in memories])
+        vectors = restored_episode_vectors(memories, vectors)
+        for row, memory, vector in zip(rows, memories, vectors, strict=True):
+            row["vector"] = [float(value) for value in vector]
+            row["search_text"] = search_text_for(memory)
 
     def _embed_redacted(self, rows: list[dict[str, Any]]) -> None:
         """A restored memory that held a secret gets the vector (and search text) of its redacted text."""

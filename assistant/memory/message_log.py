@@ -337,3 +337,32 @@ def _reply_between_people(message: Message, reply: Message) -> bool:
         and _persons_words(reply)
         and speaker_label(str(message.role), message.speaker) != speaker_label(str(reply.role), reply.speaker)
     )
+
+
+def restored_episode_vectors(memories: Sequence[Memory], vectors: np.ndarray) -> np.ndarray:
+    """The vectors `store_messages` gives these memories, rebuilt from their own plain `vectors`.
+
+    For an export restored under another embedder: its vectors cannot be used, and its messages
+    are linked only by the quote each episode keeps of the one before it (`context`), so each
+    episode is blended as it was when stored: with the message it answered (CONTEXT_VECTOR_WEIGHT)
+    and, between people, with the reply it got (REPLY_VECTOR_WEIGHT). Other memories keep
+    their plain vector.
+    """
+    blended = vectors.copy()
+    quoted: dict[tuple[str, str], int] = {}
+    for index, memory in enumerate(memories):
+        if memory.kind == Kind.EPISODIC and memory.conversation_id:
+            quote = f"{memory.speaker or ''}: {memory.text[:CONTEXT_CHARS]}"
+            quoted.setdefault((memory.conversation_id, quote), index)
+    for index, memory in enumerate(memories):
+        if memory.kind != Kind.EPISODIC or not memory.conversation_id or not memory.context:
+            continue
+        before = quoted.get((memory.conversation_id, memory.context))
+        if before is None or before == index:
+            continue
+        blended[index] += CONTEXT_VECTOR_WEIGHT * vectors[before]
+        answered = memories[before]
+        people = {answered.speaker, memory.speaker}
+        if str(Role.ASSISTANT) not in people and len(people) == 2:
+            blended[before] += REPLY_VECTOR_WEIGHT * vectors[index]
+    return normalize_rows(blended)

@@ -103,3 +103,42 @@ def test_the_same_person_twice_in_a_row_is_not_blended(tmp_path: Path, engine, e
     )
     own = embed_array(embedder, [f"Ana: {QUESTION}"])[0]
     assert cosine(stored_vector(engine, "ep-m1"), own) == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("chunk", [import_export.IMPORT_CHUNK, 1], ids=["one batch", "a record a batch"])
+def test_an_export_made_with_another_embedder_is_embedded_again_with_the_same_blends(
+    tmp_path: Path, engine, embedder, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    base = {"session_id": "s1", "timestamp": "2024-05-02T10:00:00Z"}
+    said = [
+        {"role": "user", "speaker": "Ana", "content": QUESTION},
+        {"role": "assistant", "speaker": "Ben", "content": REPLY},
+        {"role": "user", "content": "Any ideas for a rainy Sunday?"},
+        {"role": "assistant", "content": "A museum, or a long lunch somewhere warm."},
+    ]
+    path = tmp_path / "chat.jsonl"
+    path.write_text("".join(json.dumps({**base, "id": f"m{n}", **r}) + "\n" for n, r in enumerate(said)), "utf-8")
+    assert engine.import_file(path).imported == 4
+    engine.add("User's sister Ana lives in Porto")
+    before = {row["id"]: row["vector"] for row in engine.space.store.rows(MEMORIES, engine.space.owner)}
+    exported = tmp_path / "export.jsonl"
+    engine.export(exported)
+
+    # As another embedder would have written it: vectors of another length, meaningless here.
+    lines = [json.loads(line) for line in exported.read_text("utf-8").splitlines()]
+    lines[0]["dimension"] = 768
+    for record in lines[1:]:
+        if record["type"] == "memory":
+            record["vector"] = [0.5] * 768
+    exported.write_text("".join(json.dumps(record) + "\n" for record in lines), "utf-8")
+
+    monkeypatch.setattr(import_export, "IMPORT_CHUNK", chunk)
+    fresh = open_engine(tmp_path / "fresh" / "memory", embedder, clock=Clock())
+    report = fresh.import_file(exported)
+    assert report.restored["memory"] == len(before) == 5 and not report.bad_lines
+    after = {row["id"]: row["vector"] for row in fresh.space.store.rows(MEMORIES, fresh.space.owner)}
+    assert after.keys() == before.keys()
+    for memory_id, vector in before.items():
+        assert cosine(np.asarray(after[memory_id]), np.asarray(vector)) > 0.9999, memory_id
+    found = fresh.search("the lighthouse at Cabo da Roca", k=3, reinforce=False)
+    assert any(hit.memory.text == QUESTION for hit in found)
