@@ -128,6 +128,7 @@ class MemoryEngine:
             user or settings.user,
             now=now,
             half_life_days=settings.recency_half_life_days,
+            weights=RecallWeights(dense_share=settings.recall_dense_share),
             recall_k=settings.recall_k,
         )
 

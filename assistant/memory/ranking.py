@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from assistant.memory.fusion import (
+    DENSE_SHARE,
     by_conversation,
     by_exchange,
     by_speaker,
@@ -62,12 +63,14 @@ class Matched:
 
 @dataclass(frozen=True)
 class RecallWeights:
-    """How much each signal counts in the final score (they need not sum to one)."""
+    """How much each signal counts in the final score (they need not sum to one), and how much
+    of the relevance is the match of meaning (vectors) rather than of words (BM25)."""
 
     relevance: float = 0.80
     recency: float = 0.08
     importance: float = 0.07
     use: float = 0.05
+    dense_share: float = DENSE_SHARE
 
 
 def recency_score(moment: datetime | None, now: datetime, half_life_days: float) -> float:
@@ -128,7 +131,7 @@ def rank_candidates(
                 similarity[row["id"]] = 1.0 - float(row["_distance"])
     if query_vectors is not None:
         similarity.update(best_similarity(query_vectors, rows))
-    relevance_of = fused_relevance(list(rows), similarity, text_scores(rankings))
+    relevance_of = fused_relevance(list(rows), similarity, text_scores(rankings), weights.dense_share)
     relevance_of = by_speaker(rows, by_exchange(rows, relevance_of), people)
     relevance_of = says_when(rows, in_time(rows, by_conversation(rows, relevance_of), window), asks_when)
     hits: list[tuple[RecallHit, Any]] = []

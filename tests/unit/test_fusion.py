@@ -53,6 +53,8 @@ def test_fused_relevance_keeps_how_much_better_the_best_match_is() -> None:
     assert relevance["b"] == pytest.approx(DENSE_SHARE * 0.4 + (1 - DENSE_SHARE))
     assert relevance["c"] == pytest.approx((1 - DENSE_SHARE) * 0.5)
     assert all(0.0 <= value <= 1.0 for value in relevance.values())
+    meaning_only = fused_relevance(["a", "b", "c"], similarity, text, dense_share=1.0)
+    assert meaning_only == pytest.approx({"a": 1.0, "b": 0.4, "c": 0.0})
 
 
 def test_a_hairs_difference_between_few_candidates_is_not_the_whole_scale() -> None:

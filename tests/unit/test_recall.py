@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from memory_helpers import Clock, open_engine
 
+from assistant.config import Settings
 from assistant.memory.embed import SentenceTransformerEmbedder
 from assistant.memory.engine import MemoryEngine, episodic_memory_id
 from assistant.memory.ranking import first_pass
@@ -244,3 +245,19 @@ def test_a_question_about_someone_finds_their_own_words_before_words_said_to_the
     best = engine.search("When did Jon lose his job?", k=3, reinforce=False)[0]
     # The result is Jon's message (a neighbour scoring nearly as well may be joined to it, selection.py).
     assert best.memory.id == episodic_memory_id(messages[1].id)
+
+
+@pytest.mark.parametrize(
+    ("dense_share", "first"), [(1.0, "Owns a grey cat called Pixel"), (0.0, "Feline Street bakery opens at seven")]
+)
+def test_the_recall_dense_share_setting_weighs_meaning_against_words(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder, dense_share: float, first: str
+) -> None:
+    # The cat shares no word with the query, the bakery only "feline": all meaning puts the cat
+    # first, all words the bakery.
+    settings = Settings(recall_dense_share=dense_share)
+    with MemoryEngine.open(settings, "alice", embedder=embedder, path=tmp_path / "memory") as engine:
+        for text in ["Owns a grey cat called Pixel", "Feline Street bakery opens at seven", *FILLER[:4]]:
+            engine.add(text)
+        engine.maintain()
+        assert engine.search("my feline companion", k=1, reinforce=False)[0].memory.text == first
