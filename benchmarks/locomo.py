@@ -71,11 +71,11 @@ def load(folder: Path, *, quick: bool = False) -> list[Conversation]:
     return conversations
 
 
-def run_engine(conversation: Conversation, folder: Path, embedder: Any) -> list[list[Result]]:
+def run_engine(conversation: Conversation, folder: Path, embedder: Any, weights: Any = None) -> list[list[Result]]:
     from assistant.memory.engine import MemoryEngine, display_text
     from assistant.memory.store import MemoryStore
 
-    engine = MemoryEngine(MemoryStore(folder, embedder.dimension), embedder, "bench")
+    engine = MemoryEngine(MemoryStore(folder, embedder.dimension), embedder, "bench", weights=weights)
     try:
         report = engine.import_file(conversation.path)
         assert not report.bad_lines, report.bad_lines

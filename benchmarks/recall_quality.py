@@ -1,7 +1,7 @@
 """Evidence recall@1/5/10 of the memory engine vs pure BM25 and pure dense search, same messages, same run.
 
     .venv/bin/python benchmarks/recall_quality.py [--sessions 300] [--seed 7] [--locomo DIR] [--quick]
-        [--only synthetic|locomo] [--embedder NAME_OR_FOLDER]
+        [--only synthetic|locomo] [--embedder NAME_OR_FOLDER] [--dense-share SHARE]
 
 Two sets, each with the engine and its baselines in the same run:
 
@@ -17,7 +17,8 @@ answers that need the question they answered, and two-hop questions. A question'
 is the share of its evidence messages among the top k results' sources.
 
 --embedder measures another sentence-transformers model (the `embedder` setting's values: the
-bundled name or a model folder) for the engine and the dense baseline alike.
+bundled name or a model folder) for the engine and the dense baseline alike; --dense-share
+sets the engine's `recall_dense_share` (default: the setting's default).
 """
 
 from __future__ import annotations
@@ -46,13 +47,14 @@ def recall_at(ranked: list[list[str]], evidence: list[str], k: int) -> float:
     return sum(1 for e in evidence if e in found) / len(evidence)
 
 
-def run_engine(evalset: EvalSet, folder: Path, embedder) -> tuple[list[list[list[str]]], float]:
+def run_engine(evalset: EvalSet, folder: Path, embedder, weights=None) -> tuple[list[list[list[str]]], float]:
     import json
 
     from assistant.memory.engine import MemoryEngine
     from assistant.memory.store import MemoryStore
 
-    engine = MemoryEngine(MemoryStore(folder, embedder.dimension), embedder, "bench", now=lambda: evalset.end)
+    store = MemoryStore(folder, embedder.dimension)
+    engine = MemoryEngine(store, embedder, "bench", now=lambda: evalset.end, weights=weights)
     report = engine.import_jsonl(json.dumps(message) + "\n" for message in evalset.messages)
     assert report.imported == len(evalset.messages) and not report.bad_lines, report
     started = time.perf_counter()
@@ -103,19 +105,24 @@ def main() -> None:
     parser.add_argument(
         "--embedder", default="all-minilm-l6-v2", help="the bundled embedder's name or a sentence-transformers folder"
     )
+    parser.add_argument("--dense-share", type=float, help="the engine's recall_dense_share setting")
     args = parser.parse_args()
 
+    from assistant.config import Settings
     from assistant.memory.embed import open_embedder
+    from assistant.memory.ranking import RecallWeights
 
     embedder = open_embedder(args.embedder)
-    print(f"embedder: {args.embedder} ({embedder.dimension} dimensions)\n")
+    share = Settings().recall_dense_share if args.dense_share is None else args.dense_share
+    weights = RecallWeights(dense_share=share)
+    print(f"embedder: {args.embedder} ({embedder.dimension} dimensions), recall_dense_share {share}\n")
     if args.only != "synthetic":
-        run_locomo(args.locomo, args.quick, embedder)
+        run_locomo(args.locomo, args.quick, embedder, weights)
     if args.only != "locomo":
-        run_synthetic(args.sessions, args.seed, embedder)
+        run_synthetic(args.sessions, args.seed, embedder, weights)
 
 
-def run_locomo(explicit: str | None, quick: bool, embedder) -> None:
+def run_locomo(explicit: str | None, quick: bool, embedder, weights) -> None:
     import locomo
 
     folder = locomo.find_dir(explicit)
@@ -129,7 +136,7 @@ def run_locomo(explicit: str | None, quick: bool, embedder) -> None:
         for conversation in conversations:
             started = time.perf_counter()
             methods["engine"] += locomo.run_engine(
-                conversation, Path(scratch) / f"engine-{conversation.name}", embedder
+                conversation, Path(scratch) / f"engine-{conversation.name}", embedder, weights
             )
             seconds += time.perf_counter() - started
             for name, ranked in locomo.run_baselines(
@@ -143,11 +150,11 @@ def run_locomo(explicit: str | None, quick: bool, embedder) -> None:
     print()
 
 
-def run_synthetic(sessions: int, seed: int, embedder) -> None:
+def run_synthetic(sessions: int, seed: int, embedder, weights) -> None:
     evalset = build_evalset(sessions, seed)
     print(f"synthetic: {len(evalset.messages)} messages in {sessions} sessions, {len(evalset.questions)} questions")
     with tempfile.TemporaryDirectory() as scratch:
-        engine_results, seconds = run_engine(evalset, Path(scratch) / "engine", embedder)
+        engine_results, seconds = run_engine(evalset, Path(scratch) / "engine", embedder, weights)
         methods = {"engine (hybrid)": engine_results, **run_baselines(evalset, Path(scratch) / "baseline", embedder)}
     print(f"engine: {len(evalset.questions)} recalls in {seconds:.2f}s\n")
 
