@@ -11,8 +11,9 @@ person's words, and a question asking when by a message that says when. Pure fun
 the candidate rows: the cost grows with the number of candidates (tens), never with the store.
 
 Measured on LoCoMo dev and not kept (R@1/R@5/R@10, multi-hop R@10; the reference 0.446, 0.738,
-0.807, 0.522): each long message's best sentence as a second vector (0.461, 0.741, 0.806, 0.505;
-a vector per sentence stored for two points of R@1); the content words the top five hits share
+0.807, 0.522): each long message's best sentence as a second vector (0.461, 0.741, 0.806, 0.505
+against 0.436, 0.729, 0.803, 0.512 before ASKING_WORDS: a vector per sentence stored for two
+points of R@1); the content words the top five hits share
 searched again as a third ranking, pseudo-relevance feedback (0.441, 0.748, 0.807, 0.533 at a
 0.3 weight, and 0.517-0.530 at the weights beside it: noise); a lead for a message that tells of
 the speaker's own past doings ("we went", "I took") under a question asking what someone has
