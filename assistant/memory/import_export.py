@@ -229,6 +229,8 @@ class ImportExport:
             import pyarrow as pa
 
             if kind == "memory" and reembed:
+                for row in rows:
+                    row["vector"] = None  # another embedder's: held until the end, it would only take memory
                 held.extend(rows)
                 rows.clear()
                 return
