@@ -264,7 +264,7 @@ class ImportExport:
         for kind in RECORD_TABLES:
             flush(kind)
         if held:
-            self._embed_again(held)
+            self._embed_again(held, progress)
             report.embedded_again = len(held)
             reembed = False  # the held rows now have this embedder's vectors
             for start in range(0, len(held), IMPORT_CHUNK):
@@ -274,13 +274,24 @@ class ImportExport:
         store.ensure_indexes()
         return report
 
-    def _embed_again(self, rows: list[dict[str, Any]]) -> None:
-        """This embedder's vectors for restored memory rows (redacted ones from their redacted text)."""
+    def _embed_again(self, rows: list[dict[str, Any]], progress: ProgressCallback | None) -> None:
+        """This embedder's vectors for restored memory rows (redacted ones from their redacted text).
+
+        Embedded a chunk at a time with `progress` (memories done, of all): a long history takes
+        minutes with a large embedder, and the import must not look stuck meanwhile.
+        """
+        import numpy as np
+
         for row in rows:
             row.pop(_REDACTED, None)
         memories = [row_to_memory(row) for row in rows]
-        vectors = embed_array(self.space.embedder, [embedding_text_for(memory) for memory in memories])
-        vectors = restored_episode_vectors(memories, vectors)
+        texts = [embedding_text_for(memory) for memory in memories]
+        chunks = []
+        for start in range(0, len(texts), IMPORT_CHUNK):
+            chunks.append(embed_array(self.space.embedder, texts[start : start + IMPORT_CHUNK]))
+            if progress:
+                progress(start + len(chunks[-1]), len(texts))
+        vectors = restored_episode_vectors(memories, np.concatenate(chunks))
         for row, memory, vector in zip(rows, memories, vectors, strict=True):
             row["vector"] = [float(value) for value in vector]
             row["search_text"] = search_text_for(memory)

@@ -134,8 +134,10 @@ def test_an_export_made_with_another_embedder_is_embedded_again_with_the_same_bl
 
     monkeypatch.setattr(import_export, "IMPORT_CHUNK", chunk)
     fresh = open_engine(tmp_path / "fresh" / "memory", embedder, clock=Clock())
-    report = fresh.import_file(exported)
+    shown: list[tuple[int, int]] = []
+    report = fresh.import_file(exported, progress=lambda done, total: shown.append((done, total)))
     assert report.restored["memory"] == len(before) == 5 and not report.bad_lines
+    assert report.embedded_again == 5 and shown[-1] == (5, 5)  # the embedding's progress, to the end
     after = {row["id"]: row["vector"] for row in fresh.space.store.rows(MEMORIES, fresh.space.owner)}
     assert after.keys() == before.keys()
     for memory_id, vector in before.items():
