@@ -35,7 +35,8 @@ from assistant.memory.types import aware
 # Of the fused relevance; the rest is the full-text (BM25) score. 0.5 is the bundled MiniLM's
 # best: 0.6 lost the synthetic set's R@5 (0.811 -> 0.792). A stronger embedder earns more, and the
 # `recall_dense_share` setting gives it: with all-mpnet-base-v2, 0.6 raised LoCoMo dev multi-hop
-# R@10 0.536 -> 0.557 and the synthetic set's R@5 0.830 -> 0.887 (0.7: LoCoMo dev R@10 0.808, multi-hop 0.539).
+# R@10 0.536 -> 0.557 and the synthetic set's R@5 0.830 -> 0.887; 0.7 fell back on LoCoMo dev
+# (R@10 0.808, multi-hop 0.539).
 DENSE_SHARE = 0.5
 DENSE_MIN_SPREAD = 0.25  # the least cosine range the dense score is scaled over
 CONVERSATION_SHARE = 0.3  # how much a conversation's best match lifts its other matches
