@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from assistant.memory.dates import MONTH_NAMES
-from assistant.memory.message_log import CONTEXT_CHARS
+from assistant.memory.message_log import quote
 from assistant.memory.types import aware
 
 # Of the fused relevance; the rest is the full-text (BM25) score. 0.5 is the bundled MiniLM's
@@ -178,7 +178,7 @@ def fused_relevance(
 
 def quoted_as_context(row: Mapping[str, Any]) -> str:
     """How a message is quoted as the context of the reply to it (message_log.py writes it so)."""
-    return f"{row.get('speaker') or ''}: {str(row.get('text') or '')[:CONTEXT_CHARS]}"
+    return quote(row.get("speaker"), str(row.get("text") or ""))
 
 
 def is_assistant_words(row: Mapping[str, Any]) -> bool:

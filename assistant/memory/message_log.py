@@ -42,6 +42,13 @@ if TYPE_CHECKING:
 
 # How much of the message before an episode is quoted as its context.
 CONTEXT_CHARS = 200
+
+
+def quote(speaker: str | None, text: str) -> str:
+    """How a message is quoted as the context of the next one: recall links the two by it."""
+    return f"{speaker or ''}: {text[:CONTEXT_CHARS]}"
+
+
 # How much of the answered message's meaning goes into a reply's vector.
 CONTEXT_VECTOR_WEIGHT = 0.2
 
@@ -244,7 +251,7 @@ class MessageLog:
     def _episode(self, message: Message, before: Message | None, origin: Origin) -> Memory:
         context = None
         if before is not None:
-            context = f"{speaker_label(str(before.role), before.speaker)}: {before.content[:CONTEXT_CHARS]}"
+            context = quote(speaker_label(str(before.role), before.speaker), before.content)
         return Memory(
             user=self.space.user,
             kind=Kind.EPISODIC,
@@ -352,8 +359,7 @@ def restored_episode_vectors(memories: Sequence[Memory], vectors: np.ndarray) ->
     quoted: dict[tuple[str, str], int] = {}
     for index, memory in enumerate(memories):
         if memory.kind == Kind.EPISODIC and memory.conversation_id:
-            quote = f"{memory.speaker or ''}: {memory.text[:CONTEXT_CHARS]}"
-            quoted.setdefault((memory.conversation_id, quote), index)
+            quoted.setdefault((memory.conversation_id, quote(memory.speaker, memory.text)), index)
     for index, memory in enumerate(memories):
         if memory.kind != Kind.EPISODIC or not memory.conversation_id or not memory.context:
             continue

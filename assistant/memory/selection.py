@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from assistant.memory.message_log import CONTEXT_CHARS
+from assistant.memory.message_log import quote
 from assistant.memory.types import Kind, Memory, RecallHit
 
 JOIN_SHARE = 0.7  # a neighbour is joined when it scores at least this share of the result
@@ -37,7 +37,7 @@ ASSISTANT = "assistant"
 
 def quoted(memory: Memory) -> str:
     """How a message is quoted as the context of the next one (message_log.py writes it so)."""
-    return f"{memory.speaker or ''}: {memory.text[:CONTEXT_CHARS]}"
+    return quote(memory.speaker, memory.text)
 
 
 def _joinable(memory: Memory) -> bool:
