@@ -222,23 +222,25 @@ class ImportExport:
         pending: dict[str, list[dict[str, Any]]] = {kind: [] for kind in RECORD_TABLES}
         schemas = {kind: store.table(name).schema for kind, (name, _order) in RECORD_TABLES.items()}
 
+        def write(kind: str, rows: list[dict[str, Any]]) -> None:
+            import pyarrow as pa
+
+            table = pa.Table.from_pylist(rows, schema=schemas[kind])
+            store.upsert(RECORD_TABLES[kind][0], table, on=("owner",) if kind == "profile" else ("owner", "id"))
+            report.restored[kind] = report.restored.get(kind, 0) + len(rows)
+
         def flush(kind: str) -> None:
             rows = pending[kind]
             if not rows:
                 return
-            import pyarrow as pa
-
             if kind == "memory" and reembed:
                 for row in rows:
                     row["vector"] = None  # another embedder's: held until the end, it would only take memory
                 held.extend(rows)
-                rows.clear()
-                return
-            if kind == "memory":
-                self._embed_redacted(rows)
-            table = pa.Table.from_pylist(rows, schema=schemas[kind])
-            store.upsert(RECORD_TABLES[kind][0], table, on=("owner",) if kind == "profile" else ("owner", "id"))
-            report.restored[kind] = report.restored.get(kind, 0) + len(rows)
+            else:
+                if kind == "memory":
+                    self._embed_redacted(rows)
+                write(kind, rows)
             rows.clear()
 
         for number, line in enumerate(iterator, start=2):
@@ -266,10 +268,8 @@ class ImportExport:
         if held:
             self._embed_again(held, progress)
             report.embedded_again = len(held)
-            reembed = False  # the held rows now have this embedder's vectors
             for start in range(0, len(held), IMPORT_CHUNK):
-                pending["memory"] = held[start : start + IMPORT_CHUNK]
-                flush("memory")
+                write("memory", held[start : start + IMPORT_CHUNK])
         report.imported = report.restored.get("memory", 0)
         store.ensure_indexes()
         return report
