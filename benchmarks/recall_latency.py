@@ -12,8 +12,8 @@ archived under summaries of ten, as maintenance's compression leaves them, so re
 up the summaries standing in for the compressed messages it finds.
 --warm reads every file of the store once before measuring, as a store in use sits in the page
 cache. This machine's kernel reclaims cold page cache (DAMON), so a kept 1M store (3.8 GB) left
-idle is read back from disk while it is measured: its raw search p95 rose from 21 to 30 ms and
-recall()'s from 56 to 81 ms, the ratio of the two unchanged (about 2).
+idle is read back from disk while it is measured: its raw search + embedding p95 rose from 28 to
+42 ms and recall()'s from 56 to 81 ms, the ratio of the two unchanged (2.0).
 
 Goal (issue 16): recall() p95 <= 40 ms at 100k memories and <= 80 ms at 1M, on a quiet machine.
 
